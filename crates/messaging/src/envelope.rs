@@ -1,0 +1,69 @@
+//! The event envelope: CloudEvents attributes around one domain payload.
+
+use borgerraad_proto::v1::{Event, event::Data};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// The types of event, which are also their NATS subjects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    InquiryReceived,
+    EligibilityAssessed,
+    DeadlineScheduled,
+}
+
+impl EventType {
+    /// Every subject of the domain's stream starts with this.
+    pub const PREFIX: &'static str = "borgerraad";
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InquiryReceived => "borgerraad.inquiry.received",
+            Self::EligibilityAssessed => "borgerraad.eligibility.assessed",
+            Self::DeadlineScheduled => "borgerraad.deadline.scheduled",
+        }
+    }
+
+    pub fn of(data: &Data) -> Self {
+        match data {
+            Data::InquiryReceived(_) => Self::InquiryReceived,
+            Data::EligibilityAssessed(_) => Self::EligibilityAssessed,
+            Data::DeadlineScheduled(_) => Self::DeadlineScheduled,
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A new event about `inquiry_id` from `source` (e.g. "/borgerraad/intake"), with a fresh id.
+pub fn new_event(source: &str, inquiry_id: Uuid, time: DateTime<Utc>, data: Data) -> Event {
+    Event {
+        id: Uuid::now_v7().to_string(),
+        source: source.to_owned(),
+        r#type: EventType::of(&data).as_str().to_owned(),
+        time: Some(borgerraad_platform::convert::timestamp(time)),
+        subject: inquiry_id.to_string(),
+        data: Some(data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borgerraad_proto::v1::InquiryReceived;
+
+    #[test]
+    fn a_new_event_names_its_type_after_its_payload_and_has_a_unique_id() {
+        let inquiry = Uuid::now_v7();
+        let data = Data::InquiryReceived(InquiryReceived::default());
+        let first = new_event("/borgerraad/intake", inquiry, Utc::now(), data.clone());
+        let second = new_event("/borgerraad/intake", inquiry, Utc::now(), data);
+        assert_eq!(first.r#type, "borgerraad.inquiry.received");
+        assert_eq!(first.subject, inquiry.to_string());
+        assert_ne!(first.id, second.id);
+    }
+}

@@ -1,0 +1,173 @@
+//! Serving gRPC the same way in every service: health (grpc.health.v1) and reflection (v1 and
+//! v1alpha, for grpcurl and probes), a span per call continuing the caller's trace, a graceful
+//! drain on shutdown, and helpers for precise error statuses.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::{Interceptor, Routes};
+use tonic::{Code, Status};
+use tonic_health::ServingStatus;
+use tonic_types::{ErrorDetails, StatusExt};
+use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
+use tracing::Span;
+
+use crate::telemetry::{HeaderExtractor, set_parent_from};
+
+/// Serves `routes` plus health and reflection on `listener` until `shutdown` is cancelled; then
+/// reports NOT_SERVING, stops accepting calls and lets calls in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    service_name: &'static str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status(service_name, ServingStatus::Serving)
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(borgerraad_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("cannot build the reflection service")?;
+    // grpcurl 1.8 only speaks the v1alpha protocol.
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(borgerraad_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("cannot build the reflection service")?;
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    let drain = async move {
+        shutdown.cancelled().await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        health
+            .set_service_status(service_name, ServingStatus::NotServing)
+            .await;
+    };
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_secs(30))
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(GrpcSpan)
+                .on_response(GrpcStatus),
+        )
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .await
+        .context("the gRPC server failed")
+}
+
+/// A server span per call, named like OpenTelemetry's RPC conventions, child of the caller's.
+#[derive(Clone, Copy)]
+struct GrpcSpan;
+
+impl<B> MakeSpan<B> for GrpcSpan {
+    fn make_span(&mut self, request: &http::Request<B>) -> Span {
+        let path = request.uri().path();
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or((path, ""));
+        let span = tracing::info_span!(
+            "grpc.server",
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+        );
+        set_parent_from(&span, &HeaderExtractor(request.headers()));
+        span
+    }
+}
+
+#[derive(Clone, Copy)]
+struct GrpcStatus;
+
+impl<B> OnResponse<B> for GrpcStatus {
+    fn on_response(self, response: &http::Response<B>, latency: Duration, span: &Span) {
+        // Error replies are trailers-only, so the status sits in the headers.
+        let code = response
+            .headers()
+            .get("grpc-status")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<i32>().ok())
+            .unwrap_or(0);
+        span.record("rpc.grpc.status_code", code);
+        tracing::debug!(
+            latency_ms = latency.as_millis() as u64,
+            code,
+            "call finished"
+        );
+    }
+}
+
+/// Adds the current trace context to outgoing calls, so the callee continues our trace.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TraceContextInterceptor;
+
+impl Interceptor for TraceContextInterceptor {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        let mut headers = std::mem::take(request.metadata_mut()).into_headers();
+        crate::telemetry::inject_current_context(&mut crate::telemetry::HeaderCarrier(
+            &mut headers,
+        ));
+        *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+        Ok(request)
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// INVALID_ARGUMENT with a `google.rpc.BadRequest` listing every violation.
+pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
+    let message = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let details = ErrorDetails::with_bad_request(
+        violations
+            .iter()
+            .map(|v| tonic_types::FieldViolation::new(v.field.clone(), v.description.clone()))
+            .collect::<Vec<_>>(),
+    );
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// Parses an id field, or explains which field is wrong.
+pub fn parse_id(field: &str, value: &str) -> Result<uuid::Uuid, Status> {
+    uuid::Uuid::parse_str(value)
+        .map_err(|_| invalid_argument(&[FieldViolation::new(field, "must be a UUID")]))
+}
+
+/// The status for a failure the caller cannot fix: the cause goes to the log, not to the caller.
+pub fn internal(error: &anyhow::Error) -> Status {
+    tracing::error!(error = format!("{error:#}"), "request failed");
+    Status::internal("internal error; the incident has been logged")
+}

@@ -1,0 +1,18 @@
+//! Wiring that every Borgerraad service shares, so each service holds only its domain and adapters.
+//!
+//! - [`settings`]: configuration from environment variables with working local defaults.
+//! - [`telemetry`]: `tracing` logs, OpenTelemetry traces and metrics over OTLP, and W3C trace
+//!   context in and out of gRPC metadata and message headers.
+//! - [`shutdown`]: one cancellation token per process, tripped by SIGTERM or Ctrl-C.
+//! - [`convert`]: timestamps and dates between protobuf and chrono.
+//! - [`clock`]: the injectable clock that deadlines, timers and reports read time through.
+//! - [`db`]: a connection pool on the service's own schema, with its migrations applied.
+//! - [`grpc`]: serving with health, reflection and tracing; precise error statuses.
+
+pub mod clock;
+pub mod convert;
+pub mod db;
+pub mod grpc;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;

@@ -1,0 +1,17 @@
+//! The eligibility service: decides whether the citizens' advisor can take an inquiry, and if
+//! not, where the person should go instead.
+//!
+//! - [`domain`]: the scope rules, pure functions over plain facts.
+//! - [`events`]: consumes `inquiry.received`, stores the assessment and publishes
+//!   `eligibility.assessed` through the outbox, in one transaction.
+//! - [`db`]: SQL on the `eligibility` schema.
+//! - [`grpc`]: the `EligibilityService` adapter.
+//! - [`startup`]: settings and the [`startup::Application`].
+
+pub mod db;
+pub mod domain;
+pub mod events;
+pub mod grpc;
+pub mod startup;
+
+pub use startup::{Application, Settings};

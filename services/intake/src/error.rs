@@ -1,0 +1,30 @@
+//! Intake's errors and the gRPC status each one becomes.
+
+use borgerraad_platform::grpc::{FieldViolation, internal, invalid_argument};
+use tonic::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the request is invalid")]
+    Invalid(Vec<FieldViolation>),
+    #[error("no inquiry has that id")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for IntakeError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Unexpected(error.into())
+    }
+}
+
+impl From<IntakeError> for Status {
+    fn from(error: IntakeError) -> Self {
+        match error {
+            IntakeError::Invalid(violations) => invalid_argument(&violations),
+            IntakeError::NotFound => Status::not_found("no inquiry has that id"),
+            IntakeError::Unexpected(error) => internal(&error),
+        }
+    }
+}

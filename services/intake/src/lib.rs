@@ -1,0 +1,18 @@
+//! The intake service: the front door of the citizens' advisor and the keeper of the case record.
+//!
+//! - [`domain`]: the inquiry and its validation rules, pure and tested without I/O.
+//! - [`db`]: SQL on the `intake` schema; an inquiry and its `inquiry.received` event are written
+//!   in one transaction (outbox).
+//! - [`grpc`]: the `IntakeService` adapter, proto ⇄ domain.
+//! - [`startup`]: settings and the [`startup::Application`] that wires it all and runs it.
+//!
+//! Personal data (the description, later names and CPR numbers) lives only in this service's
+//! tables; events carry ids and categories.
+
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod startup;
+
+pub use startup::{Application, Settings};

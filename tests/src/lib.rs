@@ -1,0 +1,229 @@
+//! End-to-end tests of Borgerraad: the four services run in this process, each on its own port,
+//! against a private nats-server and a fresh PostgreSQL database per test, talking to each other
+//! only through NATS as in production. [`TestSystem`] starts and stops them; the tests live in
+//! `tests/`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use borgerraad_platform::clock::ManualClock;
+use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
+use borgerraad_proto::v1::{
+    deadline_monitoring_service_client::DeadlineMonitoringServiceClient,
+    eligibility_service_client::EligibilityServiceClient,
+    intake_service_client::IntakeServiceClient, reporting_service_client::ReportingServiceClient,
+};
+use borgerraad_test_harness::{NatsServer, TestDatabase};
+use chrono::{TimeZone, Utc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// How long a test waits for the system to settle before it fails.
+pub const SETTLE: Duration = Duration::from_secs(20);
+
+/// The four services, their dependencies and a client for each.
+pub struct TestSystem {
+    pub nats: NatsServer,
+    pub database: TestDatabase,
+    /// Starts at Wednesday 25 November 2026, 10:00 UTC, and moves only when a test moves it.
+    pub clock: Arc<ManualClock>,
+    pub intake: IntakeServiceClient<Channel>,
+    pub eligibility: EligibilityServiceClient<Channel>,
+    pub deadlines: DeadlineMonitoringServiceClient<Channel>,
+    pub reporting: ReportingServiceClient<Channel>,
+    pub ports: Ports,
+    shutdown: CancellationToken,
+    services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub intake: u16,
+    pub eligibility: u16,
+    pub deadlines: u16,
+    pub reporting: u16,
+}
+
+fn settings(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSettings {
+    CommonSettings {
+        service_name: name.to_owned(),
+        grpc_addr: ([127, 0, 0, 1], 0).into(),
+        database_url: Secret::new(database.url()),
+        nats_url: nats.url(),
+        otlp_endpoint: None,
+        log_format: LogFormat::Pretty,
+    }
+}
+
+impl TestSystem {
+    pub async fn start() -> anyhow::Result<Self> {
+        let nats = NatsServer::start().await?;
+        let database = TestDatabase::create().await?;
+        let clock = ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+                .single()
+                .context("valid start time")?,
+        );
+        let shutdown = CancellationToken::new();
+
+        let intake = intake::Application::build(
+            intake::Settings {
+                common: settings("intake", &database, &nats),
+                departments: intake::domain::DEFAULT_DEPARTMENTS
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect(),
+            },
+            clock.clone(),
+        )
+        .await?;
+        let eligibility = eligibility::Application::build(
+            eligibility::Settings {
+                common: settings("eligibility", &database, &nats),
+            },
+            clock.clone(),
+        )
+        .await?;
+        let deadlines = deadline_monitoring::Application::build(
+            deadline_monitoring::Settings {
+                common: settings("deadline-monitoring", &database, &nats),
+                working_days: 15,
+            },
+            clock.clone(),
+        )
+        .await?;
+        let reporting = reporting::Application::build(
+            reporting::Settings {
+                common: settings("reporting", &database, &nats),
+            },
+            clock.clone(),
+        )
+        .await?;
+        let ports = Ports {
+            intake: intake.port(),
+            eligibility: eligibility.port(),
+            deadlines: deadlines.port(),
+            reporting: reporting.port(),
+        };
+        let services = vec![
+            ("intake", tokio::spawn(intake.run_until(shutdown.clone()))),
+            (
+                "eligibility",
+                tokio::spawn(eligibility.run_until(shutdown.clone())),
+            ),
+            (
+                "deadline-monitoring",
+                tokio::spawn(deadlines.run_until(shutdown.clone())),
+            ),
+            (
+                "reporting",
+                tokio::spawn(reporting.run_until(shutdown.clone())),
+            ),
+        ];
+        Ok(Self {
+            intake: IntakeServiceClient::new(channel(ports.intake).await?),
+            eligibility: EligibilityServiceClient::new(channel(ports.eligibility).await?),
+            deadlines: DeadlineMonitoringServiceClient::new(channel(ports.deadlines).await?),
+            reporting: ReportingServiceClient::new(channel(ports.reporting).await?),
+            nats,
+            database,
+            clock,
+            ports,
+            shutdown,
+            services,
+        })
+    }
+
+    /// Stops every service as SIGTERM would and checks each one stopped cleanly and in time.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        for (name, service) in self.services {
+            tokio::time::timeout(Duration::from_secs(15), service)
+                .await
+                .with_context(|| format!("{name} did not stop within 15 s"))?
+                .with_context(|| format!("{name} panicked"))?
+                .with_context(|| format!("{name} stopped with an error"))?;
+        }
+        Ok(())
+    }
+
+    /// JetStream on this test's NATS.
+    pub async fn jetstream(&self) -> anyhow::Result<async_nats::jetstream::Context> {
+        Ok(async_nats::jetstream::new(self.nats.client().await?))
+    }
+}
+
+/// A channel to a local port; connects lazily so a test can start before the server accepts.
+pub async fn channel(port: u16) -> anyhow::Result<Channel> {
+    Ok(Channel::from_shared(format!("http://127.0.0.1:{port}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
+
+/// A valid submission from a citizen who has talked to By- og Kulturforvaltningen first.
+pub fn valid_submission() -> borgerraad_proto::v1::SubmitInquiryRequest {
+    use borgerraad_proto::v1 as pb;
+    pb::SubmitInquiryRequest {
+        requester_kind: pb::RequesterKind::Citizen.into(),
+        department: "by-og-kultur".into(),
+        request_type: pb::RequestType::Complaint.into(),
+        description: "Jeg har ventet otte måneder på svar om min byggetilladelse.".into(),
+        prior_dialogue: Some(pb::PriorDialogue {
+            held: true,
+            date: Some(pb::Date {
+                year: 2026,
+                month: 11,
+                day: 2,
+            }),
+        }),
+        contact_channel: pb::ContactChannel::DigitalPost.into(),
+    }
+}
+
+impl TestSystem {
+    /// How many events of each type the stream holds, e.g. `{"borgerraad.inquiry.received": 1}`.
+    pub async fn event_counts(&self) -> anyhow::Result<std::collections::HashMap<String, usize>> {
+        use futures::TryStreamExt as _;
+        let stream = self
+            .jetstream()
+            .await?
+            .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+            .await?;
+        let counts = stream.info_with_subjects("borgerraad.>").await?;
+        Ok(counts.try_collect().await?)
+    }
+
+    /// True once every service's consumer has been handed and has acknowledged every message on
+    /// the stream it is interested in, and nothing waits in any outbox.
+    pub async fn settled(&self) -> anyhow::Result<bool> {
+        let stream = self
+            .jetstream()
+            .await?
+            .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+            .await?;
+        for consumer in ["eligibility", "deadline-monitoring", "reporting"] {
+            let info = stream.consumer_info(consumer).await?;
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                return Ok(false);
+            }
+        }
+        for schema in ["intake", "eligibility", "deadline_monitoring"] {
+            if self.unpublished_outbox_rows(schema).await? > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Events a service has written but not yet published.
+    pub async fn unpublished_outbox_rows(&self, schema: &str) -> anyhow::Result<i64> {
+        let pool = self.database.pool(schema).await?;
+        let count = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&pool)
+            .await?;
+        pool.close().await;
+        Ok(count)
+    }
+}

@@ -1,0 +1,194 @@
+use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
+use borgerraad_proto::v1 as pb;
+use borgerraad_test_harness::eventually;
+
+#[tokio::test]
+async fn one_inquiry_flows_through_all_four_services_and_every_read_api_shows_it() {
+    let mut system = TestSystem::start().await.expect("system starts");
+
+    let submitted = system
+        .intake
+        .submit_inquiry(valid_submission())
+        .await
+        .expect("submission accepted")
+        .into_inner();
+    assert!(
+        submitted.reference.starts_with("BR-2026-"),
+        "reference {}",
+        submitted.reference
+    );
+
+    let inquiry = system
+        .intake
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: submitted.inquiry_id.clone(),
+        })
+        .await
+        .expect("inquiry stored")
+        .into_inner();
+    assert_eq!(inquiry.reference, submitted.reference);
+    assert_eq!(inquiry.department, "by-og-kultur");
+    assert_eq!(inquiry.status(), pb::InquiryStatus::Received);
+
+    let inquiry_id = submitted.inquiry_id.clone();
+    let eligibility = system.eligibility.clone();
+    let assessment = eventually("the assessment", SETTLE, || {
+        let mut client = eligibility.clone();
+        let inquiry_id = inquiry_id.clone();
+        async move {
+            client
+                .get_assessment(pb::GetAssessmentRequest { inquiry_id })
+                .await
+                .ok()
+                .map(|r| r.into_inner())
+        }
+    })
+    .await;
+    assert_eq!(assessment.outcome(), pb::EligibilityOutcome::Accepted);
+    assert!(!assessment.rule_set_version.is_empty());
+
+    let deadlines = system.deadlines.clone();
+    let deadline = eventually("the deadline", SETTLE, || {
+        let mut client = deadlines.clone();
+        let inquiry_id = inquiry_id.clone();
+        async move {
+            client
+                .get_deadline(pb::GetDeadlineRequest { inquiry_id })
+                .await
+                .ok()
+                .map(|r| r.into_inner())
+        }
+    })
+    .await;
+    // Received Wednesday 25 November 2026: 15 working days later is Wednesday 16 December.
+    assert_eq!(
+        deadline.due_date,
+        Some(pb::Date {
+            year: 2026,
+            month: 12,
+            day: 16
+        })
+    );
+    assert_eq!(deadline.working_days, 15);
+    assert_eq!(deadline.state(), pb::DeadlineState::Running);
+
+    let reporting = system.reporting.clone();
+    let summary = eventually("the summary to count the assessed inquiry", SETTLE, || {
+        let mut client = reporting.clone();
+        async move {
+            let summary = client
+                .get_summary(pb::GetSummaryRequest {})
+                .await
+                .ok()?
+                .into_inner();
+            (summary
+                .by_eligibility_outcome
+                .iter()
+                .map(|c| c.count)
+                .sum::<i64>()
+                == 1)
+                .then_some(summary)
+        }
+    })
+    .await;
+    assert_eq!(summary.total_inquiries, 1);
+    assert_eq!(
+        summary.by_department,
+        vec![pb::DepartmentCount {
+            department: "by-og-kultur".into(),
+            count: 1
+        }]
+    );
+    assert_eq!(
+        summary.by_eligibility_outcome,
+        vec![pb::OutcomeCount {
+            outcome: pb::EligibilityOutcome::Accepted.into(),
+            count: 1
+        }]
+    );
+
+    let listed = system
+        .intake
+        .list_inquiries(pb::ListInquiriesRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.inquiries.len(), 1);
+    assert!(listed.next_page_token.is_empty());
+
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn an_inquiry_without_prior_dialogue_is_referred_back_to_its_department() {
+    let mut system = TestSystem::start().await.expect("system starts");
+    let mut request = valid_submission();
+    request.department = "aeldre-og-handicap".into();
+    request.prior_dialogue = Some(pb::PriorDialogue {
+        held: false,
+        date: None,
+    });
+    let submitted = system
+        .intake
+        .submit_inquiry(request)
+        .await
+        .expect("accepted")
+        .into_inner();
+
+    let eligibility = system.eligibility.clone();
+    let assessment = eventually("the assessment", SETTLE, || {
+        let mut client = eligibility.clone();
+        let inquiry_id = submitted.inquiry_id.clone();
+        async move {
+            client
+                .get_assessment(pb::GetAssessmentRequest { inquiry_id })
+                .await
+                .ok()
+                .map(|r| r.into_inner())
+        }
+    })
+    .await;
+    assert_eq!(assessment.outcome(), pb::EligibilityOutcome::Referred);
+    assert_eq!(assessment.referral_target, "aeldre-og-handicap");
+    assert_eq!(assessment.fired_rules.len(), 1);
+    assert!(assessment.fired_rules[0].explanation_da.contains("dialog"));
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn inquiries_are_listed_in_registration_order_in_stable_pages() {
+    let mut system = TestSystem::start().await.expect("system starts");
+    let mut references = Vec::new();
+    for _ in 0..5 {
+        let submitted = system
+            .intake
+            .submit_inquiry(valid_submission())
+            .await
+            .expect("accepted");
+        references.push(submitted.into_inner().reference);
+    }
+
+    let mut listed = Vec::new();
+    let mut page_token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = system
+            .intake
+            .list_inquiries(pb::ListInquiriesRequest {
+                page_size: 2,
+                page_token,
+            })
+            .await
+            .expect("page")
+            .into_inner();
+        pages += 1;
+        listed.extend(page.inquiries.into_iter().map(|inquiry| inquiry.reference));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(listed, references);
+    system.stop().await.expect("clean shutdown");
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the four services together on a private NATS and a fresh database.
+
+mod flow;
+mod resilience;
+mod validation;
