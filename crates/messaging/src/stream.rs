@@ -35,7 +35,7 @@ pub fn jetstream(client: async_nats::Client) -> jetstream::Context {
 
 /// Declares the stream if it does not exist yet; safe to call from every service at start.
 pub async fn ensure_stream(context: &jetstream::Context) -> anyhow::Result<stream::Stream> {
-    context
+    let created = context
         .get_or_create_stream(stream::Config {
             name: STREAM_NAME.to_owned(),
             subjects: vec!["borgerraad.>".to_owned()],
@@ -44,6 +44,13 @@ pub async fn ensure_stream(context: &jetstream::Context) -> anyhow::Result<strea
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         })
-        .await
-        .context("cannot declare the BORGERRAAD stream")
+        .await;
+    match created {
+        Ok(stream) => Ok(stream),
+        // Another service may have created it between our lookup and our create.
+        Err(_) => context
+            .get_stream(STREAM_NAME)
+            .await
+            .context("cannot declare the BORGERRAAD stream"),
+    }
 }

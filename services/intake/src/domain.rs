@@ -125,7 +125,7 @@ pub fn validate(
             "say whether the inquiry is from a citizen, an association or a business",
         ));
     }
-    if !departments.iter().any(|d| *d == submission.department) {
+    if !departments.contains(&submission.department) {
         violations.push(FieldViolation::new(
             "department",
             format!("must be one of: {}", departments.join(", ")),

@@ -1,1 +1,272 @@
-fn main() {}
+//! `borgerraad`: a small client for operators and for the README's example call.
+//!
+//! `health` probes a service (the container health checks use it), `submit` registers an
+//! inquiry, `show` prints an inquiry with its assessment and deadline, `summary` prints the
+//! reporting figures, and `example` submits a sample inquiry and waits until every service has
+//! handled it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use borgerraad_proto::v1::{self as pb};
+use clap::{Parser, Subcommand};
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+#[derive(Parser)]
+#[command(name = "borgerraad", about = "Client for the Borgerraad services")]
+struct Cli {
+    #[arg(
+        long,
+        env = "INTAKE_URL",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    intake: String,
+    #[arg(
+        long,
+        env = "ELIGIBILITY_URL",
+        default_value = "http://127.0.0.1:50052",
+        global = true
+    )]
+    eligibility: String,
+    #[arg(
+        long,
+        env = "DEADLINE_MONITORING_URL",
+        default_value = "http://127.0.0.1:50053",
+        global = true
+    )]
+    deadlines: String,
+    #[arg(
+        long,
+        env = "REPORTING_URL",
+        default_value = "http://127.0.0.1:50054",
+        global = true
+    )]
+    reporting: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Exits 0 when the service at ADDR reports SERVING.
+    Health {
+        #[arg(long)]
+        addr: String,
+    },
+    /// Registers an inquiry and prints its id and reference.
+    Submit {
+        #[arg(long, default_value = "by-og-kultur")]
+        department: String,
+        #[arg(long, default_value = "Jeg har ventet længe på svar fra kommunen.")]
+        description: String,
+        /// The person has not yet talked to the department.
+        #[arg(long)]
+        no_prior_dialogue: bool,
+    },
+    /// Prints an inquiry with its assessment and deadline.
+    Show { inquiry_id: String },
+    /// Prints the reporting summary.
+    Summary,
+    /// Submits a sample inquiry and waits until it is assessed, scheduled and counted.
+    Example,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Health { addr } => health(addr).await,
+        Command::Submit {
+            department,
+            description,
+            no_prior_dialogue,
+        } => {
+            let submitted = submit(&cli, department, description, !no_prior_dialogue).await?;
+            println!(
+                "inquiry_id: {}\nreference:  {}",
+                submitted.inquiry_id, submitted.reference
+            );
+            Ok(())
+        }
+        Command::Show { inquiry_id } => show(&cli, inquiry_id, Duration::ZERO).await,
+        Command::Summary => summary(&cli).await,
+        Command::Example => {
+            let submitted = submit(
+                &cli,
+                "by-og-kultur",
+                "Jeg har ventet otte måneder på svar om min byggetilladelse.",
+                true,
+            )
+            .await?;
+            println!(
+                "Submitted inquiry {} ({})\n",
+                submitted.reference, submitted.inquiry_id
+            );
+            show(&cli, &submitted.inquiry_id, Duration::from_secs(30)).await?;
+            println!();
+            summary(&cli).await
+        }
+    }
+}
+
+async fn channel(url: &str) -> anyhow::Result<Channel> {
+    Channel::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach {url}"))
+}
+
+async fn health(addr: &str) -> anyhow::Result<()> {
+    let mut client = HealthClient::new(channel(addr).await?);
+    let response = client
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await?
+        .into_inner();
+    if response.status() != ServingStatus::Serving {
+        bail!("{addr} is {:?}", response.status());
+    }
+    println!("{addr}: SERVING");
+    Ok(())
+}
+
+async fn submit(
+    cli: &Cli,
+    department: &str,
+    description: &str,
+    prior_dialogue: bool,
+) -> anyhow::Result<pb::SubmitInquiryResponse> {
+    let mut intake =
+        pb::intake_service_client::IntakeServiceClient::new(channel(&cli.intake).await?);
+    let today = chrono::Utc::now().date_naive();
+    let response = intake
+        .submit_inquiry(pb::SubmitInquiryRequest {
+            requester_kind: pb::RequesterKind::Citizen.into(),
+            department: department.to_owned(),
+            request_type: pb::RequestType::Complaint.into(),
+            description: description.to_owned(),
+            prior_dialogue: Some(pb::PriorDialogue {
+                held: prior_dialogue,
+                date: prior_dialogue.then(|| {
+                    use chrono::Datelike;
+                    pb::Date {
+                        year: today.year(),
+                        month: today.month() as i32,
+                        day: today.day() as i32,
+                    }
+                }),
+            }),
+            contact_channel: pb::ContactChannel::DigitalPost.into(),
+        })
+        .await
+        .map_err(|status| anyhow::anyhow!("submission refused: {status}"))?;
+    Ok(response.into_inner())
+}
+
+/// Prints the inquiry, then its assessment and deadline, waiting up to `wait` for them.
+async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()> {
+    let mut intake =
+        pb::intake_service_client::IntakeServiceClient::new(channel(&cli.intake).await?);
+    let inquiry = intake
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.to_owned(),
+        })
+        .await?
+        .into_inner();
+    println!(
+        "Inquiry {}: {:?} from a {:?} about {}",
+        inquiry.reference,
+        inquiry.request_type(),
+        inquiry.requester_kind(),
+        inquiry.department
+    );
+
+    let deadline_at = Instant::now() + wait;
+    let mut eligibility = pb::eligibility_service_client::EligibilityServiceClient::new(
+        channel(&cli.eligibility).await?,
+    );
+    let assessment = loop {
+        match eligibility
+            .get_assessment(pb::GetAssessmentRequest {
+                inquiry_id: inquiry_id.to_owned(),
+            })
+            .await
+        {
+            Ok(response) => break Some(response.into_inner()),
+            Err(status)
+                if status.code() == tonic::Code::NotFound && Instant::now() < deadline_at =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => break None,
+            Err(status) => return Err(status.into()),
+        }
+    };
+    match assessment {
+        Some(assessment) => {
+            println!(
+                "Assessment: {:?} (rules {})",
+                assessment.outcome(),
+                assessment.rule_set_version
+            );
+            for rule in assessment.fired_rules {
+                println!("  {}: {}", rule.rule_id, rule.explanation_en);
+            }
+        }
+        None => println!("Assessment: not yet"),
+    }
+
+    let mut deadlines =
+        pb::deadline_monitoring_service_client::DeadlineMonitoringServiceClient::new(
+            channel(&cli.deadlines).await?,
+        );
+    let deadline = loop {
+        match deadlines
+            .get_deadline(pb::GetDeadlineRequest {
+                inquiry_id: inquiry_id.to_owned(),
+            })
+            .await
+        {
+            Ok(response) => break Some(response.into_inner()),
+            Err(status)
+                if status.code() == tonic::Code::NotFound && Instant::now() < deadline_at =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => break None,
+            Err(status) => return Err(status.into()),
+        }
+    };
+    match deadline.and_then(|deadline| deadline.due_date.map(|due| (due, deadline.working_days))) {
+        Some((due, days)) => println!(
+            "Answer due: {:04}-{:02}-{:02} ({days} working days)",
+            due.year, due.month, due.day
+        ),
+        None => println!("Answer due: not yet scheduled"),
+    }
+    Ok(())
+}
+
+async fn summary(cli: &Cli) -> anyhow::Result<()> {
+    let mut reporting =
+        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+    let summary = reporting
+        .get_summary(pb::GetSummaryRequest {})
+        .await?
+        .into_inner();
+    println!("Inquiries in total: {}", summary.total_inquiries);
+    for count in &summary.by_department {
+        println!("  {:<28} {}", count.department, count.count);
+    }
+    println!("By eligibility outcome:");
+    for count in &summary.by_eligibility_outcome {
+        println!("  {:<28} {}", format!("{:?}", count.outcome()), count.count);
+    }
+    Ok(())
+}

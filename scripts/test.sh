@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Tests start their own nats-server and create a database per test on
+# the PostgreSQL at TEST_DATABASE_URL, so this makes sure both are available first.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+ensure_cargo
+ensure_package "$(nats_server_bin)" nats-server
+export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$(nats_server_bin)}"
+ensure_postgres "$(url_host "$TEST_DATABASE_URL")" "$(url_port "$TEST_DATABASE_URL" 5432)"
+
+cd "$ROOT"
+cargo test --workspace --locked "$@"
