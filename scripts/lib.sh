@@ -49,46 +49,62 @@ ensure_nats() {
     mkdir -p "$LOCAL/nats"
     "$(nats_server_bin)" -a "$1" -p "$2" -js -sd "$LOCAL/nats" -l "$LOCAL/nats/server.log" &
     echo $! >"$LOCAL/nats/pid"
+    STARTED_NATS=1
     wait_for_port "$1" "$2" 20 || { log "nats-server did not start; see $LOCAL/nats/server.log"; return 1; }
 }
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true; }
 
-# ensure_postgres HOST PORT: a PostgreSQL at HOST:PORT that lets user postgres in without a
-# password (as on the development machines); a private cluster under .local/ if none runs.
+# Where a private cluster lives: somewhere the postgres user can reach when we run as root.
+pg_private_dir() { if [ "$(id -u)" = 0 ]; then echo /var/tmp/borgerraad-postgres; else echo "$LOCAL/postgres"; fi; }
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# ensure_postgres URL: a PostgreSQL answering at URL's host and port that accepts URL's
+# credentials; a private cluster (trust auth) if nothing listens there yet.
 ensure_postgres() {
-    if ! port_open "$1" "$2"; then
-        ensure_package psql postgresql
-        local bin; bin="$(pg_bin)"
-        local data="$LOCAL/postgres"
-        if [ ! -f "$data/PG_VERSION" ]; then
-            log "creating a private PostgreSQL cluster in .local/postgres (trust auth on $1:$2)"
-            mkdir -p "$data"
-            if [ "$(id -u)" = 0 ]; then
-                chown postgres:postgres "$data"
-                runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres -A trust >/dev/null
-            else
-                "$bin/initdb" -D "$data" -U postgres -A trust >/dev/null
-            fi
-        fi
-        log "starting the private PostgreSQL on $1:$2"
-        local start=("$bin/pg_ctl" -D "$data" -l "$data/server.log" -o "-h $1 -p $2 -k /tmp" -w start)
-        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "${start[@]}" >/dev/null; else "${start[@]}" >/dev/null; fi
-        echo started >"$LOCAL/postgres.started-by-us"
-    fi
+    local url="$1" host port
+    host="$(url_host "$url")"; port="$(url_port "$url" 5432)"
     ensure_package psql postgresql-client
-    psql "postgres://postgres@$1:$2/postgres" -qAtc 'SELECT 1' >/dev/null 2>&1 || {
-        log "PostgreSQL at $1:$2 does not let user postgres in without a password;"
-        log "set DATABASE_URL / TEST_DATABASE_URL with credentials, or allow trust for 127.0.0.1"
+    if ! port_open "$host" "$port"; then
+        ensure_package "$(pg_bin)/initdb" postgresql
+        [ -x "$(pg_bin)/initdb" ] || { log "no PostgreSQL server binaries found after installing"; return 1; }
+    fi
+    # Installing the package may itself have started the distribution's cluster.
+    if ! port_open "$host" "$port"; then
+        local bin data
+        bin="$(pg_bin)"; data="$(pg_private_dir)"
+        if [ ! -f "$data/PG_VERSION" ]; then
+            log "creating a private PostgreSQL cluster in $data (trust auth on $host:$port)"
+            mkdir -p "$data"
+            [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
+            as_postgres "$bin/initdb" -D "$data" -U postgres -A trust >/dev/null
+        fi
+        log "starting the private PostgreSQL on $host:$port"
+        as_postgres "$bin/pg_ctl" -D "$data" -l "$data/server.log" -o "-h $host -p $port -k /tmp" -w start >/dev/null \
+            || { log "PostgreSQL did not start; see $data/server.log"; return 1; }
+        mkdir -p "$LOCAL"; echo "$data" >"$LOCAL/postgres.started-by-us"
+        STARTED_POSTGRES=1
+    fi
+    local probe="${url%/*}/postgres"
+    psql "$probe" -qAtc 'SELECT 1' >/dev/null 2>&1 || {
+        log "PostgreSQL at $host:$port does not accept the credentials in the URL."
+        log "Set DATABASE_URL / TEST_DATABASE_URL with credentials that work,"
+        log "or allow 'host all postgres 127.0.0.1/32 trust' in its pg_hba.conf for local development."
         return 1
     }
 }
 
+STARTED_NATS=""
+STARTED_POSTGRES=""
+
+# Stops the private NATS and PostgreSQL, but only those this run started.
 stop_private_dependencies() {
-    if [ -f "$LOCAL/nats/pid" ]; then kill "$(cat "$LOCAL/nats/pid")" 2>/dev/null || true; rm -f "$LOCAL/nats/pid"; fi
-    if [ -f "$LOCAL/postgres.started-by-us" ]; then
-        local stop=("$(pg_bin)/pg_ctl" -D "$LOCAL/postgres" -m fast -w stop)
-        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "${stop[@]}" >/dev/null || true; else "${stop[@]}" >/dev/null || true; fi
+    if [ -n "$STARTED_NATS" ] && [ -f "$LOCAL/nats/pid" ]; then
+        kill "$(cat "$LOCAL/nats/pid")" 2>/dev/null || true; rm -f "$LOCAL/nats/pid"
+    fi
+    if [ -n "$STARTED_POSTGRES" ] && [ -f "$LOCAL/postgres.started-by-us" ]; then
+        as_postgres "$(pg_bin)/pg_ctl" -D "$(cat "$LOCAL/postgres.started-by-us")" -m fast -w stop >/dev/null || true
         rm -f "$LOCAL/postgres.started-by-us"
     fi
 }
@@ -98,7 +114,11 @@ url_host() { local rest="${1#*://}"; rest="${rest#*@}"; rest="${rest%%/*}"; echo
 url_port() { local rest="${1#*://}"; rest="${rest#*@}"; rest="${rest%%/*}"; case "$rest" in *:*) echo "${rest##*:}";; *) echo "$2";; esac; }
 
 SERVICES=(intake eligibility deadline-monitoring reporting)
-service_port() { case "$1" in intake) echo 50051;; eligibility) echo 50052;; deadline-monitoring) echo 50053;; reporting) echo 50054;; esac; }
+# PORT_BASE moves all four ports (default 50050: intake 50051 … reporting 50054).
+service_port() {
+    local base="${PORT_BASE:-50050}"
+    case "$1" in intake) echo $((base + 1));; eligibility) echo $((base + 2));; deadline-monitoring) echo $((base + 3));; reporting) echo $((base + 4));; esac
+}
 
 # start_services: runs the four release binaries in the background, logs in .local/logs/.
 start_services() {
@@ -109,9 +129,12 @@ start_services() {
             "$ROOT/target/release/$service" >"$LOCAL/logs/$service.log" 2>&1 &
         SERVICE_PIDS+=($!)
     done
-    for service in "${SERVICES[@]}"; do
-        local deadline=$((SECONDS + 60))
-        until "$ROOT/target/release/borgerraad" health --addr "http://127.0.0.1:$(service_port "$service")" >/dev/null 2>&1; do
+    local i
+    for i in "${!SERVICES[@]}"; do
+        local service="${SERVICES[$i]}" deadline=$((SECONDS + 60))
+        until "$ROOT/target/release/borgerraad" health --addr "http://${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" >/dev/null 2>&1; do
+            # Another process on the port would answer the probe: check our own child lives.
+            kill -0 "${SERVICE_PIDS[$i]}" 2>/dev/null || { log "$service exited; see .local/logs/$service.log"; return 1; }
             if [ $SECONDS -ge $deadline ]; then log "$service did not become healthy; see .local/logs/$service.log"; return 1; fi
             sleep 0.3
         done

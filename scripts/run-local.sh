@@ -8,17 +8,17 @@ set -euo pipefail
 export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/borgerraad}"
 
-ensure_cargo
-ensure_nats "$(url_host "$NATS_URL")" "$(url_port "$NATS_URL" 4222)"
-ensure_postgres "$(url_host "$DATABASE_URL")" "$(url_port "$DATABASE_URL" 5432)"
-
-log "building the services (release)"
-(cd "$ROOT" && cargo build --release --locked --bins)
-
 SERVICE_PIDS=()
 cleanup() { log "stopping"; stop_services; stop_private_dependencies; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
+
+ensure_cargo
+ensure_nats "$(url_host "$NATS_URL")" "$(url_port "$NATS_URL" 4222)"
+ensure_postgres "$DATABASE_URL"
+
+log "building the services (release)"
+(cd "$ROOT" && cargo build --release --locked --bins)
 
 start_services   # each service applies its own migrations at start
 

@@ -9,7 +9,8 @@ export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 ensure_cargo
 ensure_package "$(nats_server_bin)" nats-server
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$(nats_server_bin)}"
-ensure_postgres "$(url_host "$TEST_DATABASE_URL")" "$(url_port "$TEST_DATABASE_URL" 5432)"
+trap stop_private_dependencies EXIT
+ensure_postgres "$TEST_DATABASE_URL"
 
 cd "$ROOT"
 cargo test --workspace --locked "$@"

@@ -20,8 +20,15 @@ use crate::headers::NatsHeaderExtractor;
 use crate::outbox::Outbox;
 use crate::stream::ensure_stream;
 
-/// After this many deliveries a transient failure is treated as permanent.
+/// After this many deliveries a failure that is not an outage is treated as permanent.
 const MAX_DELIVERIES: i64 = 10;
+/// The longest a failed message waits before it is tried again.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+/// After this many errors in a row from the pull, the consumer is opened afresh (the stream or
+/// the consumer may have been lost with the server's store).
+const MAX_CONSECUTIVE_PULL_ERRORS: u32 = 5;
+/// A lost acknowledgement only means a redelivery, so never wait long for one.
+const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which events a service consumes, under which durable name.
 #[derive(Debug, Clone)]
@@ -99,14 +106,29 @@ impl<H: EventHandler> Consumer<H> {
                 Ok(messages) => {
                     backoff = Duration::from_millis(100);
                     tracing::info!(consumer = self.spec.durable_name, "consuming");
+                    let mut consecutive_errors = 0;
+                    let consumer = self.spec.durable_name;
                     messages
                         .take_until(shutdown.clone().cancelled_owned())
-                        .for_each_concurrent(self.spec.concurrency, |item| async {
-                            match item {
-                                Ok(message) => self.process(message).await,
-                                Err(error) => tracing::warn!(%error, consumer = self.spec.durable_name, "pull failed"),
-                            }
+                        // Pull errors (missed heartbeats while NATS restarts) are logged and
+                        // skipped; a run of them ends this stream so the consumer is reopened.
+                        .filter_map(|item| {
+                            let next = match item {
+                                Ok(message) => {
+                                    consecutive_errors = 0;
+                                    Some(Some(message))
+                                }
+                                Err(error) => {
+                                    consecutive_errors += 1;
+                                    tracing::warn!(%error, consumer, consecutive_errors, "pull failed");
+                                    (consecutive_errors >= MAX_CONSECUTIVE_PULL_ERRORS).then_some(None)
+                                }
+                            };
+                            futures::future::ready(next)
                         })
+                        .take_while(|message| futures::future::ready(message.is_some()))
+                        .filter_map(futures::future::ready)
+                        .for_each_concurrent(self.spec.concurrency, |message| self.process(message))
                         .await;
                 }
                 Err(error) => {
@@ -115,13 +137,13 @@ impl<H: EventHandler> Consumer<H> {
                         consumer = self.spec.durable_name,
                         "cannot open consumer yet"
                     );
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
         }
         tracing::info!(consumer = self.spec.durable_name, "consumer stopped");
     }
@@ -141,7 +163,14 @@ impl<H: EventHandler> Consumer<H> {
                 },
             )
             .await?;
-        Ok(consumer.messages().await?)
+        // Pull no more than can be worked on: buffered messages would sit out their ack wait on a
+        // slow database or at shutdown.
+        Ok(consumer
+            .stream()
+            .max_messages_per_batch(self.spec.concurrency * 2)
+            .heartbeat(Duration::from_secs(15))
+            .messages()
+            .await?)
     }
 
     async fn process(&self, message: jetstream::Message) {
@@ -166,26 +195,29 @@ impl<H: EventHandler> Consumer<H> {
             let (ack, outcome) = match self.apply(&message.payload).await {
                 Ok(Applied::Changed) => (AckKind::Ack, "applied"),
                 Ok(Applied::AlreadyApplied) => (AckKind::Ack, "duplicate"),
-                Err(HandlerError::Retry(error)) if delivered < MAX_DELIVERIES => {
-                    let delay = Duration::from_millis(200 * 2u64.pow(delivered.clamp(0, 8) as u32));
+                // An outage is waited out however long it lasts: dead-lettering would skip the event.
+                Err(HandlerError::Retry(error)) if delivered < MAX_DELIVERIES || is_outage(&error) => {
                     tracing::warn!(error = format!("{error:#}"), delivered, "will retry event");
-                    (AckKind::Nak(Some(delay)), "retry")
+                    (AckKind::Nak(Some(retry_delay(delivered))), "retry")
                 }
                 Err(error) => {
-                    tracing::error!(%error, delivered, "event set aside as dead letter");
-                    self.record_dead_letter(
-                        &subject,
-                        stream_sequence,
-                        &error.to_string(),
-                        &message.payload,
-                    )
-                    .await;
-                    (AckKind::Term, "dead_letter")
+                    match self.record_dead_letter(&subject, stream_sequence, &error.to_string(), &message.payload).await {
+                        Ok(()) => {
+                            tracing::error!(%error, delivered, "event set aside as dead letter");
+                            (AckKind::Term, "dead_letter")
+                        }
+                        // Without the record, terminating would lose the event: keep it.
+                        Err(record_error) => {
+                            tracing::error!(%error, %record_error, "cannot record dead letter; will retry");
+                            (AckKind::Nak(Some(MAX_RETRY_DELAY)), "retry")
+                        }
+                    }
                 }
             };
-            // A lost ack only means a redelivery, which the applied_events table absorbs.
-            if let Err(error) = message.ack_with(ack).await {
-                tracing::warn!(%error, "cannot acknowledge message");
+            match tokio::time::timeout(ACK_TIMEOUT, message.ack_with(ack)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "cannot acknowledge message"),
+                Err(_) => tracing::warn!("acknowledgement timed out"),
             }
             processed_counter().add(
                 1,
@@ -229,33 +261,93 @@ impl<H: EventHandler> Consumer<H> {
         Ok(Applied::Changed)
     }
 
+    /// Records a message that can never be applied; with its event id marked applied in the same
+    /// transaction, so a redelivery of the same event is not applied later either.
     async fn record_dead_letter(
         &self,
         subject: &str,
         stream_sequence: u64,
         reason: &str,
         payload: &[u8],
-    ) {
-        let recorded = sqlx::query(
+    ) -> sqlx::Result<()> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
             "INSERT INTO dead_letters (consumer, subject, stream_sequence, reason, payload) \
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (consumer, stream_sequence) DO NOTHING",
         )
         .bind(self.spec.durable_name)
         .bind(subject)
         .bind(i64::try_from(stream_sequence).unwrap_or(i64::MAX))
         .bind(reason)
         .bind(payload)
-        .execute(&self.pool)
-        .await;
-        if let Err(error) = recorded {
-            tracing::error!(%error, stream_sequence, "cannot record dead letter; the stream still holds the message");
+        .execute(&mut *transaction)
+        .await?;
+        if let Some(event) = Event::decode(payload)
+            .ok()
+            .filter(|e| Uuid::parse_str(&e.id).is_ok())
+        {
+            sqlx::query(
+                "INSERT INTO applied_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(Uuid::parse_str(&event.id).unwrap_or_default())
+            .bind(&event.r#type)
+            .execute(&mut *transaction)
+            .await?;
         }
+        transaction.commit().await
     }
 }
 
-fn processed_counter() -> opentelemetry::metrics::Counter<u64> {
-    opentelemetry::global::meter("borgerraad")
-        .u64_counter("borgerraad.events.processed")
-        .with_description("Events taken off the stream, by consumer and outcome")
-        .build()
+/// 0.4 s, 0.8 s, 1.6 s … doubling per delivery, at most [`MAX_RETRY_DELAY`].
+fn retry_delay(delivered: i64) -> Duration {
+    let exponent = u32::try_from(delivered.clamp(1, 16)).unwrap_or(16);
+    Duration::from_millis(200u64.saturating_mul(2u64.saturating_pow(exponent))).min(MAX_RETRY_DELAY)
+}
+
+/// Whether the failure is the database being out of reach rather than something about the event.
+fn is_outage(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    })
+}
+
+fn processed_counter() -> &'static opentelemetry::metrics::Counter<u64> {
+    static COUNTER: std::sync::OnceLock<opentelemetry::metrics::Counter<u64>> =
+        std::sync::OnceLock::new();
+    COUNTER.get_or_init(|| {
+        opentelemetry::global::meter("borgerraad")
+            .u64_counter("borgerraad.events.processed")
+            .with_description("Events taken off the stream, by consumer and outcome")
+            .build()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_a_minute() {
+        assert_eq!(retry_delay(1), Duration::from_millis(400));
+        assert_eq!(retry_delay(2), Duration::from_millis(800));
+        assert_eq!(retry_delay(50), MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn an_unreachable_database_is_an_outage_but_a_constraint_violation_is_not() {
+        assert!(is_outage(&anyhow::Error::from(sqlx::Error::PoolTimedOut)));
+        assert!(is_outage(
+            &anyhow::Error::from(sqlx::Error::PoolTimedOut).context("while applying")
+        ));
+        assert!(!is_outage(&anyhow::Error::from(sqlx::Error::RowNotFound)));
+    }
 }

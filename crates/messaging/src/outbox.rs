@@ -1,7 +1,9 @@
 //! The transactional outbox: an event is stored in the same transaction as the change it
-//! describes, and a relay publishes stored events to JetStream in order, with the event id as
-//! dedupe id, marking each row sent only after JetStream acknowledged it. A crash between the
-//! publish and the mark republishes the same id, which JetStream drops.
+//! describes, and a relay publishes stored events to JetStream in the order they were written,
+//! with the event id as dedupe id, marking each row sent only after JetStream acknowledged it.
+//! A crash between the publish and the mark republishes the same id, which JetStream drops within
+//! its duplicate window; after that, the consumers' `applied_events` absorb it. Order holds per
+//! relay; two replicas' batches may interleave, so consumers never rely on order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -85,7 +87,12 @@ impl OutboxRelay {
     /// Runs until `shutdown`; the batch in hand is finished first.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
+        let mut stream_declared = false;
         loop {
+            // The stream may be missing: a fresh NATS, or one that lost its store.
+            if !stream_declared {
+                stream_declared = crate::stream::ensure_stream(&self.jetstream).await.is_ok();
+            }
             match self.publish_batch().await {
                 Ok(published) if published as i64 == self.batch_size => {
                     backoff = Duration::from_millis(100);
@@ -103,6 +110,7 @@ impl OutboxRelay {
                     }
                 }
                 Err(error) => {
+                    stream_declared = false;
                     // Typically NATS or Postgres is down: the rows stay and go out later.
                     tracing::warn!(
                         error = format!("{error:#}"),

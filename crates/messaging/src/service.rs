@@ -75,8 +75,12 @@ impl ServiceCore {
                 tracing::error!(%error, "a worker panicked");
             }
         }
-        if let Err(error) = self.nats.flush().await {
-            tracing::warn!(%error, "cannot flush NATS on shutdown");
+        // While NATS is down a flush would wait for it to return; nothing unsent is lost anyway,
+        // as unacknowledged messages are redelivered and unpublished events stay in the outbox.
+        match tokio::time::timeout(std::time::Duration::from_secs(2), self.nats.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot flush NATS on shutdown"),
+            Err(_) => tracing::warn!("NATS flush timed out on shutdown"),
         }
         self.pool.close().await;
         tracing::info!("stopped");

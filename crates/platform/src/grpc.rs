@@ -17,8 +17,12 @@ use tracing::Span;
 
 use crate::telemetry::{HeaderExtractor, set_parent_from};
 
+/// How long calls in flight may take to finish after shutdown began.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
+
 /// Serves `routes` plus health and reflection on `listener` until `shutdown` is cancelled; then
-/// reports NOT_SERVING, stops accepting calls and lets calls in flight finish.
+/// reports NOT_SERVING, stops accepting calls and lets calls in flight finish, for at most
+/// [`DRAIN_DEADLINE`] (a health Watch stream, for one, would otherwise never end).
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
@@ -45,6 +49,13 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
+    let deadline = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            tokio::time::sleep(DRAIN_DEADLINE).await;
+        }
+    };
     let drain = async move {
         shutdown.cancelled().await;
         health
@@ -54,7 +65,7 @@ pub async fn serve(
             .set_service_status(service_name, ServingStatus::NotServing)
             .await;
     };
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(30))
         .layer(
             TraceLayer::new_for_grpc()
@@ -62,9 +73,14 @@ pub async fn serve(
                 .on_response(GrpcStatus),
         )
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
-        .await
-        .context("the gRPC server failed")
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
+    tokio::select! {
+        served = server => served.context("the gRPC server failed"),
+        () = deadline => {
+            tracing::warn!("calls still open after the drain deadline; stopping anyway");
+            Ok(())
+        }
+    }
 }
 
 /// A server span per call, named like OpenTelemetry's RPC conventions, child of the caller's.
@@ -166,8 +182,63 @@ pub fn parse_id(field: &str, value: &str) -> Result<uuid::Uuid, Status> {
         .map_err(|_| invalid_argument(&[FieldViolation::new(field, "must be a UUID")]))
 }
 
-/// The status for a failure the caller cannot fix: the cause goes to the log, not to the caller.
-pub fn internal(error: &anyhow::Error) -> Status {
-    tracing::error!(error = format!("{error:#}"), "request failed");
-    Status::internal("internal error; the incident has been logged")
+/// The status for a failure the caller cannot fix: UNAVAILABLE (safe to retry) when the database
+/// is out of reach, INTERNAL otherwise. The cause goes to the log, never to the caller.
+pub fn unexpected(error: &anyhow::Error) -> Status {
+    let outage = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            )
+        )
+    });
+    if outage {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "request failed: database unavailable"
+        );
+        Status::unavailable("the service cannot reach its database; try again shortly")
+    } else {
+        tracing::error!(error = format!("{error:#}"), "request failed");
+        Status::internal("internal error; the incident has been logged")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_other_failures_are_internal() {
+        let outage = anyhow::Error::from(sqlx::Error::PoolTimedOut).context("cannot read inquiry");
+        assert_eq!(unexpected(&outage).code(), Code::Unavailable);
+        let bug = anyhow::anyhow!("unknown status \"x\"");
+        let status = unexpected(&bug);
+        assert_eq!(status.code(), Code::Internal);
+        assert!(
+            !status.message().contains("unknown status"),
+            "no internal detail to callers"
+        );
+    }
+
+    #[test]
+    fn every_violation_is_listed_in_the_bad_request_details() {
+        let status = invalid_argument(&[
+            FieldViolation::new("department", "unknown"),
+            FieldViolation::new("description", "empty"),
+        ]);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let fields: Vec<_> = status
+            .get_details_bad_request()
+            .expect("details")
+            .field_violations
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["department", "description"]);
+    }
 }

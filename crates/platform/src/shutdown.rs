@@ -2,14 +2,17 @@
 
 use tokio_util::sync::CancellationToken;
 
-/// A token cancelled on the first SIGTERM or Ctrl-C.
+/// A token cancelled on the first SIGTERM or Ctrl-C; a second signal exits at once.
 pub fn on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let trip = token.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutdown signal received");
+        tracing::info!("shutdown signal received; finishing work in hand");
         trip.cancel();
+        wait_for_signal().await;
+        tracing::warn!("second shutdown signal; exiting without waiting");
+        std::process::exit(130);
     });
     token
 }

@@ -53,6 +53,12 @@ pub fn init(settings: &CommonSettings) -> anyhow::Result<TelemetryGuard> {
     let mut meter_provider = None;
     if let Some(endpoint) = &settings.otlp_endpoint {
         use opentelemetry_otlp::WithExportConfig;
+        // "collector:4317" would be taken as https, which this build does not speak.
+        let endpoint = if endpoint.contains("://") {
+            endpoint.clone()
+        } else {
+            format!("http://{endpoint}")
+        };
         let spans = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint.clone())

@@ -1,7 +1,7 @@
 //! The `DeadlineMonitoringService` gRPC adapter.
 
 use borgerraad_platform::convert::{date, timestamp};
-use borgerraad_platform::grpc::{internal, parse_id};
+use borgerraad_platform::grpc::{parse_id, unexpected};
 use borgerraad_proto::v1::{
     self as pb, deadline_monitoring_service_server::DeadlineMonitoringService,
 };
@@ -18,15 +18,17 @@ pub struct DeadlineApi {
 
 #[tonic::async_trait]
 impl DeadlineMonitoringService for DeadlineApi {
-    #[tracing::instrument(skip_all, fields(inquiry_id = %request.get_ref().inquiry_id), err(Display))]
+    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
     async fn get_deadline(
         &self,
         request: Request<pb::GetDeadlineRequest>,
     ) -> Result<Response<pb::Deadline>, Status> {
         let inquiry_id = parse_id("inquiry_id", &request.get_ref().inquiry_id)?;
+        // Recorded only once it is known to be an id: callers' raw text never reaches a span.
+        tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry_id));
         let deadline = db::get_deadline(&self.pool, inquiry_id)
             .await
-            .map_err(|error| internal(&error))?
+            .map_err(|error| unexpected(&error))?
             .ok_or_else(|| Status::not_found("no deadline for that inquiry (yet)"))?;
         Ok(Response::new(pb::Deadline {
             inquiry_id: deadline.inquiry_id.to_string(),

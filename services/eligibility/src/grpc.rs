@@ -1,7 +1,7 @@
 //! The `EligibilityService` gRPC adapter.
 
 use borgerraad_platform::convert::timestamp;
-use borgerraad_platform::grpc::{internal, parse_id};
+use borgerraad_platform::grpc::{parse_id, unexpected};
 use borgerraad_proto::v1::{self as pb, eligibility_service_server::EligibilityService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
@@ -16,15 +16,17 @@ pub struct EligibilityApi {
 
 #[tonic::async_trait]
 impl EligibilityService for EligibilityApi {
-    #[tracing::instrument(skip_all, fields(inquiry_id = %request.get_ref().inquiry_id), err(Display))]
+    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
     async fn get_assessment(
         &self,
         request: Request<pb::GetAssessmentRequest>,
     ) -> Result<Response<pb::Assessment>, Status> {
         let inquiry_id = parse_id("inquiry_id", &request.get_ref().inquiry_id)?;
+        // Recorded only once it is known to be an id: callers' raw text never reaches a span.
+        tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry_id));
         let stored = db::get_assessment(&self.pool, inquiry_id)
             .await
-            .map_err(|error| internal(&error))?
+            .map_err(|error| unexpected(&error))?
             .ok_or_else(|| Status::not_found("no assessment for that inquiry (yet)"))?;
         Ok(Response::new(pb::Assessment {
             inquiry_id: stored.inquiry_id.to_string(),

@@ -140,6 +140,11 @@ pub fn validate(
     let description = submission.description.trim();
     if description.is_empty() {
         violations.push(FieldViolation::new("description", "must not be empty"));
+    } else if description.contains('\0') {
+        violations.push(FieldViolation::new(
+            "description",
+            "must not contain NUL characters",
+        ));
     } else if description.chars().count() > MAX_DESCRIPTION_CHARS {
         violations.push(FieldViolation::new(
             "description",
@@ -363,6 +368,18 @@ mod tests {
         };
         assert_eq!(
             fields(&validate(submission, &departments(), today()).expect_err("long")),
+            ["description"]
+        );
+    }
+
+    #[test]
+    fn a_description_with_a_nul_character_is_refused_rather_than_failing_in_the_database() {
+        let submission = Submission {
+            description: "før\0efter".into(),
+            ..valid()
+        };
+        assert_eq!(
+            fields(&validate(submission, &departments(), today()).expect_err("nul")),
             ["description"]
         );
     }

@@ -1,6 +1,6 @@
 //! Intake's errors and the gRPC status each one becomes.
 
-use borgerraad_platform::grpc::{FieldViolation, internal, invalid_argument};
+use borgerraad_platform::grpc::{FieldViolation, invalid_argument, unexpected};
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ impl From<IntakeError> for Status {
         match error {
             IntakeError::Invalid(violations) => invalid_argument(&violations),
             IntakeError::NotFound => Status::not_found("no inquiry has that id"),
-            IntakeError::Unexpected(error) => internal(&error),
+            IntakeError::Unexpected(error) => unexpected(&error),
         }
     }
 }

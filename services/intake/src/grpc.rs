@@ -34,7 +34,7 @@ pub struct IntakeApi {
 
 #[tonic::async_trait]
 impl IntakeService for IntakeApi {
-    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(Display))]
+    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
     async fn submit_inquiry(
         &self,
         request: Request<pb::SubmitInquiryRequest>,
@@ -79,12 +79,14 @@ impl IntakeService for IntakeApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(inquiry_id = %request.get_ref().inquiry_id), err(Display))]
+    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
     async fn get_inquiry(
         &self,
         request: Request<pb::GetInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
         let inquiry_id = parse_id("inquiry_id", &request.get_ref().inquiry_id)?;
+        // Recorded only once it is known to be an id: callers' raw text never reaches a span.
+        tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry_id));
         let inquiry = db::get_inquiry(&self.pool, inquiry_id)
             .await
             .map_err(IntakeError::from)?
@@ -92,7 +94,7 @@ impl IntakeService for IntakeApi {
         Ok(Response::new(to_proto(inquiry)))
     }
 
-    #[tracing::instrument(skip_all, err(Display))]
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn list_inquiries(
         &self,
         request: Request<pb::ListInquiriesRequest>,

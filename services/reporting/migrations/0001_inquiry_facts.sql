@@ -30,5 +30,6 @@ CREATE TABLE dead_letters (
     stream_sequence bigint NOT NULL,
     reason          text NOT NULL,
     payload         bytea NOT NULL,
-    recorded_at     timestamptz NOT NULL DEFAULT now()
+    recorded_at     timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (consumer, stream_sequence)
 );

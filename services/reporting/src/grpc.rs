@@ -1,6 +1,6 @@
 //! The `ReportingService` gRPC adapter.
 
-use borgerraad_platform::grpc::internal;
+use borgerraad_platform::grpc::unexpected;
 use borgerraad_proto::v1::{self as pb, reporting_service_server::ReportingService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
@@ -14,14 +14,14 @@ pub struct ReportingApi {
 
 #[tonic::async_trait]
 impl ReportingService for ReportingApi {
-    #[tracing::instrument(skip_all, err(Display))]
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn get_summary(
         &self,
         _request: Request<pb::GetSummaryRequest>,
     ) -> Result<Response<pb::Summary>, Status> {
         let rows = db::summary(&self.pool)
             .await
-            .map_err(|error| internal(&error))?;
+            .map_err(|error| unexpected(&error))?;
         Ok(Response::new(pb::Summary {
             total_inquiries: rows.total_inquiries,
             by_department: rows
