@@ -37,8 +37,11 @@ pub struct ConsumerSpec {
     pub durable_name: &'static str,
     /// A subject or wildcard, e.g. "borgerraad.inquiry.received" or "borgerraad.>".
     pub filter_subject: &'static str,
-    /// Messages applied at once.
+    /// Chunks of messages applied at once.
     pub concurrency: usize,
+    /// The most messages applied in one transaction; under light load chunks are smaller, as a
+    /// chunk holds only the messages already fetched.
+    pub batch_size: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +131,8 @@ impl<H: EventHandler> Consumer<H> {
                         })
                         .take_while(|message| futures::future::ready(message.is_some()))
                         .filter_map(futures::future::ready)
-                        .for_each_concurrent(self.spec.concurrency, |message| self.process(message))
+                        .ready_chunks(self.spec.batch_size.max(1))
+                        .for_each_concurrent(self.spec.concurrency, |chunk| self.process_chunk(chunk))
                         .await;
                 }
                 Err(error) => {
@@ -167,14 +171,99 @@ impl<H: EventHandler> Consumer<H> {
         // slow database or at shutdown.
         Ok(consumer
             .stream()
-            .max_messages_per_batch(self.spec.concurrency * 2)
+            .max_messages_per_batch(self.spec.concurrency * self.spec.batch_size.max(1))
             .heartbeat(Duration::from_secs(15))
             .messages()
             .await?)
     }
 
-    async fn process(&self, message: jetstream::Message) {
-        let subject = message.subject.to_string();
+    /// Applies a chunk in one transaction: one commit and one `applied_events` statement for all
+    /// of it. If anything in the chunk fails, its messages are applied one by one instead, so a
+    /// single bad message is classified on its own and never holds back the rest.
+    async fn process_chunk(&self, chunk: Vec<jetstream::Message>) {
+        if chunk.len() > 1 {
+            match self.apply_chunk(&chunk).await {
+                Ok(applied) => {
+                    for message in &chunk {
+                        match tokio::time::timeout(ACK_TIMEOUT, message.ack()).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => tracing::warn!(%error, "cannot acknowledge message"),
+                            Err(_) => tracing::warn!("acknowledgement timed out"),
+                        }
+                    }
+                    let group =
+                        KeyValue::new("messaging.consumer.group.name", self.spec.durable_name);
+                    processed_counter().add(
+                        applied as u64,
+                        &[group.clone(), KeyValue::new("outcome", "applied")],
+                    );
+                    let duplicates = (chunk.len() - applied) as u64;
+                    processed_counter()
+                        .add(duplicates, &[group, KeyValue::new("outcome", "duplicate")]);
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, size = chunk.len(), "chunk failed; applying its messages one by one");
+                }
+            }
+        }
+        for message in chunk {
+            self.process(message).await;
+        }
+    }
+
+    async fn apply_chunk(&self, chunk: &[jetstream::Message]) -> Result<usize, HandlerError> {
+        let mut events = Vec::with_capacity(chunk.len());
+        for message in chunk {
+            let event = Event::decode(message.payload.as_ref())
+                .map_err(|_| HandlerError::Poison("undecodable message in chunk".into()))?;
+            let event_id = Uuid::parse_str(&event.id)
+                .map_err(|_| HandlerError::Poison("event id is not a UUID".into()))?;
+            events.push((event_id, event));
+        }
+        let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+        let types: Vec<&str> = events
+            .iter()
+            .map(|(_, event)| event.r#type.as_str())
+            .collect();
+
+        let mut transaction = self.pool.begin().await?;
+        // Sorted, so concurrent chunks take the index locks in the same order.
+        let mut fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
+            "INSERT INTO applied_events (event_id, event_type) \
+             SELECT * FROM unnest($1::uuid[], $2::text[]) ORDER BY 1 \
+             ON CONFLICT DO NOTHING RETURNING event_id",
+        )
+        .bind(&ids)
+        .bind(&types)
+        .fetch_all(&mut *transaction)
+        .await?
+        .into_iter()
+        .collect();
+        let mut applied = 0;
+        for (message, (event_id, event)) in chunk.iter().zip(&events) {
+            // `remove` is true once per id, so an event twice in one chunk is applied once.
+            if fresh.remove(event_id) {
+                let span = self.message_span(message);
+                span.record("messaging.message.id", event.id.as_str());
+                span.record("inquiry_id", event.subject.as_str());
+                self.handler
+                    .handle(event, &mut transaction)
+                    .instrument(span)
+                    .await?;
+                applied += 1;
+            }
+        }
+        transaction.commit().await?;
+        if let Some(outbox) = &self.outbox {
+            outbox.wake();
+        }
+        Ok(applied)
+    }
+
+    /// A span per message, continuing the trace the message's headers carry.
+    fn message_span(&self, message: &jetstream::Message) -> tracing::Span {
+        let subject = message.subject.as_str();
         let span = tracing::info_span!(
             "process",
             otel.name = %format!("process {subject}"),
@@ -189,6 +278,12 @@ impl<H: EventHandler> Consumer<H> {
         if let Some(headers) = &message.headers {
             borgerraad_platform::telemetry::set_parent_from(&span, &NatsHeaderExtractor(headers));
         }
+        span
+    }
+
+    async fn process(&self, message: jetstream::Message) {
+        let subject = message.subject.to_string();
+        let span = self.message_span(&message);
         async {
             let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
             let stream_sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);

@@ -21,4 +21,4 @@ pub mod stream;
 
 pub use consumer::{Consumer, ConsumerSpec, EventHandler, HandlerError};
 pub use envelope::{EventType, new_event};
-pub use outbox::{Outbox, OutboxRelay};
+pub use outbox::{Outbox, OutboxRelay, OutboxRow};

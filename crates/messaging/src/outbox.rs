@@ -64,6 +64,29 @@ impl Outbox {
     }
 }
 
+/// The values of one outbox row, for a producer that writes its change and the event in one
+/// SQL statement (`INSERT INTO outbox (event_id, subject, payload, trace_context) …`).
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub event_id: Uuid,
+    pub subject: String,
+    pub payload: Vec<u8>,
+    pub trace_context: Json<HashMap<String, String>>,
+}
+
+impl OutboxRow {
+    /// The row for `event`, carrying the current trace context.
+    pub fn new(event: &Event) -> sqlx::Result<Self> {
+        Ok(Self {
+            event_id: Uuid::parse_str(&event.id)
+                .map_err(|error| sqlx::Error::Encode(Box::new(error)))?,
+            subject: event.r#type.clone(),
+            payload: event.encode_to_vec(),
+            trace_context: Json(borgerraad_platform::telemetry::current_context_map()),
+        })
+    }
+}
+
 /// Publishes the outbox until shutdown.
 pub struct OutboxRelay {
     pool: PgPool,

@@ -68,14 +68,15 @@ impl Application {
             ConsumerSpec {
                 durable_name: SERVICE_NAME,
                 filter_subject: EventType::InquiryReceived.as_str(),
-                concurrency: 16,
+                concurrency: 4,
+                batch_size: 64,
             },
             pool.clone(),
             self.core.jetstream(),
             ScheduleOnReceipt {
                 outbox: outbox.clone(),
                 clock: self.clock,
-                calendar: Calendar::weekends_only(),
+                calendar: Calendar::danish_default(),
                 working_days: self.working_days,
             },
             Some(outbox),

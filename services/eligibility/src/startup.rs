@@ -55,7 +55,8 @@ impl Application {
             ConsumerSpec {
                 durable_name: SERVICE_NAME,
                 filter_subject: EventType::InquiryReceived.as_str(),
-                concurrency: 16,
+                concurrency: 4,
+                batch_size: 64,
             },
             pool.clone(),
             self.core.jetstream(),

@@ -1,8 +1,9 @@
 //! SQL on the `intake` schema.
 
 use anyhow::Context as _;
+use borgerraad_messaging::OutboxRow;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -11,19 +12,28 @@ use crate::domain::{
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The next inquiry number; taken inside the registering transaction.
-pub async fn next_number(connection: &mut PgConnection) -> sqlx::Result<i64> {
+/// The next inquiry number. A number taken by a submission that then fails is skipped.
+pub async fn next_number(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT nextval('inquiry_number')")
-        .fetch_one(connection)
+        .fetch_one(pool)
         .await
 }
 
-pub async fn insert_inquiry(connection: &mut PgConnection, inquiry: &Inquiry) -> sqlx::Result<()> {
+/// Stores a new inquiry and its `inquiry.received` event in one statement, so both or neither
+/// are written, in a single round trip.
+pub async fn insert_inquiry(
+    pool: &PgPool,
+    inquiry: &Inquiry,
+    event: OutboxRow,
+) -> sqlx::Result<()> {
     let details = &inquiry.details;
     sqlx::query(
-        "INSERT INTO inquiries (inquiry_id, number, reference, requester_kind, department, \
-         request_type, description, prior_dialogue_held, prior_dialogue_date, contact_channel, \
-         status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "WITH inquiry AS (INSERT INTO inquiries (inquiry_id, number, reference, requester_kind, \
+         department, request_type, description, prior_dialogue_held, prior_dialogue_date, \
+         contact_channel, status, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING inquiry_id) \
+         INSERT INTO outbox (event_id, subject, payload, trace_context) \
+         SELECT $13, $14, $15, $16 FROM inquiry",
     )
     .bind(inquiry.inquiry_id)
     .bind(inquiry.number)
@@ -37,7 +47,11 @@ pub async fn insert_inquiry(connection: &mut PgConnection, inquiry: &Inquiry) ->
     .bind(details.contact_channel.as_str())
     .bind(inquiry.status.as_str())
     .bind(inquiry.received_at)
-    .execute(connection)
+    .bind(event.event_id)
+    .bind(event.subject)
+    .bind(event.payload)
+    .bind(event.trace_context)
+    .execute(pool)
     .await?;
     Ok(())
 }

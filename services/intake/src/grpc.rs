@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use borgerraad_messaging::{Outbox, new_event};
+use borgerraad_messaging::{Outbox, OutboxRow, new_event};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::{date, from_date, timestamp};
 use borgerraad_platform::grpc::{FieldViolation, parse_id};
@@ -44,8 +44,7 @@ impl IntakeService for IntakeApi {
         let details = domain::validate(submission(request.into_inner()), &self.departments, today)
             .map_err(IntakeError::Invalid)?;
 
-        let mut transaction = self.pool.begin().await.map_err(IntakeError::from)?;
-        let number = db::next_number(&mut transaction)
+        let number = db::next_number(&self.pool)
             .await
             .map_err(IntakeError::from)?;
         let inquiry = Inquiry {
@@ -57,14 +56,10 @@ impl IntakeService for IntakeApi {
             received_at,
         };
         tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry.inquiry_id));
-        db::insert_inquiry(&mut transaction, &inquiry)
+        let event = OutboxRow::new(&inquiry_received(&inquiry)).map_err(IntakeError::from)?;
+        db::insert_inquiry(&self.pool, &inquiry, event)
             .await
             .map_err(IntakeError::from)?;
-        self.outbox
-            .enqueue(&mut transaction, &inquiry_received(&inquiry))
-            .await
-            .map_err(IntakeError::from)?;
-        transaction.commit().await.map_err(IntakeError::from)?;
         self.outbox.wake();
         tracing::info!(
             reference = %inquiry.reference,

@@ -50,7 +50,8 @@ impl Application {
             ConsumerSpec {
                 durable_name: SERVICE_NAME,
                 filter_subject: "borgerraad.>",
-                concurrency: 16,
+                concurrency: 4,
+                batch_size: 64,
             },
             pool.clone(),
             self.core.jetstream(),
