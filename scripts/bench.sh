@@ -4,7 +4,8 @@
 #   1. pgbench: single-row INSERT transactions at 32 clients on the same PostgreSQL;
 #   2. bare JetStream publishes (awaited acks, file storage) at concurrency 32 on the same nats-server;
 #   3. the system: loadgen submits N inquiries at concurrency 32 through intake and waits until
-#      every one is assessed and has a deadline; plus each service's resident memory when idle.
+#      every one is assessed and has a deadline; plus each service's resident memory when idle;
+#   4. intake alone, the other services stopped, to separate its own capacity from the machine's.
 # Uses a private nats-server and a fresh database; leaves nothing behind.
 #   scripts/bench.sh [N]     (default N = 20000)
 set -euo pipefail
@@ -31,6 +32,7 @@ cleanup() {
     kill "$nats_pid" 2>/dev/null || true
     psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
     psql "$PG_URL" -qc "DROP DATABASE IF EXISTS ${db}_pgbench WITH (FORCE)" >/dev/null 2>&1 || true
+    psql "$PG_URL" -qc "DROP DATABASE IF EXISTS ${db}_intake WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,3 +60,10 @@ done
 for i in "${!SERVICES[@]}"; do
     printf 'RSS after load %-20s %6d kB\n' "${SERVICES[$i]}" "$(awk '/VmRSS/ {print $2}' "/proc/${SERVICE_PIDS[$i]}/status")"
 done
+
+echo "--- intake alone (the other three services stopped): $N submissions at concurrency $C"
+stop_services
+export DATABASE_URL="$server/${db}_intake"
+SERVICES=(intake)
+start_services
+"$ROOT/target/release/loadgen" --submit-only -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"

@@ -192,3 +192,44 @@ async fn inquiries_are_listed_in_registration_order_in_stable_pages() {
     assert_eq!(listed, references);
     system.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn a_deadline_across_christmas_skips_the_holidays_and_closing_days() {
+    let mut system = TestSystem::start().await.expect("system starts");
+    // Tuesday 15 December 2026, 09:00 in Copenhagen. Working days after it skip 24, 25 and
+    // 31 December, 1 January and the weekends: the 15th is Monday 11 January 2027.
+    system.clock.set(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 15, 8, 0, 0)
+            .single()
+            .expect("valid"),
+    );
+    let submitted = system
+        .intake
+        .submit_inquiry(valid_submission())
+        .await
+        .expect("accepted")
+        .into_inner();
+
+    let deadlines = system.deadlines.clone();
+    let deadline = eventually("the deadline", SETTLE, || {
+        let mut client = deadlines.clone();
+        let inquiry_id = submitted.inquiry_id.clone();
+        async move {
+            client
+                .get_deadline(pb::GetDeadlineRequest { inquiry_id })
+                .await
+                .ok()
+                .map(|r| r.into_inner())
+        }
+    })
+    .await;
+    assert_eq!(
+        deadline.due_date,
+        Some(pb::Date {
+            year: 2027,
+            month: 1,
+            day: 11
+        })
+    );
+    system.stop().await.expect("clean shutdown");
+}

@@ -108,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
             );
             show(&cli, &submitted.inquiry_id, Duration::from_secs(30)).await?;
             println!();
+            wait_until_counted(&cli, Duration::from_secs(30)).await?;
             summary(&cli).await
         }
     }
@@ -251,6 +252,24 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
         None => println!("Answer due: not yet scheduled"),
     }
     Ok(())
+}
+
+/// Waits until reporting has counted every inquiry's assessment, so the example's figures add up.
+async fn wait_until_counted(cli: &Cli, wait: Duration) -> anyhow::Result<()> {
+    let mut reporting =
+        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+    let give_up = Instant::now() + wait;
+    loop {
+        let summary = reporting
+            .get_summary(pb::GetSummaryRequest {})
+            .await?
+            .into_inner();
+        let assessed: i64 = summary.by_eligibility_outcome.iter().map(|c| c.count).sum();
+        if assessed >= summary.total_inquiries || Instant::now() > give_up {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn summary(cli: &Cli) -> anyhow::Result<()> {

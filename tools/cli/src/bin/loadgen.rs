@@ -32,6 +32,9 @@ struct Args {
     /// Measure bare JetStream publishes instead of the system.
     #[arg(long)]
     bare_publish: bool,
+    /// Only submit: measure intake without waiting for the rest of the pipeline.
+    #[arg(long)]
+    submit_only: bool,
     /// Give up waiting for the pipeline after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -132,6 +135,18 @@ async fn system(args: &Args) -> anyhow::Result<()> {
         .fold(0usize, |failed, outcome| async move { failed + outcome })
         .await;
     let submit_elapsed = started.elapsed();
+    if args.submit_only {
+        let latency = submit_latency.lock().unwrap_or_else(|p| p.into_inner());
+        println!(
+            "intake alone: {:.0} submissions/s ({failures} failed); submit latency ms p50 {:.2} p90 {:.2} p99 {:.2}",
+            (args.requests - failures) as f64 / submit_elapsed.as_secs_f64(),
+            ms(latency.value_at_quantile(0.5)),
+            ms(latency.value_at_quantile(0.9)),
+            ms(latency.value_at_quantile(0.99)),
+        );
+        watcher.abort();
+        return Ok(());
+    }
 
     let give_up = Instant::now() + Duration::from_secs(args.timeout_secs);
     loop {
