@@ -2,7 +2,15 @@
 //! health, and on SIGTERM stops taking work and exits cleanly.
 
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 
 use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, free_port};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -68,4 +76,126 @@ async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigt
     )
     .await;
     assert!(exit.success(), "intake exited with {exit}");
+}
+
+/// A stand-in OpenTelemetry collector that keeps what it is sent.
+#[derive(Clone, Default)]
+struct Collector {
+    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.received
+            .lock()
+            .expect("lock")
+            .push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl Collector {
+    /// Names of the spans received from the service called `service_name`.
+    fn span_names_from(&self, service_name: &str) -> Vec<String> {
+        let received = self.received.lock().expect("lock");
+        received
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+            .filter(|resource_spans| {
+                resource_spans.resource.as_ref().is_some_and(|resource| {
+                    resource.attributes.iter().any(|kv| {
+                        kv.key == "service.name"
+                            && format!("{:?}", kv.value).contains(&format!("\"{service_name}\""))
+                    })
+                })
+            })
+            .flat_map(|resource_spans| &resource_spans.scope_spans)
+            .flat_map(|scope_spans| &scope_spans.spans)
+            .map(|span| span.name.clone())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
+    let collector = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let collector_port = listener.local_addr().expect("addr").port();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let nats = NatsServer::start().await.expect("nats");
+    let database = TestDatabase::create().await.expect("database");
+    let port = free_port().expect("port");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
+        .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database.url())
+        .env("NATS_URL", nats.url())
+        // No scheme on purpose: operators write it both ways.
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("127.0.0.1:{collector_port}"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("intake starts");
+
+    let client = eventually("intake to answer", Duration::from_secs(30), || async move {
+        let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .ok()?
+            .connect()
+            .await
+            .ok()?;
+        Some(borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(channel))
+    })
+    .await;
+    let status = client
+        .clone()
+        .get_inquiry(borgerraad_proto::v1::GetInquiryRequest {
+            inquiry_id: uuid::Uuid::nil().to_string(),
+        })
+        .await
+        .expect_err("no such inquiry");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+
+    // Shutting down flushes the batch exporter.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    eventually("intake to exit", Duration::from_secs(15), || {
+        let exited = child.try_wait().expect("wait");
+        async move { exited }
+    })
+    .await;
+    let names = eventually(
+        "the call's span at the collector",
+        Duration::from_secs(10),
+        || {
+            let names = collector.span_names_from("intake");
+            async move {
+                names
+                    .iter()
+                    .any(|n| n == "borgerraad.v1.IntakeService/GetInquiry")
+                    .then_some(names)
+            }
+        },
+    )
+    .await;
+    assert!(
+        names.contains(&"get_inquiry".to_owned()),
+        "handler span exported too: {names:?}"
+    );
 }

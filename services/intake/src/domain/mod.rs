@@ -1,4 +1,7 @@
 //! The inquiry as the office registers it, and the rules a submission must meet.
+//! [`lifecycle`] holds the case flow that follows.
+
+pub mod lifecycle;
 
 use borgerraad_platform::grpc::FieldViolation;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

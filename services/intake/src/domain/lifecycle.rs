@@ -1,0 +1,269 @@
+//! The case lifecycle of an inquiry, as a pure state machine: which step is allowed in which
+//! status, and where it leads. The adapters check every request against [`transition`] before
+//! writing, so a refused step changes nothing.
+//!
+//! ```text
+//! received ─assess→ assessed ─assign→ assigned ─start→ in_progress ⇄ awaiting_requester
+//!     │                 │                 │                │
+//!     └────────── answer (a referral or advice answered at once) ──→ answered ─close→ closed
+//! any open status ─withdraw→ withdrawn;   closed | withdrawn ─reopen→ in_progress
+//! ```
+//! Notes, improvement suggestions and mediation records do not move the status.
+
+/// Where an inquiry is in its case flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Received,
+    Assessed,
+    Assigned,
+    InProgress,
+    AwaitingRequester,
+    Answered,
+    Closed,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Received,
+        Status::Assessed,
+        Status::Assigned,
+        Status::InProgress,
+        Status::AwaitingRequester,
+        Status::Answered,
+        Status::Closed,
+        Status::Withdrawn,
+    ];
+
+    /// The code used in SQL, events and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Assessed => "assessed",
+            Self::Assigned => "assigned",
+            Self::InProgress => "in_progress",
+            Self::AwaitingRequester => "awaiting_requester",
+            Self::Answered => "answered",
+            Self::Closed => "closed",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == code)
+    }
+
+    /// Closed and withdrawn inquiries take no further steps but reopening.
+    pub const fn is_finished(self) -> bool {
+        matches!(self, Self::Closed | Self::Withdrawn)
+    }
+}
+
+/// A step a caseworker, the requester or the eligibility service takes on an inquiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// The eligibility service assessed (or re-assessed) the inquiry.
+    Assess,
+    /// A caseworker takes the case, or it is handed to another caseworker.
+    Assign,
+    StartWork,
+    /// Mediation offered, held, or its result; recorded while the case is worked on.
+    RecordMediation,
+    RequestInformation,
+    ReceiveInformation,
+    Answer,
+    Close,
+    Withdraw,
+    Reopen,
+    AddNote,
+    RecordImprovementSuggestion,
+}
+
+impl Step {
+    pub const ALL: [Step; 12] = [
+        Step::Assess,
+        Step::Assign,
+        Step::StartWork,
+        Step::RecordMediation,
+        Step::RequestInformation,
+        Step::ReceiveInformation,
+        Step::Answer,
+        Step::Close,
+        Step::Withdraw,
+        Step::Reopen,
+        Step::AddNote,
+        Step::RecordImprovementSuggestion,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Assess => "assess",
+            Self::Assign => "assign",
+            Self::StartWork => "start_work",
+            Self::RecordMediation => "record_mediation",
+            Self::RequestInformation => "request_information",
+            Self::ReceiveInformation => "receive_information",
+            Self::Answer => "answer",
+            Self::Close => "close",
+            Self::Withdraw => "withdraw",
+            Self::Reopen => "reopen",
+            Self::AddNote => "add_note",
+            Self::RecordImprovementSuggestion => "record_improvement_suggestion",
+        }
+    }
+}
+
+/// Why a step is refused, in words a caseworker understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("'{step}' is not allowed while the inquiry is {status}", step = .step.as_str().replace('_', " "), status = .status.as_str().replace('_', " "))]
+pub struct Refused {
+    pub step: Step,
+    pub status: Status,
+}
+
+/// The status after `step` in `status`, or why the step is not allowed there.
+pub fn transition(status: Status, step: Step) -> Result<Status, Refused> {
+    use Status::*;
+    use Step::*;
+    let next = match (step, status) {
+        // A re-assessment after the case has moved on is recorded without moving it back.
+        (Assess, Received | Assessed) => Assessed,
+        (Assess, s) if !s.is_finished() => s,
+        (Assign, Received | Assessed) => Assigned,
+        (Assign, s @ (Assigned | InProgress | AwaitingRequester)) => s,
+        (StartWork, Assigned) => InProgress,
+        (RecordMediation, InProgress) => InProgress,
+        (RequestInformation, InProgress) => AwaitingRequester,
+        (ReceiveInformation, AwaitingRequester) => InProgress,
+        // Advice and referrals are often answered at once, before any case work.
+        (Answer, Received | Assessed | Assigned | InProgress) => Answered,
+        (Close, Answered) => Closed,
+        (Withdraw, s) if !s.is_finished() => Withdrawn,
+        (Reopen, Closed | Withdrawn) => InProgress,
+        (AddNote, s) => s,
+        (RecordImprovementSuggestion, s) if s != Withdrawn => s,
+        _ => return Err(Refused { step, status }),
+    };
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+    use Step::*;
+
+    /// Every allowed (status, step) → next status; everything not listed must be refused.
+    const ALLOWED: &[(Status, Step, Status)] = &[
+        (Received, Assess, Assessed),
+        (Assessed, Assess, Assessed),
+        (Assigned, Assess, Assigned),
+        (InProgress, Assess, InProgress),
+        (AwaitingRequester, Assess, AwaitingRequester),
+        (Answered, Assess, Answered),
+        (Received, Assign, Assigned),
+        (Assessed, Assign, Assigned),
+        (Assigned, Assign, Assigned),
+        (InProgress, Assign, InProgress),
+        (AwaitingRequester, Assign, AwaitingRequester),
+        (Assigned, StartWork, InProgress),
+        (InProgress, RecordMediation, InProgress),
+        (InProgress, RequestInformation, AwaitingRequester),
+        (AwaitingRequester, ReceiveInformation, InProgress),
+        (Received, Answer, Answered),
+        (Assessed, Answer, Answered),
+        (Assigned, Answer, Answered),
+        (InProgress, Answer, Answered),
+        (Answered, Close, Closed),
+        (Received, Withdraw, Withdrawn),
+        (Assessed, Withdraw, Withdrawn),
+        (Assigned, Withdraw, Withdrawn),
+        (InProgress, Withdraw, Withdrawn),
+        (AwaitingRequester, Withdraw, Withdrawn),
+        (Answered, Withdraw, Withdrawn),
+        (Closed, Reopen, InProgress),
+        (Withdrawn, Reopen, InProgress),
+        (Received, AddNote, Received),
+        (Assessed, AddNote, Assessed),
+        (Assigned, AddNote, Assigned),
+        (InProgress, AddNote, InProgress),
+        (AwaitingRequester, AddNote, AwaitingRequester),
+        (Answered, AddNote, Answered),
+        (Closed, AddNote, Closed),
+        (Withdrawn, AddNote, Withdrawn),
+        (Received, RecordImprovementSuggestion, Received),
+        (Assessed, RecordImprovementSuggestion, Assessed),
+        (Assigned, RecordImprovementSuggestion, Assigned),
+        (InProgress, RecordImprovementSuggestion, InProgress),
+        (
+            AwaitingRequester,
+            RecordImprovementSuggestion,
+            AwaitingRequester,
+        ),
+        (Answered, RecordImprovementSuggestion, Answered),
+        (Closed, RecordImprovementSuggestion, Closed),
+    ];
+
+    #[test]
+    fn every_step_in_every_status_is_allowed_exactly_as_the_table_says() {
+        for status in Status::ALL {
+            for step in Step::ALL {
+                let expected = ALLOWED
+                    .iter()
+                    .find(|(from, s, _)| *from == status && *s == step)
+                    .map(|(_, _, to)| *to);
+                match (transition(status, step), expected) {
+                    (Ok(next), Some(to)) => assert_eq!(next, to, "{step:?} in {status:?}"),
+                    (Err(refused), None) => assert_eq!(refused, Refused { step, status }),
+                    (got, want) => panic!("{step:?} in {status:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_whole_case_runs_from_receipt_to_closing_and_can_be_reopened() {
+        let steps = [
+            Assess,
+            Assign,
+            StartWork,
+            RecordMediation,
+            RequestInformation,
+            ReceiveInformation,
+            Answer,
+            Close,
+            Reopen,
+        ];
+        let end = steps
+            .iter()
+            .try_fold(Received, |status, step| transition(status, *step));
+        assert_eq!(end, Ok(InProgress));
+    }
+
+    #[test]
+    fn the_requester_can_withdraw_at_any_time_until_the_case_is_finished() {
+        for status in Status::ALL {
+            assert_eq!(
+                transition(status, Withdraw).is_ok(),
+                !status.is_finished(),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_what_was_tried_and_where_the_case_stands() {
+        let refused = transition(Closed, StartWork).expect_err("refused");
+        assert_eq!(
+            refused.to_string(),
+            "'start work' is not allowed while the inquiry is closed"
+        );
+    }
+
+    #[test]
+    fn status_codes_round_trip() {
+        for status in Status::ALL {
+            assert_eq!(Status::from_code(status.as_str()), Some(status));
+        }
+    }
+}
