@@ -227,3 +227,65 @@ impl TestSystem {
         Ok(count)
     }
 }
+
+impl TestSystem {
+    /// The assessment of `inquiry_id`, once eligibility has made it.
+    pub async fn assessment(&self, inquiry_id: &str) -> borgerraad_proto::v1::Assessment {
+        let client = self.eligibility.clone();
+        borgerraad_test_harness::eventually("the assessment", SETTLE, || {
+            let mut client = client.clone();
+            let request = borgerraad_proto::v1::GetAssessmentRequest {
+                inquiry_id: inquiry_id.to_owned(),
+            };
+            async move {
+                client
+                    .get_assessment(request)
+                    .await
+                    .ok()
+                    .map(|r| r.into_inner())
+            }
+        })
+        .await
+    }
+
+    /// The deadline of `inquiry_id`, once deadline-monitoring has scheduled it.
+    pub async fn deadline(&self, inquiry_id: &str) -> borgerraad_proto::v1::Deadline {
+        let client = self.deadlines.clone();
+        borgerraad_test_harness::eventually("the deadline", SETTLE, || {
+            let mut client = client.clone();
+            let request = borgerraad_proto::v1::GetDeadlineRequest {
+                inquiry_id: inquiry_id.to_owned(),
+            };
+            async move {
+                client
+                    .get_deadline(request)
+                    .await
+                    .ok()
+                    .map(|r| r.into_inner())
+            }
+        })
+        .await
+    }
+
+    /// The reporting summary, once it satisfies `ready`.
+    pub async fn summary_when(
+        &self,
+        what: &str,
+        ready: impl Fn(&borgerraad_proto::v1::Summary) -> bool,
+    ) -> borgerraad_proto::v1::Summary {
+        let client = self.reporting.clone();
+        let ready = &ready;
+        borgerraad_test_harness::eventually(what, SETTLE, || {
+            let mut client = client.clone();
+            async move {
+                let summary = client
+                    .get_summary(borgerraad_proto::v1::GetSummaryRequest {})
+                    .await
+                    .ok()?
+                    .into_inner();
+                ready(&summary).then_some(summary)
+            }
+        })
+        .await
+    }
+}

@@ -16,3 +16,26 @@ pub mod grpc;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+
+/// The body of every service's `main`: telemetry on, run the application until SIGTERM/Ctrl-C,
+/// log a failure, flush telemetry. `application` receives the shutdown token.
+pub async fn run_service<F, Fut>(
+    settings: &settings::CommonSettings,
+    application: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(tokio_util::sync::CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let telemetry = telemetry::init(settings)?;
+    let outcome = application(shutdown::on_signal()).await;
+    if let Err(error) = &outcome {
+        tracing::error!(
+            error = format!("{error:#}"),
+            "{} stopped with an error",
+            settings.service_name
+        );
+    }
+    telemetry.shutdown();
+    outcome
+}

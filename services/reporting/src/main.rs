@@ -1,23 +1,15 @@
 use std::sync::Arc;
 
-use borgerraad_platform::{clock::SystemClock, shutdown, telemetry};
+use borgerraad_platform::clock::SystemClock;
 use reporting::{Application, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    let telemetry = telemetry::init(&settings.common)?;
-    let outcome = async {
+    let common = settings.common.clone();
+    borgerraad_platform::run_service(&common, |shutdown| async move {
         let application = Application::build(settings, Arc::new(SystemClock)).await?;
-        application.run_until(shutdown::on_signal()).await
-    }
-    .await;
-    if let Err(error) = &outcome {
-        tracing::error!(
-            error = format!("{error:#}"),
-            "reporting stopped with an error"
-        );
-    }
-    telemetry.shutdown();
-    outcome
+        application.run_until(shutdown).await
+    })
+    .await
 }

@@ -1,6 +1,5 @@
-use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
+use borgerraad_e2e::{TestSystem, valid_submission};
 use borgerraad_proto::v1 as pb;
-use borgerraad_test_harness::eventually;
 
 #[tokio::test]
 async fn one_inquiry_flows_through_all_four_services_and_every_read_api_shows_it() {
@@ -30,36 +29,11 @@ async fn one_inquiry_flows_through_all_four_services_and_every_read_api_shows_it
     assert_eq!(inquiry.department, "by-og-kultur");
     assert_eq!(inquiry.status(), pb::InquiryStatus::Received);
 
-    let inquiry_id = submitted.inquiry_id.clone();
-    let eligibility = system.eligibility.clone();
-    let assessment = eventually("the assessment", SETTLE, || {
-        let mut client = eligibility.clone();
-        let inquiry_id = inquiry_id.clone();
-        async move {
-            client
-                .get_assessment(pb::GetAssessmentRequest { inquiry_id })
-                .await
-                .ok()
-                .map(|r| r.into_inner())
-        }
-    })
-    .await;
+    let assessment = system.assessment(&submitted.inquiry_id).await;
     assert_eq!(assessment.outcome(), pb::EligibilityOutcome::Accepted);
     assert!(!assessment.rule_set_version.is_empty());
 
-    let deadlines = system.deadlines.clone();
-    let deadline = eventually("the deadline", SETTLE, || {
-        let mut client = deadlines.clone();
-        let inquiry_id = inquiry_id.clone();
-        async move {
-            client
-                .get_deadline(pb::GetDeadlineRequest { inquiry_id })
-                .await
-                .ok()
-                .map(|r| r.into_inner())
-        }
-    })
-    .await;
+    let deadline = system.deadline(&submitted.inquiry_id).await;
     // Received Wednesday 25 November 2026: 15 working days later is Wednesday 16 December.
     assert_eq!(
         deadline.due_date,
@@ -72,25 +46,16 @@ async fn one_inquiry_flows_through_all_four_services_and_every_read_api_shows_it
     assert_eq!(deadline.working_days, 15);
     assert_eq!(deadline.state(), pb::DeadlineState::Running);
 
-    let reporting = system.reporting.clone();
-    let summary = eventually("the summary to count the assessed inquiry", SETTLE, || {
-        let mut client = reporting.clone();
-        async move {
-            let summary = client
-                .get_summary(pb::GetSummaryRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (summary
+    let summary = system
+        .summary_when("the summary to count the assessed inquiry", |summary| {
+            summary
                 .by_eligibility_outcome
                 .iter()
                 .map(|c| c.count)
                 .sum::<i64>()
-                == 1)
-                .then_some(summary)
-        }
-    })
-    .await;
+                == 1
+        })
+        .await;
     assert_eq!(summary.total_inquiries, 1);
     assert_eq!(
         summary.by_department,
@@ -135,19 +100,7 @@ async fn an_inquiry_without_prior_dialogue_is_referred_back_to_its_department() 
         .expect("accepted")
         .into_inner();
 
-    let eligibility = system.eligibility.clone();
-    let assessment = eventually("the assessment", SETTLE, || {
-        let mut client = eligibility.clone();
-        let inquiry_id = submitted.inquiry_id.clone();
-        async move {
-            client
-                .get_assessment(pb::GetAssessmentRequest { inquiry_id })
-                .await
-                .ok()
-                .map(|r| r.into_inner())
-        }
-    })
-    .await;
+    let assessment = system.assessment(&submitted.inquiry_id).await;
     assert_eq!(assessment.outcome(), pb::EligibilityOutcome::Referred);
     assert_eq!(assessment.referral_target, "aeldre-og-handicap");
     assert_eq!(assessment.fired_rules.len(), 1);
@@ -210,19 +163,7 @@ async fn a_deadline_across_christmas_skips_the_holidays_and_closing_days() {
         .expect("accepted")
         .into_inner();
 
-    let deadlines = system.deadlines.clone();
-    let deadline = eventually("the deadline", SETTLE, || {
-        let mut client = deadlines.clone();
-        let inquiry_id = submitted.inquiry_id.clone();
-        async move {
-            client
-                .get_deadline(pb::GetDeadlineRequest { inquiry_id })
-                .await
-                .ok()
-                .map(|r| r.into_inner())
-        }
-    })
-    .await;
+    let deadline = system.deadline(&submitted.inquiry_id).await;
     assert_eq!(
         deadline.due_date,
         Some(pb::Date {

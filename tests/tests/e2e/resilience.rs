@@ -106,47 +106,14 @@ async fn an_inquiry_submitted_while_nats_is_down_reaches_every_service_after_nat
     );
 
     system.nats.restart().await.expect("NATS restarts");
-    let eligibility = system.eligibility.clone();
-    let assessment = eventually("the assessment after NATS returns", SETTLE, || {
-        let mut client = eligibility.clone();
-        let inquiry_id = submitted.inquiry_id.clone();
-        async move {
-            client
-                .get_assessment(pb::GetAssessmentRequest { inquiry_id })
-                .await
-                .ok()
-                .map(|r| r.into_inner())
-        }
-    })
-    .await;
+    let assessment = system.assessment(&submitted.inquiry_id).await;
     assert_eq!(assessment.outcome(), pb::EligibilityOutcome::Accepted);
-    let deadlines = system.deadlines.clone();
-    eventually("the deadline after NATS returns", SETTLE, || {
-        let mut client = deadlines.clone();
-        let inquiry_id = submitted.inquiry_id.clone();
-        async move {
-            client
-                .get_deadline(pb::GetDeadlineRequest { inquiry_id })
-                .await
-                .ok()
-                .map(|_| ())
-        }
-    })
-    .await;
-    let reporting = system.reporting.clone();
-    eventually("the summary to count it", SETTLE, || {
-        let mut client = reporting.clone();
-        async move {
-            let summary = client
-                .get_summary(pb::GetSummaryRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (summary.total_inquiries == 1 && !summary.by_eligibility_outcome.is_empty())
-                .then_some(())
-        }
-    })
-    .await;
+    system.deadline(&submitted.inquiry_id).await;
+    system
+        .summary_when("the summary to count it", |summary| {
+            summary.total_inquiries == 1 && !summary.by_eligibility_outcome.is_empty()
+        })
+        .await;
     let counts = system.event_counts().await.expect("counts");
     assert_eq!(
         counts.get("borgerraad.inquiry.received"),

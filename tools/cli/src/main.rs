@@ -188,27 +188,18 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
         inquiry.department
     );
 
-    let deadline_at = Instant::now() + wait;
-    let mut eligibility = pb::eligibility_service_client::EligibilityServiceClient::new(
+    let give_up = Instant::now() + wait;
+    let eligibility = pb::eligibility_service_client::EligibilityServiceClient::new(
         channel(&cli.eligibility).await?,
     );
-    let assessment = loop {
-        match eligibility
-            .get_assessment(pb::GetAssessmentRequest {
-                inquiry_id: inquiry_id.to_owned(),
-            })
-            .await
-        {
-            Ok(response) => break Some(response.into_inner()),
-            Err(status)
-                if status.code() == tonic::Code::NotFound && Instant::now() < deadline_at =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(status) if status.code() == tonic::Code::NotFound => break None,
-            Err(status) => return Err(status.into()),
-        }
-    };
+    let assessment = poll_until_found(give_up, || {
+        let mut client = eligibility.clone();
+        let request = pb::GetAssessmentRequest {
+            inquiry_id: inquiry_id.to_owned(),
+        };
+        async move { client.get_assessment(request).await }
+    })
+    .await?;
     match assessment {
         Some(assessment) => {
             println!(
@@ -223,27 +214,17 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
         None => println!("Assessment: not yet"),
     }
 
-    let mut deadlines =
-        pb::deadline_monitoring_service_client::DeadlineMonitoringServiceClient::new(
-            channel(&cli.deadlines).await?,
-        );
-    let deadline = loop {
-        match deadlines
-            .get_deadline(pb::GetDeadlineRequest {
-                inquiry_id: inquiry_id.to_owned(),
-            })
-            .await
-        {
-            Ok(response) => break Some(response.into_inner()),
-            Err(status)
-                if status.code() == tonic::Code::NotFound && Instant::now() < deadline_at =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(status) if status.code() == tonic::Code::NotFound => break None,
-            Err(status) => return Err(status.into()),
-        }
-    };
+    let deadlines = pb::deadline_monitoring_service_client::DeadlineMonitoringServiceClient::new(
+        channel(&cli.deadlines).await?,
+    );
+    let deadline = poll_until_found(give_up, || {
+        let mut client = deadlines.clone();
+        let request = pb::GetDeadlineRequest {
+            inquiry_id: inquiry_id.to_owned(),
+        };
+        async move { client.get_deadline(request).await }
+    })
+    .await?;
     match deadline.and_then(|deadline| deadline.due_date.map(|due| (due, deadline.working_days))) {
         Some((due, days)) => println!(
             "Answer due: {:04}-{:02}-{:02} ({days} working days)",
@@ -252,6 +233,24 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
         None => println!("Answer due: not yet scheduled"),
     }
     Ok(())
+}
+
+/// Calls `get` until it finds something or `give_up` passes; NOT_FOUND means "not yet".
+async fn poll_until_found<T, F, Fut>(give_up: Instant, mut get: F) -> anyhow::Result<Option<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    loop {
+        match get().await {
+            Ok(response) => return Ok(Some(response.into_inner())),
+            Err(status) if status.code() == tonic::Code::NotFound && Instant::now() < give_up => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+            Err(status) => return Err(status.into()),
+        }
+    }
 }
 
 /// Waits until reporting has counted every inquiry's assessment, so the example's figures add up.
