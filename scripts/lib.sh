@@ -120,8 +120,22 @@ service_port() {
     case "$1" in intake) echo $((base + 1));; eligibility) echo $((base + 2));; deadline-monitoring) echo $((base + 3));; reporting) echo $((base + 4));; esac
 }
 
+# The key that seals CPR numbers at rest: PERSONAL_DATA_KEYS if set, else one generated once for
+# this checkout and kept in .local/ (a real deployment brings its own from a secret store).
+ensure_personal_data_keys() {
+    if [ -z "${PERSONAL_DATA_KEYS:-}" ]; then
+        mkdir -p "$LOCAL"
+        if [ ! -s "$LOCAL/personal-data-keys" ]; then
+            (umask 077; echo "local1:$(head -c 32 /dev/urandom | base64)" >"$LOCAL/personal-data-keys")
+        fi
+        PERSONAL_DATA_KEYS="$(cat "$LOCAL/personal-data-keys")"
+    fi
+    export PERSONAL_DATA_KEYS
+}
+
 # start_services: runs the four release binaries in the background, logs in .local/logs/.
 start_services() {
+    ensure_personal_data_keys
     mkdir -p "$LOCAL/logs"
     SERVICE_PIDS=()
     for service in "${SERVICES[@]}"; do

@@ -75,6 +75,7 @@ impl TestSystem {
                     .iter()
                     .map(|d| d.to_string())
                     .collect(),
+                personal_data_keys: Arc::new(test_keyring()),
             },
             clock.clone(),
         )
@@ -155,6 +156,11 @@ impl TestSystem {
     }
 }
 
+/// A fresh key for sealing personal data, as an operator would configure one.
+pub fn test_keyring() -> personal_data::Keyring {
+    personal_data::Keyring::new(personal_data::DataKey::generate("test").expect("random key"))
+}
+
 /// A channel to a local port; connects lazily so a test can start before the server accepts.
 pub async fn channel(port: u16) -> anyhow::Result<Channel> {
     Ok(Channel::from_shared(format!("http://127.0.0.1:{port}"))?
@@ -167,8 +173,13 @@ pub fn valid_submission() -> borgerraad_proto::v1::SubmitInquiryRequest {
     use borgerraad_proto::v1 as pb;
     pb::SubmitInquiryRequest {
         requester_kind: pb::RequesterKind::Citizen.into(),
+        requester: Some(pb::Requester {
+            name: "Karen Jensen".into(),
+            ..Default::default()
+        }),
         department: "by-og-kultur".into(),
         request_type: pb::RequestType::Complaint.into(),
+        complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
         description: "Jeg har ventet otte måneder på svar om min byggetilladelse.".into(),
         prior_dialogue: Some(pb::PriorDialogue {
             held: true,
@@ -177,8 +188,10 @@ pub fn valid_submission() -> borgerraad_proto::v1::SubmitInquiryRequest {
                 month: 11,
                 day: 2,
             }),
+            ..Default::default()
         }),
         contact_channel: pb::ContactChannel::DigitalPost.into(),
+        ..Default::default()
     }
 }
 
@@ -203,7 +216,7 @@ impl TestSystem {
             .await?
             .get_stream(borgerraad_messaging::stream::STREAM_NAME)
             .await?;
-        for consumer in ["eligibility", "deadline-monitoring", "reporting"] {
+        for consumer in ["intake", "eligibility", "deadline-monitoring", "reporting"] {
             let info = stream.consumer_info(consumer).await?;
             if info.num_pending > 0 || info.num_ack_pending > 0 {
                 return Ok(false);

@@ -10,6 +10,19 @@ pub enum EventType {
     InquiryReceived,
     EligibilityAssessed,
     DeadlineScheduled,
+    /// Lifecycle steps of an inquiry, all carrying `InquiryStepTaken`.
+    InquiryAssessed,
+    InquiryAssigned,
+    InquiryWorkStarted,
+    InquiryMediationRecorded,
+    InquiryInformationRequested,
+    InquiryInformationReceived,
+    InquiryAnswered,
+    InquiryClosed,
+    InquiryWithdrawn,
+    InquiryReopened,
+    InquiryNoteAdded,
+    InquiryImprovementSuggested,
 }
 
 impl EventType {
@@ -21,14 +34,29 @@ impl EventType {
             Self::InquiryReceived => "borgerraad.inquiry.received",
             Self::EligibilityAssessed => "borgerraad.eligibility.assessed",
             Self::DeadlineScheduled => "borgerraad.deadline.scheduled",
+            Self::InquiryAssessed => "borgerraad.inquiry.assessed",
+            Self::InquiryAssigned => "borgerraad.inquiry.assigned",
+            Self::InquiryWorkStarted => "borgerraad.inquiry.work_started",
+            Self::InquiryMediationRecorded => "borgerraad.inquiry.mediation_recorded",
+            Self::InquiryInformationRequested => "borgerraad.inquiry.information_requested",
+            Self::InquiryInformationReceived => "borgerraad.inquiry.information_received",
+            Self::InquiryAnswered => "borgerraad.inquiry.answered",
+            Self::InquiryClosed => "borgerraad.inquiry.closed",
+            Self::InquiryWithdrawn => "borgerraad.inquiry.withdrawn",
+            Self::InquiryReopened => "borgerraad.inquiry.reopened",
+            Self::InquiryNoteAdded => "borgerraad.inquiry.note_added",
+            Self::InquiryImprovementSuggested => "borgerraad.inquiry.improvement_suggested",
         }
     }
 
-    pub fn of(data: &Data) -> Self {
+    /// The type of a payload that has only one, or `None` for a lifecycle step, whose type
+    /// names the step.
+    pub fn of(data: &Data) -> Option<Self> {
         match data {
-            Data::InquiryReceived(_) => Self::InquiryReceived,
-            Data::EligibilityAssessed(_) => Self::EligibilityAssessed,
-            Data::DeadlineScheduled(_) => Self::DeadlineScheduled,
+            Data::InquiryReceived(_) => Some(Self::InquiryReceived),
+            Data::EligibilityAssessed(_) => Some(Self::EligibilityAssessed),
+            Data::DeadlineScheduled(_) => Some(Self::DeadlineScheduled),
+            Data::InquiryStepTaken(_) => None,
         }
     }
 }
@@ -40,11 +68,18 @@ impl std::fmt::Display for EventType {
 }
 
 /// A new event about `inquiry_id` from `source` (e.g. "/borgerraad/intake"), with a fresh id.
-pub fn new_event(source: &str, inquiry_id: Uuid, time: DateTime<Utc>, data: Data) -> Event {
+pub fn new_event(
+    source: &str,
+    event_type: EventType,
+    inquiry_id: Uuid,
+    time: DateTime<Utc>,
+    data: Data,
+) -> Event {
+    debug_assert!(EventType::of(&data).is_none_or(|only| only == event_type));
     Event {
         id: Uuid::now_v7().to_string(),
         source: source.to_owned(),
-        r#type: EventType::of(&data).as_str().to_owned(),
+        r#type: event_type.as_str().to_owned(),
         time: Some(borgerraad_platform::convert::timestamp(time)),
         subject: inquiry_id.to_string(),
         data: Some(data),
@@ -60,8 +95,20 @@ mod tests {
     fn a_new_event_names_its_type_after_its_payload_and_has_a_unique_id() {
         let inquiry = Uuid::now_v7();
         let data = Data::InquiryReceived(InquiryReceived::default());
-        let first = new_event("/borgerraad/intake", inquiry, Utc::now(), data.clone());
-        let second = new_event("/borgerraad/intake", inquiry, Utc::now(), data);
+        let first = new_event(
+            "/borgerraad/intake",
+            EventType::InquiryReceived,
+            inquiry,
+            Utc::now(),
+            data.clone(),
+        );
+        let second = new_event(
+            "/borgerraad/intake",
+            EventType::InquiryReceived,
+            inquiry,
+            Utc::now(),
+            data,
+        );
         assert_eq!(first.r#type, "borgerraad.inquiry.received");
         assert_eq!(first.subject, inquiry.to_string());
         assert_ne!(first.id, second.id);

@@ -1,7 +1,7 @@
 //! Reacts to `inquiry.received`: schedules the answer deadline and publishes
 //! `deadline.scheduled`, in the consumer's transaction.
 
-use borgerraad_messaging::{EventHandler, HandlerError, Outbox, new_event};
+use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::{date, from_timestamp, timestamp};
 use borgerraad_proto::v1::{self as pb, event::Data};
@@ -55,6 +55,7 @@ impl EventHandler for ScheduleOnReceipt {
 fn scheduled_event(deadline: &Deadline, now: chrono::DateTime<chrono::Utc>) -> pb::Event {
     new_event(
         "/borgerraad/deadline-monitoring",
+        EventType::DeadlineScheduled,
         deadline.inquiry_id,
         now,
         Data::DeadlineScheduled(pb::DeadlineScheduled {

@@ -1,7 +1,7 @@
 //! Reacts to `inquiry.received`: assesses the inquiry, stores the assessment and publishes
 //! `eligibility.assessed`, all in the consumer's transaction.
 
-use borgerraad_messaging::{EventHandler, HandlerError, Outbox, new_event};
+use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::timestamp;
 use borgerraad_proto::v1::{self as pb, event::Data};
@@ -60,6 +60,7 @@ pub fn outcome(outcome: Outcome) -> pb::EligibilityOutcome {
 fn assessed_event(stored: &StoredAssessment) -> pb::Event {
     new_event(
         "/borgerraad/eligibility",
+        EventType::EligibilityAssessed,
         stored.inquiry_id,
         stored.assessed_at,
         Data::EligibilityAssessed(pb::EligibilityAssessed {

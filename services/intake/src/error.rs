@@ -13,6 +13,14 @@ pub enum IntakeError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<personal_data::FormatError> for IntakeError {
+    fn from(error: personal_data::FormatError) -> Self {
+        Self::Unexpected(anyhow::anyhow!(
+            "stored personal data cannot be read: {error}"
+        ))
+    }
+}
+
 impl From<sqlx::Error> for IntakeError {
     fn from(error: sqlx::Error) -> Self {
         Self::Unexpected(error.into())

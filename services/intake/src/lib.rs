@@ -3,16 +3,22 @@
 //! - [`domain`]: the inquiry and its validation rules, pure and tested without I/O.
 //! - [`db`]: SQL on the `intake` schema; an inquiry and its `inquiry.received` event are written
 //!   in one transaction (outbox).
+//! - [`cases`]: taking a lifecycle step (version check, transition, journal, event) in one
+//!   transaction, for the gRPC calls and the consumer of assessments alike.
+//! - [`events`]: the events intake publishes and its consumer of `eligibility.assessed`.
 //! - [`grpc`]: the `IntakeService` adapter, proto ⇄ domain.
 //! - [`startup`]: settings and the [`startup::Application`] that wires it all and runs it.
 //!
 //! Personal data (the description, later names and CPR numbers) lives only in this service's
 //! tables; events carry ids and categories.
 
+pub mod cases;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod grpc;
+mod proto_enums;
 pub mod startup;
 
 pub use startup::{Application, Settings};

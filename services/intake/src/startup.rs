@@ -2,15 +2,18 @@
 
 use std::sync::Arc;
 
-use borgerraad_messaging::Outbox;
+use anyhow::Context as _;
 use borgerraad_messaging::service::ServiceCore;
+use borgerraad_messaging::{Consumer, ConsumerSpec, EventType, Outbox};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::settings::{CommonSettings, var};
 use borgerraad_proto::v1::intake_service_server::IntakeServiceServer;
 use futures::FutureExt as _;
+use personal_data::{DataKey, Keyring};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::DEFAULT_DEPARTMENTS;
+use crate::events::RecordAssessment;
 use crate::grpc::IntakeApi;
 
 pub const SERVICE_NAME: &str = "intake";
@@ -21,6 +24,28 @@ pub struct Settings {
     pub common: CommonSettings,
     /// Department codes a submission may name (`DEPARTMENTS`, comma-separated).
     pub departments: Vec<String>,
+    /// Keys that seal CPR numbers at rest (`PERSONAL_DATA_KEYS`: `id:base64,…`, the first one
+    /// current, older ones kept to open what they sealed). `Debug` shows key ids only.
+    pub personal_data_keys: Arc<Keyring>,
+}
+
+/// Parses `id:base64,id:base64,…`; the first key seals, all of them open.
+pub fn parse_keyring(value: &str) -> anyhow::Result<Keyring> {
+    let mut keys = value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (id, material) = entry
+                .split_once(':')
+                .context("each key is written id:base64, e.g. k1:3q2+7w…")?;
+            DataKey::from_base64(id.trim(), material.trim())
+                .with_context(|| format!("key {:?} is not usable", id.trim()))
+        });
+    let current = keys.next().context("PERSONAL_DATA_KEYS holds no key")??;
+    keys.try_fold(Keyring::new(current), |ring, key| {
+        Ok(ring.with_previous(key?)?)
+    })
 }
 
 impl Settings {
@@ -33,9 +58,16 @@ impl Settings {
                 .collect(),
             None => DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
         };
+        let keys = var("PERSONAL_DATA_KEYS").context(
+            "PERSONAL_DATA_KEYS must hold the key that seals CPR numbers at rest \
+             (id:base64 of 32 random bytes, e.g. k1:$(head -c32 /dev/urandom | base64))",
+        )?;
         Ok(Self {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
             departments,
+            personal_data_keys: Arc::new(
+                parse_keyring(&keys).context("PERSONAL_DATA_KEYS is invalid")?,
+            ),
         })
     }
 }
@@ -54,6 +86,7 @@ impl Application {
             outbox: Outbox::new(),
             clock,
             departments: Arc::from(settings.departments),
+            keyring: settings.personal_data_keys,
         };
         Ok(Self { core, api })
     }
@@ -62,7 +95,8 @@ impl Application {
         self.core.port()
     }
 
-    /// Serves until `shutdown`; then drains calls and lets the outbox relay finish its batch.
+    /// Serves until `shutdown`; then drains calls, finishes the assessments in hand and lets the
+    /// outbox relay finish its batch.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self
             .api
@@ -70,9 +104,30 @@ impl Application {
             .relay(self.core.pool.clone(), self.core.jetstream())
             .run(shutdown.clone())
             .boxed();
+        let assessments = Consumer::new(
+            ConsumerSpec {
+                durable_name: SERVICE_NAME,
+                filter_subject: EventType::EligibilityAssessed.as_str(),
+                concurrency: 2,
+                batch_size: 64,
+            },
+            self.core.pool.clone(),
+            self.core.jetstream(),
+            RecordAssessment {
+                outbox: self.api.outbox.clone(),
+            },
+            Some(self.api.outbox.clone()),
+        )
+        .run(shutdown.clone())
+        .boxed();
         let routes = tonic::service::Routes::new(IntakeServiceServer::new(self.api));
         self.core
-            .run(routes, "borgerraad.v1.IntakeService", vec![relay], shutdown)
+            .run(
+                routes,
+                "borgerraad.v1.IntakeService",
+                vec![relay, assessments],
+                shutdown,
+            )
             .await
     }
 }

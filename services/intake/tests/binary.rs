@@ -16,6 +16,21 @@ use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, free_port};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+/// A test key (32 bytes of 0x2a), configured as an operator would.
+const KEYS: &str = "k1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+
+#[tokio::test]
+async fn the_binary_refuses_to_start_without_a_key_for_personal_data() {
+    let output = Command::new(env!("CARGO_BIN_EXE_intake"))
+        .env_remove("PERSONAL_DATA_KEYS")
+        .env("GRPC_ADDR", "127.0.0.1:0")
+        .output()
+        .expect("intake runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PERSONAL_DATA_KEYS"), "{stderr}");
+}
+
 #[tokio::test]
 async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigterm() {
     let nats = NatsServer::start().await.expect("nats");
@@ -25,6 +40,7 @@ async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigt
         .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", database.url())
         .env("NATS_URL", nats.url())
+        .env("PERSONAL_DATA_KEYS", KEYS)
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -58,7 +74,7 @@ async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigt
         .fetch_one(&pool)
         .await
         .expect("migrations table in the intake schema");
-    assert_eq!(migrated, 1);
+    assert_eq!(migrated, 2);
     pool.close().await;
 
     let killed = Command::new("kill")
@@ -139,6 +155,7 @@ async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
         .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", database.url())
         .env("NATS_URL", nats.url())
+        .env("PERSONAL_DATA_KEYS", KEYS)
         // No scheme on purpose: operators write it both ways.
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -162,6 +179,7 @@ async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
         .clone()
         .get_inquiry(borgerraad_proto::v1::GetInquiryRequest {
             inquiry_id: uuid::Uuid::nil().to_string(),
+            ..Default::default()
         })
         .await
         .expect_err("no such inquiry");

@@ -96,7 +96,8 @@ pub fn facts_from(event: &pb::Event) -> Result<Option<FactsUpdate>, HandlerError
             due_at: scheduled.due_at.as_ref().and_then(from_timestamp),
             ..FactsUpdate::default()
         },
-        None => return Ok(None),
+        // Lifecycle steps are counted once reporting grows its case figures.
+        Some(Data::InquiryStepTaken(_)) | None => return Ok(None),
     };
     Ok(Some(update))
 }

@@ -21,6 +21,7 @@ async fn one_inquiry_flows_through_all_four_services_and_every_read_api_shows_it
         .intake
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: submitted.inquiry_id.clone(),
+            ..Default::default()
         })
         .await
         .expect("inquiry stored")
@@ -92,6 +93,7 @@ async fn an_inquiry_without_prior_dialogue_is_referred_back_to_its_department() 
     request.prior_dialogue = Some(pb::PriorDialogue {
         held: false,
         date: None,
+        ..Default::default()
     });
     let submitted = system
         .intake
@@ -130,6 +132,7 @@ async fn inquiries_are_listed_in_registration_order_in_stable_pages() {
             .list_inquiries(pb::ListInquiriesRequest {
                 page_size: 2,
                 page_token,
+                ..Default::default()
             })
             .await
             .expect("page")

@@ -38,7 +38,7 @@ async fn invalid_submissions_are_rejected_with_field_violations_and_store_nothin
             "department",
             "request_type",
             "description",
-            "contact_channel"
+            "requester.name"
         ]
     );
 
@@ -51,6 +51,7 @@ async fn invalid_submissions_are_rejected_with_field_violations_and_store_nothin
             month: 2,
             day: 30,
         }),
+        ..Default::default()
     });
     let status = system
         .intake
@@ -70,6 +71,7 @@ async fn invalid_submissions_are_rejected_with_field_violations_and_store_nothin
             month: 1,
             day: 1,
         }),
+        ..Default::default()
     });
     let status = system
         .intake
@@ -112,6 +114,7 @@ async fn reads_of_unknown_or_malformed_ids_and_pages_get_precise_statuses() {
         .intake
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: unknown.clone(),
+            ..Default::default()
         })
         .await
         .expect_err("none");
@@ -120,6 +123,7 @@ async fn reads_of_unknown_or_malformed_ids_and_pages_get_precise_statuses() {
         .intake
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: "BR-2026-1".into(),
+            ..Default::default()
         })
         .await
         .expect_err("bad");
@@ -147,6 +151,7 @@ async fn reads_of_unknown_or_malformed_ids_and_pages_get_precise_statuses() {
         .list_inquiries(pb::ListInquiriesRequest {
             page_size: -1,
             page_token: String::new(),
+            ..Default::default()
         })
         .await
         .expect_err("negative page size");
@@ -156,6 +161,7 @@ async fn reads_of_unknown_or_malformed_ids_and_pages_get_precise_statuses() {
         .list_inquiries(pb::ListInquiriesRequest {
             page_size: 10,
             page_token: "forged".into(),
+            ..Default::default()
         })
         .await
         .expect_err("forged token");

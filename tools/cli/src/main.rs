@@ -149,8 +149,13 @@ async fn submit(
     let response = intake
         .submit_inquiry(pb::SubmitInquiryRequest {
             requester_kind: pb::RequesterKind::Citizen.into(),
+            requester: Some(pb::Requester {
+                name: "Eksempel Borger".into(),
+                ..Default::default()
+            }),
             department: department.to_owned(),
             request_type: pb::RequestType::Complaint.into(),
+            complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
             description: description.to_owned(),
             prior_dialogue: Some(pb::PriorDialogue {
                 held: prior_dialogue,
@@ -162,8 +167,10 @@ async fn submit(
                         day: today.day() as i32,
                     }
                 }),
+                ..Default::default()
             }),
             contact_channel: pb::ContactChannel::DigitalPost.into(),
+            ..Default::default()
         })
         .await
         .map_err(|status| anyhow::anyhow!("submission refused: {status}"))?;
@@ -177,6 +184,7 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
     let inquiry = intake
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_owned(),
+            ..Default::default()
         })
         .await?
         .into_inner();

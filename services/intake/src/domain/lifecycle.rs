@@ -147,6 +147,146 @@ pub fn transition(status: Status, step: Step) -> Result<Status, Refused> {
     Ok(next)
 }
 
+/// A lifecycle step with what it records. Built by the adapters from checked input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Assess,
+    Assign {
+        caseworker_id: String,
+    },
+    StartWork,
+    RecordMediation {
+        stage: super::MediationStage,
+        result: Option<super::MediationResult>,
+        note: Option<String>,
+    },
+    RequestInformation {
+        what: String,
+    },
+    ReceiveInformation {
+        note: Option<String>,
+    },
+    Answer {
+        channel: super::ContactChannel,
+        summary: Option<String>,
+    },
+    Close {
+        outcome: super::ClosingOutcome,
+        handling: super::HandlingMethod,
+    },
+    Withdraw {
+        reason: Option<String>,
+    },
+    Reopen {
+        reason: Option<String>,
+    },
+    AddNote {
+        text: String,
+    },
+    RecordImprovementSuggestion {
+        department: String,
+        suggestion: String,
+    },
+}
+
+impl Command {
+    pub fn step(&self) -> Step {
+        match self {
+            Self::Assess => Step::Assess,
+            Self::Assign { .. } => Step::Assign,
+            Self::StartWork => Step::StartWork,
+            Self::RecordMediation { .. } => Step::RecordMediation,
+            Self::RequestInformation { .. } => Step::RequestInformation,
+            Self::ReceiveInformation { .. } => Step::ReceiveInformation,
+            Self::Answer { .. } => Step::Answer,
+            Self::Close { .. } => Step::Close,
+            Self::Withdraw { .. } => Step::Withdraw,
+            Self::Reopen { .. } => Step::Reopen,
+            Self::AddNote { .. } => Step::AddNote,
+            Self::RecordImprovementSuggestion { .. } => Step::RecordImprovementSuggestion,
+        }
+    }
+
+    /// The journal's words for the step: what was recorded, free text included (the journal
+    /// stays in intake's own tables).
+    pub fn journal_details(&self) -> String {
+        let with = |prefix: String, text: &Option<String>| match text {
+            Some(text) => format!("{prefix}: {text}"),
+            None => prefix,
+        };
+        match self {
+            Self::Assess => "assessed by the eligibility service".into(),
+            Self::Assign { caseworker_id } => format!("caseworker {caseworker_id}"),
+            Self::StartWork => "work started".into(),
+            Self::RecordMediation {
+                stage,
+                result,
+                note,
+            } => with(
+                match result {
+                    Some(result) => format!("mediation {}: {}", stage.as_str(), result.as_str()),
+                    None => format!("mediation {}", stage.as_str()),
+                },
+                note,
+            ),
+            Self::RequestInformation { what } => format!("information requested: {what}"),
+            Self::ReceiveInformation { note } => with("information received".into(), note),
+            Self::Answer { channel, summary } => {
+                with(format!("answered by {}", channel.as_str()), summary)
+            }
+            Self::Close { outcome, handling } => format!(
+                "closed: {}, handled by {}",
+                outcome.as_str(),
+                handling.as_str()
+            ),
+            Self::Withdraw { reason } => with("withdrawn by the requester".into(), reason),
+            Self::Reopen { reason } => with("reopened".into(), reason),
+            Self::AddNote { text } => text.clone(),
+            Self::RecordImprovementSuggestion {
+                department,
+                suggestion,
+            } => {
+                format!("improvement suggestion to {department}: {suggestion}")
+            }
+        }
+    }
+}
+
+/// The parts of an inquiry that lifecycle steps read and change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseState {
+    pub status: Status,
+    pub version: i64,
+    pub caseworker_id: Option<String>,
+    pub closing_outcome: Option<super::ClosingOutcome>,
+    pub handling_method: Option<super::HandlingMethod>,
+}
+
+/// The case after `command`, or why the command is refused in the case's status.
+pub fn apply(case: &CaseState, command: &Command) -> Result<CaseState, Refused> {
+    let status = transition(case.status, command.step())?;
+    let mut next = CaseState {
+        status,
+        version: case.version + 1,
+        ..case.clone()
+    };
+    match command {
+        Command::Assign { caseworker_id } => next.caseworker_id = Some(caseworker_id.clone()),
+        Command::Close { outcome, handling } => {
+            next.closing_outcome = Some(*outcome);
+            next.handling_method = Some(*handling);
+        }
+        Command::Withdraw { .. } => next.closing_outcome = Some(super::ClosingOutcome::Withdrawn),
+        // A reopened case is open again: its earlier outcome stays in the journal only.
+        Command::Reopen { .. } => {
+            next.closing_outcome = None;
+            next.handling_method = None;
+        }
+        _ => {}
+    }
+    Ok(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +398,49 @@ mod tests {
             refused.to_string(),
             "'start work' is not allowed while the inquiry is closed"
         );
+    }
+
+    #[test]
+    fn closing_records_the_outcome_and_reopening_clears_it() {
+        use super::super::{ClosingOutcome, HandlingMethod};
+        let answered = CaseState {
+            status: Answered,
+            version: 7,
+            caseworker_id: Some("cw-1".into()),
+            closing_outcome: None,
+            handling_method: None,
+        };
+        let close = Command::Close {
+            outcome: ClosingOutcome::PartialCriticism,
+            handling: HandlingMethod::Investigation,
+        };
+        let closed = apply(&answered, &close).expect("allowed");
+        assert_eq!((closed.status, closed.version), (Closed, 8));
+        assert_eq!(
+            closed.closing_outcome,
+            Some(ClosingOutcome::PartialCriticism)
+        );
+        let reopened = apply(&closed, &Command::Reopen { reason: None }).expect("allowed");
+        assert_eq!(
+            (
+                reopened.status,
+                reopened.closing_outcome,
+                reopened.caseworker_id.as_deref()
+            ),
+            (InProgress, None, Some("cw-1"))
+        );
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing() {
+        let received = CaseState {
+            status: Received,
+            version: 1,
+            caseworker_id: None,
+            closing_outcome: None,
+            handling_method: None,
+        };
+        assert!(apply(&received, &Command::StartWork).is_err());
     }
 
     #[test]

@@ -223,8 +223,14 @@ fn sample(i: usize) -> pb::SubmitInquiryRequest {
     let held = !i.is_multiple_of(4);
     pb::SubmitInquiryRequest {
         requester_kind: pb::RequesterKind::Citizen.into(),
+        requester: Some(pb::Requester {
+            name: format!("Borger {i}"),
+            cpr: "0101901234".into(),
+            ..Default::default()
+        }),
         department: DEPARTMENTS[i % DEPARTMENTS.len()].into(),
         request_type: pb::RequestType::Complaint.into(),
+        complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
         description:
             "Jeg har ventet længe på svar på min ansøgning og ved ikke, hvad jeg skal gøre.".into(),
         prior_dialogue: Some(pb::PriorDialogue {
@@ -234,8 +240,10 @@ fn sample(i: usize) -> pb::SubmitInquiryRequest {
                 month: 11,
                 day: 2,
             }),
+            ..Default::default()
         }),
         contact_channel: pb::ContactChannel::DigitalPost.into(),
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,162 @@
+//! Intake's events (ids and categories only, never names, numbers or free text), and its
+//! consumer of `eligibility.assessed`, which records the assessment as a lifecycle step.
+
+use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
+use borgerraad_platform::convert::{date, from_timestamp, timestamp};
+use borgerraad_proto::v1::{self as pb, event::Data};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::cases::{StepError, StepTaken, take_step};
+use crate::domain::Inquiry;
+use crate::domain::lifecycle::{Command, Step};
+use crate::proto_enums::encode;
+
+const SOURCE: &str = "/borgerraad/intake";
+
+/// `inquiry.received`: the form's structured answers, for the scope rules.
+pub fn inquiry_received(inquiry: &Inquiry) -> pb::Event {
+    let details = &inquiry.details;
+    let form = &details.form;
+    let decision = form.related_decision.as_ref();
+    new_event(
+        SOURCE,
+        EventType::InquiryReceived,
+        inquiry.inquiry_id,
+        details.received_at,
+        Data::InquiryReceived(pb::InquiryReceived {
+            inquiry_id: inquiry.inquiry_id.to_string(),
+            reference: inquiry.reference.clone(),
+            requester_kind: encode::<pb::RequesterKind>(details.requester.kind.as_str()),
+            department: details.department.clone(),
+            request_type: encode::<pb::RequestType>(details.request_type.as_str()),
+            prior_dialogue_held: details.prior_dialogue.held,
+            contact_channel: details
+                .contact_channel
+                .map_or(0, |c| encode::<pb::ContactChannel>(c.as_str())),
+            received_at: Some(timestamp(details.received_at)),
+            arrival_channel: encode::<pb::ArrivalChannel>(details.arrival_channel.as_str()),
+            complaint_themes: form
+                .complaint_themes
+                .iter()
+                .map(|t| encode::<pb::ComplaintTheme>(t.as_str()))
+                .collect(),
+            about_employment: form.scope.about_employment,
+            about_political_decision: form.scope.about_political_decision,
+            wants_decision_changed: form.scope.wants_decision_changed,
+            prior_dialogue_date: details.prior_dialogue.date.map(date),
+            brought_before: decision
+                .and_then(|d| d.brought_before)
+                .map_or(0, |b| encode::<pb::OtherBody>(b.as_str())),
+            decision_appealed: decision.is_some_and(|d| d.appealed),
+            decision_date: decision.and_then(|d| d.decision_date).map(date),
+            appeal_deadline: decision.and_then(|d| d.appeal_deadline).map(date),
+            has_representative: details.representative.is_some(),
+            anonymous: details.requester.anonymous,
+            contains_sensitive_data: form.contains_sensitive_data,
+            unit: form.unit.clone().unwrap_or_default(),
+        }),
+    )
+}
+
+/// The event of a lifecycle step, typed after the step.
+pub fn step_taken(taken: &StepTaken, command: &Command) -> pb::Event {
+    let event_type = match command.step() {
+        Step::Assess => EventType::InquiryAssessed,
+        Step::Assign => EventType::InquiryAssigned,
+        Step::StartWork => EventType::InquiryWorkStarted,
+        Step::RecordMediation => EventType::InquiryMediationRecorded,
+        Step::RequestInformation => EventType::InquiryInformationRequested,
+        Step::ReceiveInformation => EventType::InquiryInformationReceived,
+        Step::Answer => EventType::InquiryAnswered,
+        Step::Close => EventType::InquiryClosed,
+        Step::Withdraw => EventType::InquiryWithdrawn,
+        Step::Reopen => EventType::InquiryReopened,
+        Step::AddNote => EventType::InquiryNoteAdded,
+        Step::RecordImprovementSuggestion => EventType::InquiryImprovementSuggested,
+    };
+    let mut data = pb::InquiryStepTaken {
+        inquiry_id: taken.inquiry_id.to_string(),
+        department: taken.department.clone(),
+        version: taken.after.version,
+        status_before: encode::<pb::InquiryStatus>(taken.before.status.as_str()),
+        status_after: encode::<pb::InquiryStatus>(taken.after.status.as_str()),
+        at: Some(timestamp(taken.at)),
+        caseworker_id: taken.after.caseworker_id.clone().unwrap_or_default(),
+        closing_outcome: taken
+            .after
+            .closing_outcome
+            .map_or(0, |o| encode::<pb::ClosingOutcome>(o.as_str())),
+        handling_method: taken
+            .after
+            .handling_method
+            .map_or(0, |h| encode::<pb::HandlingMethod>(h.as_str())),
+        ..Default::default()
+    };
+    match command {
+        Command::RecordMediation { stage, result, .. } => {
+            data.mediation_stage = encode::<pb::MediationStage>(stage.as_str());
+            data.mediation_result = result.map_or(0, |r| encode::<pb::MediationResult>(r.as_str()));
+        }
+        Command::Answer { channel, .. } => {
+            data.answer_channel = encode::<pb::ContactChannel>(channel.as_str())
+        }
+        Command::RecordImprovementSuggestion { department, .. } => {
+            data.suggestion_department = department.clone()
+        }
+        _ => {}
+    }
+    new_event(
+        SOURCE,
+        event_type,
+        taken.inquiry_id,
+        taken.at,
+        Data::InquiryStepTaken(data),
+    )
+}
+
+/// Records eligibility's assessments on the case.
+pub struct RecordAssessment {
+    pub outbox: Outbox,
+}
+
+impl EventHandler for RecordAssessment {
+    async fn handle(
+        &self,
+        event: &pb::Event,
+        transaction: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let Some(Data::EligibilityAssessed(assessed)) = &event.data else {
+            return Ok(());
+        };
+        let inquiry_id = Uuid::parse_str(&assessed.inquiry_id)
+            .map_err(|_| HandlerError::Poison("inquiry_id is not a UUID".into()))?;
+        let at = assessed
+            .assessed_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .ok_or_else(|| HandlerError::Poison("assessed_at is missing".into()))?;
+        match take_step(
+            transaction,
+            &self.outbox,
+            inquiry_id,
+            None,
+            &Command::Assess,
+            "eligibility",
+            at,
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            // A case finished before its assessment arrived keeps its status; nothing to record.
+            Err(StepError::Refused(_)) => Ok(()),
+            Err(StepError::NotFound) => Err(HandlerError::Poison(
+                "assessment of an unknown inquiry".into(),
+            )),
+            Err(StepError::Stale { .. }) => {
+                Err(HandlerError::Retry(anyhow::anyhow!("concurrent change")))
+            }
+            Err(StepError::Unexpected(error)) => Err(HandlerError::Retry(error)),
+        }
+    }
+}
