@@ -36,6 +36,10 @@ pub struct TestSystem {
     pub ports: Ports,
     shutdown: CancellationToken,
     services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    /// One client for the test's own looks at the stream; it reconnects across NATS restarts.
+    events: async_nats::jetstream::Context,
+    /// One pool for the test's own looks at the services' tables (schema-qualified).
+    tables: sqlx::PgPool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +127,14 @@ impl TestSystem {
                 tokio::spawn(reporting.run_until(shutdown.clone())),
             ),
         ];
+        let events = async_nats::jetstream::new(nats.client().await?);
+        let tables = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&database.url())
+            .await?;
         Ok(Self {
+            events,
+            tables,
             intake: IntakeServiceClient::new(channel(ports.intake).await?),
             eligibility: EligibilityServiceClient::new(channel(ports.eligibility).await?),
             deadlines: DeadlineMonitoringServiceClient::new(channel(ports.deadlines).await?),
@@ -147,12 +158,13 @@ impl TestSystem {
                 .with_context(|| format!("{name} panicked"))?
                 .with_context(|| format!("{name} stopped with an error"))?;
         }
+        self.tables.close().await;
         Ok(())
     }
 
     /// JetStream on this test's NATS.
     pub async fn jetstream(&self) -> anyhow::Result<async_nats::jetstream::Context> {
-        Ok(async_nats::jetstream::new(self.nats.client().await?))
+        Ok(self.events.clone())
     }
 }
 
@@ -232,11 +244,12 @@ impl TestSystem {
 
     /// Events a service has written but not yet published.
     pub async fn unpublished_outbox_rows(&self, schema: &str) -> anyhow::Result<i64> {
-        let pool = self.database.pool(schema).await?;
-        let count = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&pool)
-            .await?;
-        pool.close().await;
+        let count = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {}.outbox WHERE published_at IS NULL",
+            borgerraad_platform::db::quote_ident(schema)
+        )))
+        .fetch_one(&self.tables)
+        .await?;
         Ok(count)
     }
 }

@@ -78,11 +78,6 @@ pub struct Consumer<H> {
     outbox: Option<Outbox>,
 }
 
-enum Applied {
-    Changed,
-    AlreadyApplied,
-}
-
 impl<H: EventHandler> Consumer<H> {
     pub fn new(
         spec: ConsumerSpec,
@@ -213,20 +208,26 @@ impl<H: EventHandler> Consumer<H> {
     }
 
     async fn apply_chunk(&self, chunk: &[jetstream::Message]) -> Result<usize, HandlerError> {
-        let mut events = Vec::with_capacity(chunk.len());
-        for message in chunk {
-            let event = Event::decode(message.payload.as_ref())
-                .map_err(|_| HandlerError::Poison("undecodable message in chunk".into()))?;
-            let event_id = Uuid::parse_str(&event.id)
-                .map_err(|_| HandlerError::Poison("event id is not a UUID".into()))?;
-            events.push((event_id, event));
-        }
+        let events = chunk
+            .iter()
+            .map(|message| decode(&message.payload))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.apply_events(&events, |i| self.message_span(&chunk[i]))
+            .await
+    }
+
+    /// Applies `events` in one transaction that also marks them applied, and returns how many
+    /// were new; events applied before are skipped. Event `i`'s handler runs in `span_of(i)`.
+    async fn apply_events(
+        &self,
+        events: &[(Uuid, Event)],
+        span_of: impl Fn(usize) -> tracing::Span,
+    ) -> Result<usize, HandlerError> {
         let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
         let types: Vec<&str> = events
             .iter()
             .map(|(_, event)| event.r#type.as_str())
             .collect();
-
         let mut transaction = self.pool.begin().await?;
         // Sorted, so concurrent chunks take the index locks in the same order.
         let mut fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
@@ -241,10 +242,10 @@ impl<H: EventHandler> Consumer<H> {
         .into_iter()
         .collect();
         let mut applied = 0;
-        for (message, (event_id, event)) in chunk.iter().zip(&events) {
+        for (i, (event_id, event)) in events.iter().enumerate() {
             // `remove` is true once per id, so an event twice in one chunk is applied once.
             if fresh.remove(event_id) {
-                let span = self.message_span(message);
+                let span = span_of(i);
                 span.record("messaging.message.id", event.id.as_str());
                 span.record("inquiry_id", event.subject.as_str());
                 self.handler
@@ -287,11 +288,19 @@ impl<H: EventHandler> Consumer<H> {
         async {
             let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
             let stream_sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);
-            let (ack, outcome) = match self.apply(&message.payload).await {
-                Ok(Applied::Changed) => (AckKind::Ack, "applied"),
-                Ok(Applied::AlreadyApplied) => (AckKind::Ack, "duplicate"),
+            let applied = match decode(&message.payload) {
+                // Already inside this message's span: its handler runs there too.
+                Ok(event) => {
+                    self.apply_events(std::slice::from_ref(&event), |_| tracing::Span::current())
+                        .await
+                }
+                Err(poison) => Err(poison),
+            };
+            let (ack, outcome) = match applied {
+                Ok(1) => (AckKind::Ack, "applied"),
+                Ok(_) => (AckKind::Ack, "duplicate"),
                 // An outage is waited out however long it lasts: dead-lettering would skip the event.
-                Err(HandlerError::Retry(error)) if delivered < MAX_DELIVERIES || is_outage(&error) => {
+                Err(HandlerError::Retry(error)) if delivered < MAX_DELIVERIES || borgerraad_platform::db::is_outage(&error) => {
                     tracing::warn!(error = format!("{error:#}"), delivered, "will retry event");
                     (AckKind::Nak(Some(retry_delay(delivered))), "retry")
                 }
@@ -326,36 +335,6 @@ impl<H: EventHandler> Consumer<H> {
         .await;
     }
 
-    async fn apply(&self, payload: &[u8]) -> Result<Applied, HandlerError> {
-        let event = Event::decode(payload)
-            .map_err(|error| HandlerError::Poison(format!("not a borgerraad.v1.Event: {error}")))?;
-        let event_id = Uuid::parse_str(&event.id)
-            .map_err(|_| HandlerError::Poison("event id is not a UUID".into()))?;
-        let span = tracing::Span::current();
-        span.record("messaging.message.id", event.id.as_str());
-        span.record("inquiry_id", event.subject.as_str());
-
-        let mut transaction = self.pool.begin().await?;
-        let first_time = sqlx::query(
-            "INSERT INTO applied_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(event_id)
-        .bind(&event.r#type)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected()
-            == 1;
-        if !first_time {
-            return Ok(Applied::AlreadyApplied);
-        }
-        self.handler.handle(&event, &mut transaction).await?;
-        transaction.commit().await?;
-        if let Some(outbox) = &self.outbox {
-            outbox.wake();
-        }
-        Ok(Applied::Changed)
-    }
-
     /// Records a message that can never be applied; with its event id marked applied in the same
     /// transaction, so a redelivery of the same event is not applied later either.
     async fn record_dead_letter(
@@ -377,14 +356,11 @@ impl<H: EventHandler> Consumer<H> {
         .bind(payload)
         .execute(&mut *transaction)
         .await?;
-        if let Some(event) = Event::decode(payload)
-            .ok()
-            .filter(|e| Uuid::parse_str(&e.id).is_ok())
-        {
+        if let Ok((event_id, event)) = decode(payload) {
             sqlx::query(
                 "INSERT INTO applied_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
-            .bind(Uuid::parse_str(&event.id).unwrap_or_default())
+            .bind(event_id)
             .bind(&event.r#type)
             .execute(&mut *transaction)
             .await?;
@@ -393,26 +369,19 @@ impl<H: EventHandler> Consumer<H> {
     }
 }
 
+/// A message's event and its id, or why it can never be applied.
+fn decode(payload: &[u8]) -> Result<(Uuid, Event), HandlerError> {
+    let event = Event::decode(payload)
+        .map_err(|error| HandlerError::Poison(format!("not a borgerraad.v1.Event: {error}")))?;
+    let event_id = Uuid::parse_str(&event.id)
+        .map_err(|_| HandlerError::Poison("event id is not a UUID".into()))?;
+    Ok((event_id, event))
+}
+
 /// 0.4 s, 0.8 s, 1.6 s … doubling per delivery, at most [`MAX_RETRY_DELAY`].
 fn retry_delay(delivered: i64) -> Duration {
     let exponent = u32::try_from(delivered.clamp(1, 16)).unwrap_or(16);
     Duration::from_millis(200u64.saturating_mul(2u64.saturating_pow(exponent))).min(MAX_RETRY_DELAY)
-}
-
-/// Whether the failure is the database being out of reach rather than something about the event.
-fn is_outage(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sqlx::Error>(),
-            Some(
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
-    })
 }
 
 fn processed_counter() -> &'static opentelemetry::metrics::Counter<u64> {
@@ -435,14 +404,5 @@ mod tests {
         assert_eq!(retry_delay(1), Duration::from_millis(400));
         assert_eq!(retry_delay(2), Duration::from_millis(800));
         assert_eq!(retry_delay(50), MAX_RETRY_DELAY);
-    }
-
-    #[test]
-    fn an_unreachable_database_is_an_outage_but_a_constraint_violation_is_not() {
-        assert!(is_outage(&anyhow::Error::from(sqlx::Error::PoolTimedOut)));
-        assert!(is_outage(
-            &anyhow::Error::from(sqlx::Error::PoolTimedOut).context("while applying")
-        ));
-        assert!(!is_outage(&anyhow::Error::from(sqlx::Error::RowNotFound)));
     }
 }

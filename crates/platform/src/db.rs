@@ -92,7 +92,38 @@ async fn connect_with_retry(options: &PgConnectOptions) -> anyhow::Result<sqlx::
     }
 }
 
+/// Whether a failure is the database being out of reach (worth retrying, UNAVAILABLE to callers)
+/// rather than something about the request or the data.
+pub fn is_outage(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    })
+}
+
 /// Quotes an SQL identifier; schema names come from our own code, but quoting costs nothing.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_an_outage_but_a_constraint_violation_is_not() {
+        assert!(is_outage(&anyhow::Error::from(sqlx::Error::PoolTimedOut)));
+        assert!(is_outage(
+            &anyhow::Error::from(sqlx::Error::PoolTimedOut).context("while applying")
+        ));
+        assert!(!is_outage(&anyhow::Error::from(sqlx::Error::RowNotFound)));
+    }
 }

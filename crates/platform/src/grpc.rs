@@ -185,18 +185,7 @@ pub fn parse_id(field: &str, value: &str) -> Result<uuid::Uuid, Status> {
 /// The status for a failure the caller cannot fix: UNAVAILABLE (safe to retry) when the database
 /// is out of reach, INTERNAL otherwise. The cause goes to the log, never to the caller.
 pub fn unexpected(error: &anyhow::Error) -> Status {
-    let outage = error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sqlx::Error>(),
-            Some(
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-            )
-        )
-    });
-    if outage {
+    if crate::db::is_outage(error) {
         tracing::warn!(
             error = format!("{error:#}"),
             "request failed: database unavailable"

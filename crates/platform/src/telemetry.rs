@@ -145,16 +145,6 @@ pub fn current_context_map() -> HashMap<String, String> {
     map
 }
 
-/// The trace id of the current span, as 32 hex digits, or `None` outside a trace.
-pub fn current_trace_id() -> Option<String> {
-    use opentelemetry::trace::TraceContextExt;
-    let context = tracing::Span::current().context();
-    let span_context = context.span().span_context().clone();
-    span_context
-        .is_valid()
-        .then(|| span_context.trace_id().to_string())
-}
-
 /// Carries trace context in HTTP/2 headers (gRPC metadata is HTTP headers on the wire).
 pub struct HeaderCarrier<'a>(pub &'a mut http::HeaderMap);
 

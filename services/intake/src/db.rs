@@ -83,7 +83,7 @@ pub async fn insert_inquiry(
     .bind(details.prior_dialogue.held)
     .bind(details.prior_dialogue.date)
     .bind(details.contact_channel.map(|c| c.as_str()))
-    .bind(inquiry.status.as_str())
+    .bind(InquiryStatus::Received.as_str())
     .bind(details.received_at)
     .bind(requester.anonymous)
     .bind(&requester.name)

@@ -293,11 +293,6 @@ impl IntakeApi {
             number,
             reference: domain::reference(year, number),
             details,
-            status: InquiryStatus::Received,
-            version: 1,
-            caseworker_id: None,
-            closing_outcome: None,
-            handling_method: None,
         };
         tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry.inquiry_id));
         // Sealed with the inquiry id as associated data: the value cannot be moved to another row.

@@ -289,18 +289,14 @@ pub struct NewInquiry {
     pub form: Form,
 }
 
-/// A registered inquiry.
+/// A newly registered inquiry, at version 1 and status received; what changes later is the
+/// case's [`lifecycle::CaseState`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inquiry {
     pub inquiry_id: Uuid,
     pub number: i64,
     pub reference: String,
     pub details: NewInquiry,
-    pub status: InquiryStatus,
-    pub version: i64,
-    pub caseworker_id: Option<String>,
-    pub closing_outcome: Option<ClosingOutcome>,
-    pub handling_method: Option<HandlingMethod>,
 }
 
 /// Collects violations so that a form can mark every field at once.
