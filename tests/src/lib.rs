@@ -87,14 +87,21 @@ impl TestSystem {
         let eligibility = eligibility::Application::build(
             eligibility::Settings {
                 common: settings("eligibility", &database, &nats),
+                rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
+                intake_url: format!("http://127.0.0.1:{}", intake.port()),
             },
             clock.clone(),
         )
         .await?;
         let deadlines = deadline_monitoring::Application::build(
             deadline_monitoring::Settings {
-                common: settings("deadline-monitoring", &database, &nats),
                 working_days: 15,
+                intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                ..deadline_monitoring::Settings::new(settings(
+                    "deadline-monitoring",
+                    &database,
+                    &nats,
+                ))
             },
             clock.clone(),
         )
@@ -181,6 +188,15 @@ pub async fn channel(port: u16) -> anyhow::Result<Channel> {
 }
 
 /// A valid submission from a citizen who has talked to By- og Kulturforvaltningen first.
+/// The fields an INVALID_ARGUMENT status names, in its order.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt as _;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
 pub fn valid_submission() -> borgerraad_proto::v1::SubmitInquiryRequest {
     use borgerraad_proto::v1 as pb;
     pb::SubmitInquiryRequest {
@@ -228,7 +244,12 @@ impl TestSystem {
             .await?
             .get_stream(borgerraad_messaging::stream::STREAM_NAME)
             .await?;
-        for consumer in ["intake", "eligibility", "deadline-monitoring", "reporting"] {
+        for consumer in [
+            "intake",
+            "eligibility-inquiries",
+            "deadline-monitoring",
+            "reporting",
+        ] {
             let info = stream.consumer_info(consumer).await?;
             if info.num_pending > 0 || info.num_ack_pending > 0 {
                 return Ok(false);
@@ -305,7 +326,7 @@ impl TestSystem {
             let mut client = client.clone();
             async move {
                 let summary = client
-                    .get_summary(borgerraad_proto::v1::GetSummaryRequest {})
+                    .get_summary(borgerraad_proto::v1::GetSummaryRequest::default())
                     .await
                     .ok()?
                     .into_inner();

@@ -118,6 +118,7 @@ fn submission() -> pb::SubmitInquiryRequest {
             }),
             with_whom: DIALOGUE_WITH.into(),
             outcome: DIALOGUE_OUTCOME.into(),
+            ongoing: false,
         }),
         contact_channel: pb::ContactChannel::DigitalPost.into(),
         requester: Some(pb::Requester {

@@ -10,6 +10,16 @@ pub enum EventType {
     InquiryReceived,
     EligibilityAssessed,
     DeadlineScheduled,
+    /// A pause for the requester's information moved the due date (`DeadlineScheduled`).
+    DeadlineRescheduled,
+    /// Steps of the warning and escalation chain, all carrying `DeadlineNotice`.
+    DeadlineWarning,
+    DeadlineDueToday,
+    DeadlineBreached,
+    DeadlineEscalated,
+    DeadlineStopped,
+    /// A caseworker corrected the form's answers (`InquiryAmended`).
+    InquiryAmended,
     /// Lifecycle steps of an inquiry, all carrying `InquiryStepTaken`.
     InquiryAssessed,
     InquiryAssigned,
@@ -34,6 +44,13 @@ impl EventType {
             Self::InquiryReceived => "borgerraad.inquiry.received",
             Self::EligibilityAssessed => "borgerraad.eligibility.assessed",
             Self::DeadlineScheduled => "borgerraad.deadline.scheduled",
+            Self::DeadlineRescheduled => "borgerraad.deadline.rescheduled",
+            Self::DeadlineWarning => "borgerraad.deadline.warning",
+            Self::DeadlineDueToday => "borgerraad.deadline.due_today",
+            Self::DeadlineBreached => "borgerraad.deadline.breached",
+            Self::DeadlineEscalated => "borgerraad.deadline.escalated",
+            Self::DeadlineStopped => "borgerraad.deadline.stopped",
+            Self::InquiryAmended => "borgerraad.inquiry.amended",
             Self::InquiryAssessed => "borgerraad.inquiry.assessed",
             Self::InquiryAssigned => "borgerraad.inquiry.assigned",
             Self::InquiryWorkStarted => "borgerraad.inquiry.work_started",
@@ -49,14 +66,17 @@ impl EventType {
         }
     }
 
-    /// The type of a payload that has only one, or `None` for a lifecycle step, whose type
-    /// names the step.
+    /// The type of a payload that has only one, or `None` for a payload shared by several types
+    /// (a lifecycle step, a deadline notice, a (re)scheduled deadline), whose type names which.
     pub fn of(data: &Data) -> Option<Self> {
         match data {
             Data::InquiryReceived(_) => Some(Self::InquiryReceived),
             Data::EligibilityAssessed(_) => Some(Self::EligibilityAssessed),
-            Data::DeadlineScheduled(_) => Some(Self::DeadlineScheduled),
-            Data::InquiryStepTaken(_) => None,
+            Data::InquiryAmended(_) => Some(Self::InquiryAmended),
+            Data::DeadlineStopped(_) => Some(Self::DeadlineStopped),
+            Data::DeadlineScheduled(_) | Data::DeadlineNotice(_) | Data::InquiryStepTaken(_) => {
+                None
+            }
         }
     }
 }

@@ -1,21 +1,175 @@
 //! The `EligibilityService` gRPC adapter.
 
+use std::sync::Arc;
+
+use borgerraad_messaging::Outbox;
+use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::timestamp;
-use borgerraad_platform::grpc::{parse_id, unexpected};
+use borgerraad_platform::grpc::paging::Page;
+use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
 use borgerraad_proto::v1::{self as pb, eligibility_service_server::EligibilityService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use working_days::Calendar;
 
+use crate::convert::{self, facts_from_draft, outcome, outcome_from_proto};
 use crate::db;
-use crate::events::outcome;
+use crate::domain::{
+    HistoryEntry, HistoryKind, Outcome, Override, OverrideChange, OverrideRefused,
+    StoredAssessment, Verdict, apply_override,
+};
+use crate::events::assessed_event;
+use crate::rules::{self, Category, RuleId, RuleSet};
+
+const MAX_ACTOR_CHARS: usize = 200;
+const MAX_REASON_CHARS: usize = 2_000;
+const MAX_TARGET_CHARS: usize = 100;
 
 #[derive(Clone)]
 pub struct EligibilityApi {
     pub pool: PgPool,
+    pub outbox: Outbox,
+    pub clock: SharedClock,
+    pub rules: Arc<RuleSet>,
+    pub calendar: Arc<Calendar>,
+}
+
+fn history_entry(entry: HistoryEntry) -> pb::AssessmentHistoryEntry {
+    pb::AssessmentHistoryEntry {
+        revision: entry.revision,
+        kind: entry.kind.as_str().to_owned(),
+        outcome: outcome(entry.outcome).into(),
+        referral_target: entry.referral_target.unwrap_or_default(),
+        fired_rule_ids: entry.fired_rule_ids,
+        rule_set_version: entry.rule_set_version,
+        actor: entry.actor,
+        reason: entry.reason.unwrap_or_default(),
+        at: Some(timestamp(entry.at)),
+    }
+}
+
+/// A checked override request.
+fn override_change(
+    request: &pb::OverrideAssessmentRequest,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<OverrideChange, Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    let mut text = |field: &str, value: &str, max: usize, what: &str| {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > max || value.contains('\0') {
+            violations.push(FieldViolation::new(
+                field,
+                format!("{what} (at most {max} characters)"),
+            ));
+        }
+        value.to_owned()
+    };
+    let actor = text(
+        "actor",
+        &request.actor,
+        MAX_ACTOR_CHARS,
+        "say which caseworker decides",
+    );
+    let reason = text(
+        "reason",
+        &request.reason,
+        MAX_REASON_CHARS,
+        "give the reason for the decision",
+    );
+    let target = request.referral_target.trim().to_owned();
+    if request.clear {
+        if request.outcome != 0 || !target.is_empty() {
+            violations.push(FieldViolation::new(
+                "outcome",
+                "clearing an override takes no outcome or referral target",
+            ));
+        }
+        return if violations.is_empty() {
+            Ok(OverrideChange::Clear { actor, reason, at })
+        } else {
+            Err(violations)
+        };
+    }
+    let decided = outcome_from_proto(request.outcome);
+    match decided {
+        None => violations.push(FieldViolation::new(
+            "outcome",
+            "name the outcome the caseworker decides",
+        )),
+        Some(Outcome::Referred) if target.is_empty() => violations.push(FieldViolation::new(
+            "referral_target",
+            "say where the person is referred",
+        )),
+        _ => {}
+    }
+    if target.chars().count() > MAX_TARGET_CHARS {
+        violations.push(FieldViolation::new(
+            "referral_target",
+            format!("must be at most {MAX_TARGET_CHARS} characters"),
+        ));
+    }
+    if request.expected_revision < 0 {
+        violations.push(FieldViolation::new(
+            "expected_revision",
+            "send the revision you last read, or 0",
+        ));
+    }
+    match decided {
+        Some(outcome) if violations.is_empty() => Ok(OverrideChange::Set(Override {
+            outcome,
+            referral_target: (!target.is_empty()).then_some(target),
+            reason,
+            actor,
+            at,
+        })),
+        _ => Err(violations),
+    }
+}
+
+impl EligibilityApi {
+    async fn with_history(&self, stored: &StoredAssessment) -> Result<pb::Assessment, Status> {
+        let mut assessment = convert::assessment(stored);
+        assessment.history = db::history(&self.pool, stored.inquiry_id)
+            .await
+            .map_err(|error| unexpected(&error))?
+            .into_iter()
+            .map(history_entry)
+            .collect();
+        Ok(assessment)
+    }
 }
 
 #[tonic::async_trait]
 impl EligibilityService for EligibilityApi {
+    /// Never logs or stores the draft: it may hold a person's own words.
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn evaluate(
+        &self,
+        request: Request<pb::EvaluateRequest>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        let facts = facts_from_draft(request.get_ref()).map_err(|v| invalid_argument(&v))?;
+        let now = self.clock.now();
+        let verdict = Verdict::from(rules::assess(
+            &self.rules,
+            &facts,
+            working_days::copenhagen_date(now),
+            &self.calendar,
+        ));
+        let draft = StoredAssessment {
+            inquiry_id: Uuid::nil(),
+            department: facts.department.clone(),
+            inquiry_version: 0,
+            verdict,
+            override_: None,
+            revision: 0,
+            assessed_at: now,
+        };
+        let mut assessment = convert::assessment(&draft);
+        assessment.inquiry_id.clear();
+        Ok(Response::new(assessment))
+    }
+
     #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
     async fn get_assessment(
         &self,
@@ -28,22 +182,156 @@ impl EligibilityService for EligibilityApi {
             .await
             .map_err(|error| unexpected(&error))?
             .ok_or_else(|| Status::not_found("no assessment for that inquiry (yet)"))?;
-        Ok(Response::new(pb::Assessment {
-            inquiry_id: stored.inquiry_id.to_string(),
-            outcome: outcome(stored.assessment.outcome).into(),
-            fired_rules: stored
-                .assessment
-                .fired_rules
-                .into_iter()
-                .map(|rule| pb::FiredRule {
-                    rule_id: rule.rule_id,
-                    explanation_da: rule.explanation_da,
-                    explanation_en: rule.explanation_en,
-                })
+        Ok(Response::new(self.with_history(&stored).await?))
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn list_assessments(
+        &self,
+        request: Request<pb::ListAssessmentsRequest>,
+    ) -> Result<Response<pb::ListAssessmentsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        let page = Page::read(request.page_size, &request.page_token, &mut violations);
+        let outcome = match request.outcome {
+            0 => None,
+            value => outcome_from_proto(value).or_else(|| {
+                violations.push(FieldViolation::new("outcome", "is not a known outcome"));
+                None
+            }),
+        };
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations));
+        }
+        let department = request.department.trim().to_owned();
+        let filter = db::Filter {
+            outcome,
+            department: (!department.is_empty()).then_some(department),
+            needs_review_queue: request.needs_review_queue,
+        };
+        let mut rows = db::list_assessments(&self.pool, &filter, page.after, page.fetch_limit())
+            .await
+            .map_err(|error| unexpected(&error))?;
+        let next_page_token = page.finish(&mut rows, |(seq, _)| *seq);
+        Ok(Response::new(pb::ListAssessmentsResponse {
+            assessments: rows
+                .iter()
+                .map(|(_, stored)| convert::assessment(stored))
                 .collect(),
-            referral_target: stored.assessment.referral_target.unwrap_or_default(),
-            rule_set_version: stored.rule_set_version,
-            assessed_at: Some(timestamp(stored.assessed_at)),
+            next_page_token,
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
+    async fn override_assessment(
+        &self,
+        request: Request<pb::OverrideAssessmentRequest>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        let request = request.into_inner();
+        let id = Uuid::parse_str(&request.inquiry_id).ok();
+        let change = override_change(&request, self.clock.now());
+        let (id, change) = match (id, change) {
+            (Some(id), Ok(change)) => (id, change),
+            (id, change) => {
+                let mut violations = Vec::new();
+                if id.is_none() {
+                    violations.push(FieldViolation::new("inquiry_id", "must be a UUID"));
+                }
+                violations.extend(change.err().unwrap_or_default());
+                return Err(invalid_argument(&violations));
+            }
+        };
+        tracing::Span::current().record("inquiry_id", tracing::field::display(id));
+        let mut transaction = self.pool.begin().await.map_err(|e| unexpected(&e.into()))?;
+        let current = db::lock_assessment(&mut transaction, id)
+            .await
+            .map_err(|error| unexpected(&error))?
+            .ok_or_else(|| Status::not_found("no assessment for that inquiry (yet)"))?;
+        let (kind, actor, reason, at) = match &change {
+            OverrideChange::Set(o) => (
+                HistoryKind::Override,
+                o.actor.clone(),
+                o.reason.clone(),
+                o.at,
+            ),
+            OverrideChange::Clear { actor, reason, at } => (
+                HistoryKind::OverrideCleared,
+                actor.clone(),
+                reason.clone(),
+                *at,
+            ),
+        };
+        let next =
+            apply_override(&current, change, request.expected_revision).map_err(|refused| {
+                match refused {
+                    OverrideRefused::Stale { .. } => Status::aborted(refused.to_string()),
+                    OverrideRefused::NothingToClear => {
+                        Status::failed_precondition(refused.to_string())
+                    }
+                }
+            })?;
+        let history = HistoryEntry {
+            revision: next.revision,
+            kind,
+            outcome: next.outcome(),
+            referral_target: next.referral_target().map(str::to_owned),
+            fired_rule_ids: Vec::new(),
+            rule_set_version: next.verdict.rule_set_version.clone(),
+            actor,
+            reason: Some(reason),
+            at,
+        };
+        db::save_assessment(&mut transaction, &next, &history)
+            .await
+            .map_err(|e| unexpected(&e.into()))?;
+        self.outbox
+            .enqueue(&mut transaction, &assessed_event(&next))
+            .await
+            .map_err(|e| unexpected(&e.into()))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| unexpected(&e.into()))?;
+        self.outbox.wake();
+        tracing::info!(
+            outcome = next.outcome().as_str(),
+            revision = next.revision,
+            kind = kind.as_str(),
+            "assessment overridden"
+        );
+        Ok(Response::new(self.with_history(&next).await?))
+    }
+
+    async fn list_rules(
+        &self,
+        _request: Request<pb::ListRulesRequest>,
+    ) -> Result<Response<pb::ListRulesResponse>, Status> {
+        let rules = RuleId::ALL
+            .into_iter()
+            .map(|id| {
+                let text = self.rules.text(id);
+                pb::Rule {
+                    rule_id: id.as_str().to_owned(),
+                    category: category(Category::of(id)).to_owned(),
+                    text_da: text.map(|t| t.da.as_str().to_owned()).unwrap_or_default(),
+                    text_en: text.map(|t| t.en.as_str().to_owned()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::ListRulesResponse {
+            rule_set_version: self.rules.version.clone(),
+            rules,
+        }))
+    }
+}
+
+const fn category(category: Category) -> &'static str {
+    match category {
+        Category::NeedsReview => "needs_review",
+        Category::ExternalReferral => "external_referral",
+        Category::OutOfScope => "out_of_scope",
+        Category::DepartmentReferral => "department_referral",
+        Category::AcceptedInPart => "accepted_in_part",
+        Category::Notice => "notice",
     }
 }

@@ -1,42 +1,89 @@
 //! Settings and wiring: `Application::build` binds and connects, `run_until` serves until shutdown.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
 use borgerraad_messaging::service::ServiceCore;
-use borgerraad_messaging::{Consumer, ConsumerSpec, EventType, Outbox};
+use borgerraad_messaging::{Consumer, ConsumerSpec, Outbox};
 use borgerraad_platform::clock::SharedClock;
-use borgerraad_platform::settings::CommonSettings;
+use borgerraad_platform::grpc::TraceContextInterceptor;
+use borgerraad_platform::settings::{CommonSettings, var};
 use borgerraad_proto::v1::eligibility_service_server::EligibilityServiceServer;
+use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
 use futures::FutureExt as _;
 use tokio_util::sync::CancellationToken;
+use working_days::Calendar;
 
-use crate::events::AssessOnReceipt;
+use crate::events::{AssessInquiry, IntakeClient};
 use crate::grpc::EligibilityApi;
+use crate::rules::RuleSet;
 
 pub const SERVICE_NAME: &str = "eligibility";
 pub const DEFAULT_PORT: u16 = 50052;
+pub const DEFAULT_INTAKE_URL: &str = "http://127.0.0.1:50051";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
+    /// The rule set in force: `ELIGIBILITY_RULES_FILE`, or the one built in.
+    pub rules: Arc<RuleSet>,
+    /// Where the description is read from (`INTAKE_URL`).
+    pub intake_url: String,
 }
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
+        let rules = match var("ELIGIBILITY_RULES_FILE") {
+            Some(path) => load_rules(&PathBuf::from(path))?,
+            None => RuleSet::default_rules().context("the built-in rule file is broken")?,
+        };
         Ok(Self {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
+            rules: Arc::new(rules),
+            intake_url: var("INTAKE_URL").unwrap_or_else(|| DEFAULT_INTAKE_URL.to_owned()),
         })
     }
+}
+
+/// Reads and validates a rule file as a whole: a broken file stops the service with the field
+/// or rule at fault, rather than letting it run with half the rules.
+pub fn load_rules(path: &std::path::Path) -> anyhow::Result<RuleSet> {
+    let yaml = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the rule file {}", path.display()))?;
+    RuleSet::from_yaml(&yaml)
+        .with_context(|| format!("the rule file {} is not valid", path.display()))
 }
 
 pub struct Application {
     core: ServiceCore,
     clock: SharedClock,
+    rules: Arc<RuleSet>,
+    intake: IntakeClient,
 }
 
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let core =
             ServiceCore::connect(&settings.common, SERVICE_NAME, 32, &crate::db::MIGRATOR).await?;
-        Ok(Self { core, clock })
+        // Connects on first use, so the services can start in any order.
+        let channel = tonic::transport::Endpoint::from_shared(settings.intake_url.clone())
+            .with_context(|| format!("INTAKE_URL {:?} is not a URL", settings.intake_url))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .connect_lazy();
+        tracing::info!(
+            rule_set_version = %settings.rules.version,
+            intake_url = %settings.intake_url,
+            "rules loaded"
+        );
+        Ok(Self {
+            core,
+            clock,
+            rules: settings.rules,
+            intake: IntakeServiceClient::with_interceptor(channel, TraceContextInterceptor),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -47,29 +94,40 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let outbox = Outbox::new();
         let pool = self.core.pool.clone();
+        let calendar = Arc::new(Calendar::danish_default());
         let relay = outbox
             .relay(pool.clone(), self.core.jetstream())
             .run(shutdown.clone())
             .boxed();
         let consumer = Consumer::new(
             ConsumerSpec {
-                durable_name: SERVICE_NAME,
-                filter_subject: EventType::InquiryReceived.as_str(),
+                // Received and amended inquiries; the other lifecycle steps are passed over.
+                // Named after its filter: a durable consumer keeps the filter it was made with.
+                durable_name: "eligibility-inquiries",
+                filter_subject: "borgerraad.inquiry.>",
                 concurrency: 4,
                 batch_size: 64,
             },
             pool.clone(),
             self.core.jetstream(),
-            AssessOnReceipt {
+            AssessInquiry {
                 outbox: outbox.clone(),
-                clock: self.clock,
+                clock: self.clock.clone(),
+                rules: self.rules.clone(),
+                calendar: calendar.clone(),
+                intake: self.intake,
             },
-            Some(outbox),
+            Some(outbox.clone()),
         )
         .run(shutdown.clone())
         .boxed();
-        let routes =
-            tonic::service::Routes::new(EligibilityServiceServer::new(EligibilityApi { pool }));
+        let routes = tonic::service::Routes::new(EligibilityServiceServer::new(EligibilityApi {
+            pool,
+            outbox,
+            clock: self.clock,
+            rules: self.rules,
+            calendar,
+        }));
         self.core
             .run(
                 routes,

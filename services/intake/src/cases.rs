@@ -78,9 +78,17 @@ pub async fn take_step(
         after,
         at,
     };
-    outbox
-        .enqueue(connection, &crate::events::step_taken(&taken, command))
-        .await?;
+    let event = match command {
+        Command::Amend(facts) => {
+            db::amend_case_facts(connection, inquiry_id, facts).await?;
+            let row = db::get_inquiry(&mut *connection, inquiry_id)
+                .await?
+                .ok_or(StepError::NotFound)?;
+            crate::events::inquiry_amended(&row, taken.after.version, at)?
+        }
+        _ => crate::events::step_taken(&taken, command),
+    };
+    outbox.enqueue(connection, &event).await?;
     Ok(taken)
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use borgerraad_messaging::OutboxRow;
 
 use crate::domain::lifecycle::CaseState;
-use crate::domain::{Form, Inquiry, InquiryStatus};
+use crate::domain::{CaseFacts, Form, Inquiry, InquiryStatus};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -150,13 +150,55 @@ const SELECT_INQUIRY: &str = "SELECT i.inquiry_id, i.number, i.reference, i.requ
      FROM inquiries i LEFT JOIN consents c USING (inquiry_id) \
      LEFT JOIN representatives r USING (inquiry_id)";
 
-pub async fn get_inquiry(pool: &PgPool, inquiry_id: Uuid) -> sqlx::Result<Option<InquiryRow>> {
+pub async fn get_inquiry<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    inquiry_id: Uuid,
+) -> sqlx::Result<Option<InquiryRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT_INQUIRY} WHERE i.inquiry_id = $1"
     )))
     .bind(inquiry_id)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await
+}
+
+/// The parts of the form record an amendment replaces; the rest of it stays.
+#[derive(serde::Serialize)]
+struct AmendedForm<'a> {
+    unit: &'a Option<String>,
+    complaint_themes: &'a [crate::domain::ComplaintTheme],
+    prior_dialogue: &'a crate::domain::PriorDialogueDetails,
+    related_decision: &'a Option<crate::domain::RelatedDecision>,
+    scope: &'a crate::domain::ScopeAnswers,
+}
+
+/// Replaces the case facts of an inquiry (its state and journal are written by `record_step`).
+pub async fn amend_case_facts(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    facts: &CaseFacts,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE inquiries SET department = $2, request_type = $3, description = $4, \
+         prior_dialogue_held = $5, prior_dialogue_date = $6, form = form || $7 \
+         WHERE inquiry_id = $1",
+    )
+    .bind(inquiry_id)
+    .bind(&facts.department)
+    .bind(facts.request_type.as_str())
+    .bind(&facts.description)
+    .bind(facts.prior_dialogue.held)
+    .bind(facts.prior_dialogue.date)
+    .bind(Json(AmendedForm {
+        unit: &facts.unit,
+        complaint_themes: &facts.complaint_themes,
+        prior_dialogue: &facts.prior_dialogue_details,
+        related_decision: &facts.related_decision,
+        scope: &facts.scope,
+    }))
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,12 +4,14 @@
 use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
 use borgerraad_platform::convert::{date, from_timestamp, timestamp};
 use borgerraad_proto::v1::{self as pb, event::Data};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::cases::{StepError, StepTaken, take_step};
-use crate::domain::Inquiry;
+use crate::db::InquiryRow;
 use crate::domain::lifecycle::{Command, Step};
+use crate::domain::{Form, Inquiry};
 use crate::proto_enums::encode;
 
 const SOURCE: &str = "/borgerraad/intake";
@@ -17,46 +19,99 @@ const SOURCE: &str = "/borgerraad/intake";
 /// `inquiry.received`: the form's structured answers, for the scope rules.
 pub fn inquiry_received(inquiry: &Inquiry) -> pb::Event {
     let details = &inquiry.details;
-    let form = &details.form;
-    let decision = form.related_decision.as_ref();
+    let mut answers = pb::InquiryReceived {
+        inquiry_id: inquiry.inquiry_id.to_string(),
+        reference: inquiry.reference.clone(),
+        requester_kind: encode::<pb::RequesterKind>(details.requester.kind.as_str()),
+        department: details.department.clone(),
+        request_type: encode::<pb::RequestType>(details.request_type.as_str()),
+        prior_dialogue_held: details.prior_dialogue.held,
+        prior_dialogue_date: details.prior_dialogue.date.map(date),
+        contact_channel: details
+            .contact_channel
+            .map_or(0, |c| encode::<pb::ContactChannel>(c.as_str())),
+        received_at: Some(timestamp(details.received_at)),
+        arrival_channel: encode::<pb::ArrivalChannel>(details.arrival_channel.as_str()),
+        has_representative: details.representative.is_some(),
+        anonymous: details.requester.anonymous,
+        has_description: !details.description.is_empty(),
+        ..Default::default()
+    };
+    add_form_answers(&details.form, &mut answers);
     new_event(
         SOURCE,
         EventType::InquiryReceived,
         inquiry.inquiry_id,
         details.received_at,
-        Data::InquiryReceived(pb::InquiryReceived {
-            inquiry_id: inquiry.inquiry_id.to_string(),
-            reference: inquiry.reference.clone(),
-            requester_kind: encode::<pb::RequesterKind>(details.requester.kind.as_str()),
-            department: details.department.clone(),
-            request_type: encode::<pb::RequestType>(details.request_type.as_str()),
-            prior_dialogue_held: details.prior_dialogue.held,
-            contact_channel: details
-                .contact_channel
-                .map_or(0, |c| encode::<pb::ContactChannel>(c.as_str())),
-            received_at: Some(timestamp(details.received_at)),
-            arrival_channel: encode::<pb::ArrivalChannel>(details.arrival_channel.as_str()),
-            complaint_themes: form
-                .complaint_themes
-                .iter()
-                .map(|t| encode::<pb::ComplaintTheme>(t.as_str()))
-                .collect(),
-            about_employment: form.scope.about_employment,
-            about_political_decision: form.scope.about_political_decision,
-            wants_decision_changed: form.scope.wants_decision_changed,
-            prior_dialogue_date: details.prior_dialogue.date.map(date),
-            brought_before: decision
-                .and_then(|d| d.brought_before)
-                .map_or(0, |b| encode::<pb::OtherBody>(b.as_str())),
-            decision_appealed: decision.is_some_and(|d| d.appealed),
-            decision_date: decision.and_then(|d| d.decision_date).map(date),
-            appeal_deadline: decision.and_then(|d| d.appeal_deadline).map(date),
-            has_representative: details.representative.is_some(),
-            anonymous: details.requester.anonymous,
-            contains_sensitive_data: form.contains_sensitive_data,
-            unit: form.unit.clone().unwrap_or_default(),
-        }),
+        Data::InquiryReceived(answers),
     )
+}
+
+/// `inquiry.amended`: the answers as they stand after a correction, in the shape of
+/// `inquiry.received`.
+pub fn inquiry_amended(
+    row: &InquiryRow,
+    version: i64,
+    at: DateTime<Utc>,
+) -> anyhow::Result<pb::Event> {
+    let mut answers = pb::InquiryReceived {
+        inquiry_id: row.inquiry_id.to_string(),
+        reference: row.reference.clone(),
+        requester_kind: encode::<pb::RequesterKind>(&row.requester_kind),
+        department: row.department.clone(),
+        request_type: encode::<pb::RequestType>(&row.request_type),
+        prior_dialogue_held: row.prior_dialogue_held,
+        prior_dialogue_date: row.prior_dialogue_date.map(date),
+        contact_channel: row
+            .contact_channel
+            .as_deref()
+            .map_or(0, encode::<pb::ContactChannel>),
+        received_at: Some(timestamp(row.received_at)),
+        arrival_channel: encode::<pb::ArrivalChannel>(&row.arrival_channel),
+        has_representative: row.representative_name.is_some(),
+        anonymous: row.requester_anonymous,
+        has_description: !row.description.is_empty(),
+        ..Default::default()
+    };
+    add_form_answers(&row.form.0, &mut answers);
+    Ok(new_event(
+        SOURCE,
+        EventType::InquiryAmended,
+        row.inquiry_id,
+        at,
+        Data::InquiryAmended(pb::InquiryAmended {
+            answers: Some(answers),
+            version,
+            amended_at: Some(timestamp(at)),
+        }),
+    ))
+}
+
+/// The structured answers kept in the form record; never its free text.
+fn add_form_answers(form: &Form, answers: &mut pb::InquiryReceived) {
+    let decision = form.related_decision.as_ref();
+    answers.complaint_themes = form
+        .complaint_themes
+        .iter()
+        .map(|t| encode::<pb::ComplaintTheme>(t.as_str()))
+        .collect();
+    answers.about_employment = form.scope.about_employment;
+    answers.about_political_decision = form.scope.about_political_decision;
+    answers.wants_decision_changed = form.scope.wants_decision_changed;
+    answers.other_authority = form
+        .scope
+        .other_authority
+        .map_or(0, |a| encode::<pb::OtherAuthority>(a.as_str()));
+    answers.matter_closed_on = form.scope.matter_closed_on.map(date);
+    answers.prior_dialogue_ongoing = form.prior_dialogue.ongoing;
+    answers.brought_before = decision
+        .and_then(|d| d.brought_before)
+        .map_or(0, |b| encode::<pb::OtherBody>(b.as_str()));
+    answers.decision_appealed = decision.is_some_and(|d| d.appealed);
+    answers.decision_date = decision.and_then(|d| d.decision_date).map(date);
+    answers.appeal_deadline = decision.and_then(|d| d.appeal_deadline).map(date);
+    answers.contains_sensitive_data = form.contains_sensitive_data;
+    answers.unit = form.unit.clone().unwrap_or_default();
 }
 
 /// The event of a lifecycle step, typed after the step.
@@ -74,6 +129,8 @@ pub fn step_taken(taken: &StepTaken, command: &Command) -> pb::Event {
         Step::Reopen => EventType::InquiryReopened,
         Step::AddNote => EventType::InquiryNoteAdded,
         Step::RecordImprovementSuggestion => EventType::InquiryImprovementSuggested,
+        // Amendments publish `inquiry.amended` instead (see `cases::take_step`).
+        Step::Amend => EventType::InquiryAmended,
     };
     let mut data = pb::InquiryStepTaken {
         inquiry_id: taken.inquiry_id.to_string(),

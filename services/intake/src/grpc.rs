@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use borgerraad_messaging::{Outbox, OutboxRow};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::{date, from_date, from_timestamp, timestamp};
+use borgerraad_platform::grpc::paging::Page;
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
 use borgerraad_proto::v1::{self as pb, intake_service_server::IntakeService};
 use chrono::Datelike;
@@ -20,17 +19,14 @@ use crate::cases::{StepError, take_step};
 use crate::db;
 use crate::domain::lifecycle::Command;
 use crate::domain::{
-    self, ArrivalChannel, Attachment, ClosingOutcome, ComplaintTheme, ContactChannel, DateInput,
-    HandlingMethod, Inquiry, InquiryStatus, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS, MediationResult,
-    MediationStage, OtherBody, RelatedDecisionInput, RepresentativeInput, RepresentativeRole,
-    RequestType, RequestedChannel, RequesterInput, RequesterKind, ScopeAnswers, Submission,
-    Unreadable,
+    self, ArrivalChannel, Attachment, CaseFactsInput, ClosingOutcome, ComplaintTheme,
+    ContactChannel, DateInput, HandlingMethod, Inquiry, InquiryStatus, MAX_SHORT_TEXT_CHARS,
+    MAX_TEXT_CHARS, MediationResult, MediationStage, OtherAuthority, OtherBody,
+    RelatedDecisionInput, RepresentativeInput, RepresentativeRole, RequestType, RequestedChannel,
+    RequesterInput, RequesterKind, ScopeAnswersInput, Submission, Unreadable,
 };
 use crate::error::IntakeError;
 use crate::proto_enums::{decode, encode};
-
-const DEFAULT_PAGE_SIZE: i32 = 50;
-const MAX_PAGE_SIZE: i32 = 500;
 
 #[derive(Clone)]
 pub struct IntakeApi {
@@ -45,6 +41,59 @@ fn date_input(value: Option<&pb::Date>) -> DateInput {
     match value {
         None => Ok(None),
         Some(value) => from_date(value).map(Some).ok_or(Unreadable),
+    }
+}
+
+fn related_decision_input(d: pb::RelatedDecision) -> RelatedDecisionInput {
+    RelatedDecisionInput {
+        decision_date: date_input(d.decision_date.as_ref()),
+        case_number: d.case_number,
+        appealed: d.appealed,
+        brought_before: decode::<pb::OtherBody, _>(d.brought_before, OtherBody::from_code),
+        appeal_deadline: date_input(d.appeal_deadline.as_ref()),
+    }
+}
+
+fn scope_input(scope: Option<pb::ScopeAnswers>) -> ScopeAnswersInput {
+    scope.map_or_else(ScopeAnswersInput::default, |s| ScopeAnswersInput {
+        about_employment: s.about_employment,
+        about_political_decision: s.about_political_decision,
+        wants_decision_changed: s.wants_decision_changed,
+        other_authority: decode::<pb::OtherAuthority, _>(
+            s.other_authority,
+            OtherAuthority::from_code,
+        ),
+        matter_closed_on: date_input(s.matter_closed_on.as_ref()),
+    })
+}
+
+fn complaint_themes_input(themes: &[i32]) -> Result<Vec<ComplaintTheme>, Unreadable> {
+    themes
+        .iter()
+        .map(|theme| {
+            decode::<pb::ComplaintTheme, _>(*theme, ComplaintTheme::from_code)?.ok_or(Unreadable)
+        })
+        .collect()
+}
+
+/// An amendment as it arrived.
+fn case_facts_input(r: &pb::AmendInquiryRequest) -> CaseFactsInput {
+    let dialogue = r.prior_dialogue.clone().unwrap_or_default();
+    CaseFactsInput {
+        department: r.department.clone(),
+        unit: r.unit.clone(),
+        request_type: decode::<pb::RequestType, _>(r.request_type, RequestType::from_code)
+            .ok()
+            .flatten(),
+        complaint_themes: complaint_themes_input(&r.complaint_themes),
+        description: r.description.clone(),
+        prior_dialogue_held: dialogue.held,
+        prior_dialogue_ongoing: dialogue.ongoing,
+        prior_dialogue_date: date_input(dialogue.date.as_ref()),
+        prior_dialogue_with_whom: dialogue.with_whom,
+        prior_dialogue_outcome: dialogue.outcome,
+        related_decision: r.related_decision.clone().map(related_decision_input),
+        scope: scope_input(r.scope),
     }
 }
 
@@ -82,34 +131,16 @@ fn submission(request: pb::SubmitInquiryRequest) -> Submission {
         request_type: decode::<pb::RequestType, _>(request.request_type, RequestType::from_code)
             .ok()
             .flatten(),
-        complaint_themes: request
-            .complaint_themes
-            .iter()
-            .map(|theme| {
-                decode::<pb::ComplaintTheme, _>(*theme, ComplaintTheme::from_code)?
-                    .ok_or(Unreadable)
-            })
-            .collect(),
+        complaint_themes: complaint_themes_input(&request.complaint_themes),
         description: request.description,
         desired_outcome: request.desired_outcome,
         prior_dialogue_held: dialogue.held,
+        prior_dialogue_ongoing: dialogue.ongoing,
         prior_dialogue_date: date_input(dialogue.date.as_ref()),
         prior_dialogue_with_whom: dialogue.with_whom,
         prior_dialogue_outcome: dialogue.outcome,
-        related_decision: request.related_decision.map(|d| RelatedDecisionInput {
-            decision_date: date_input(d.decision_date.as_ref()),
-            case_number: d.case_number,
-            appealed: d.appealed,
-            brought_before: decode::<pb::OtherBody, _>(d.brought_before, OtherBody::from_code),
-            appeal_deadline: date_input(d.appeal_deadline.as_ref()),
-        }),
-        scope: request
-            .scope
-            .map_or_else(ScopeAnswers::default, |s| ScopeAnswers {
-                about_employment: s.about_employment,
-                about_political_decision: s.about_political_decision,
-                wants_decision_changed: s.wants_decision_changed,
-            }),
+        related_decision: request.related_decision.map(related_decision_input),
+        scope: scope_input(request.scope),
         attachments: request
             .attachments
             .into_iter()
@@ -185,6 +216,7 @@ impl IntakeApi {
                 date: row.prior_dialogue_date.map(date),
                 with_whom: form.prior_dialogue.with_whom.clone().unwrap_or_default(),
                 outcome: form.prior_dialogue.outcome.clone().unwrap_or_default(),
+                ongoing: form.prior_dialogue.ongoing,
             }),
             contact_channel: row
                 .contact_channel
@@ -231,6 +263,11 @@ impl IntakeApi {
                 about_employment: form.scope.about_employment,
                 about_political_decision: form.scope.about_political_decision,
                 wants_decision_changed: form.scope.wants_decision_changed,
+                other_authority: form
+                    .scope
+                    .other_authority
+                    .map_or(0, |a| encode::<pb::OtherAuthority>(a.as_str())),
+                matter_closed_on: form.scope.matter_closed_on.map(date),
             }),
             desired_outcome: form.desired_outcome.clone().unwrap_or_default(),
             attachments: form
@@ -510,21 +547,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::ListInquiriesResponse>, Status> {
         let request = request.into_inner();
         let mut violations = Vec::new();
-        let page_size = match request.page_size {
-            size if size < 0 => {
-                violations.push(FieldViolation::new("page_size", "must not be negative"));
-                DEFAULT_PAGE_SIZE
-            }
-            0 => DEFAULT_PAGE_SIZE,
-            size => size.min(MAX_PAGE_SIZE),
-        };
-        let after = decode_page_token(&request.page_token).unwrap_or_else(|| {
-            violations.push(FieldViolation::new(
-                "page_token",
-                "is not a token from a previous page",
-            ));
-            0
-        });
+        let page = Page::read(request.page_size, &request.page_token, &mut violations);
         let mut fields = Fields::default();
         let status = decode::<pb::InquiryStatus, _>(request.status, InquiryStatus::from_code)
             .unwrap_or_else(|_| {
@@ -569,18 +592,10 @@ impl IntakeService for IntakeApi {
             received_before,
             reference: non_empty(request.reference),
         };
-        // One extra row tells whether another page follows.
-        let mut rows = db::list_inquiries(&self.pool, &filter, after, i64::from(page_size) + 1)
+        let mut rows = db::list_inquiries(&self.pool, &filter, page.after, page.fetch_limit())
             .await
             .map_err(IntakeError::from)?;
-        let next_page_token = if rows.len() > page_size as usize {
-            rows.truncate(page_size as usize);
-            rows.last()
-                .map(|last| encode_page_token(last.number))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = page.finish(&mut rows, |row| row.number);
         let inquiries = rows
             .into_iter()
             .map(|row| self.to_proto(row, Vec::new(), false))
@@ -856,36 +871,24 @@ impl IntakeService for IntakeApi {
         )
         .await
     }
-}
 
-fn encode_page_token(last_number: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("after:{last_number}"))
-}
-
-/// The inquiry number a page starts after; 0 for the first page, `None` for a forged token.
-fn decode_page_token(token: &str) -> Option<i64> {
-    if token.is_empty() {
-        return Some(0);
+    #[tracing::instrument(skip_all, fields(inquiry_id = tracing::field::Empty), err(level = "info", Display))]
+    async fn amend_inquiry(
+        &self,
+        request: Request<pb::AmendInquiryRequest>,
+    ) -> Result<Response<pb::Inquiry>, Status> {
+        let r = request.into_inner();
+        let facts =
+            domain::validate_amendment(case_facts_input(&r), &self.departments, self.clock.now())
+                .map(|facts| Command::Amend(Box::new(facts)));
+        self.step(&r.inquiry_id, r.expected_version, &r.actor, facts)
+            .await
     }
-    let decoded = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
-    decoded
-        .strip_prefix("after:")?
-        .parse()
-        .ok()
-        .filter(|n: &i64| *n >= 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn page_tokens_round_trip_and_forged_ones_are_refused() {
-        assert_eq!(decode_page_token(&encode_page_token(42)), Some(42));
-        assert_eq!(decode_page_token(""), Some(0));
-        assert_eq!(decode_page_token("not a token"), None);
-        assert_eq!(decode_page_token(&URL_SAFE_NO_PAD.encode("after:-5")), None);
-    }
 
     #[test]
     fn a_cpr_number_is_shown_masked_unless_revealed() {

@@ -33,6 +33,7 @@ proto_enum!(
     pb::ArrivalChannel => "ARRIVAL_CHANNEL_",
     pb::ComplaintTheme => "COMPLAINT_THEME_",
     pb::OtherBody => "OTHER_BODY_",
+    pb::OtherAuthority => "OTHER_AUTHORITY_",
     pb::InquiryStatus => "INQUIRY_STATUS_",
     pb::MediationStage => "MEDIATION_STAGE_",
     pb::MediationResult => "MEDIATION_RESULT_",

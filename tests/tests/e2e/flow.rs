@@ -106,7 +106,13 @@ async fn an_inquiry_without_prior_dialogue_is_referred_back_to_its_department() 
     assert_eq!(assessment.outcome(), pb::EligibilityOutcome::Referred);
     assert_eq!(assessment.referral_target, "aeldre-og-handicap");
     assert_eq!(assessment.fired_rules.len(), 1);
-    assert!(assessment.fired_rules[0].explanation_da.contains("dialog"));
+    let rule = &assessment.fired_rules[0];
+    assert_eq!(rule.rule_id, "no-prior-dialogue");
+    assert!(
+        rule.explanation_da
+            .contains("Ældre- og Handicapforvaltningen"),
+        "the department is named: {rule:?}"
+    );
     system.stop().await.expect("clean shutdown");
 }
 

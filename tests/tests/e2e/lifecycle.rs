@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use borgerraad_e2e::{SETTLE, TestSystem};
+use borgerraad_e2e::{SETTLE, TestSystem, violated_fields};
 use borgerraad_messaging::stream::STREAM_NAME;
 use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
@@ -13,7 +13,6 @@ use pb::InquiryStatus::{
 };
 use prost::Message as _;
 use tonic::Code;
-use tonic_types::StatusExt as _;
 
 const ACTOR: &str = "cw-17";
 
@@ -311,6 +310,7 @@ fn submission(request_type: pb::RequestType) -> pb::SubmitInquiryRequest {
             }),
             with_whom: "Byggesagsafdelingen".into(),
             outcome: "Ingen afklaring".into(),
+            ongoing: false,
         }),
         contact_channel: pb::ContactChannel::DigitalPost.into(),
         requester: Some(pb::Requester {
@@ -369,13 +369,6 @@ async fn refused_fields(
         .expect_err("submission refused");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     (violated_fields(&status), status)
-}
-
-fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 async fn get(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {

@@ -71,7 +71,7 @@ async fn a_redelivered_event_is_applied_once_and_fires_nothing_twice() {
     );
     let summary = system
         .reporting
-        .get_summary(pb::GetSummaryRequest {})
+        .get_summary(pb::GetSummaryRequest::default())
         .await
         .expect("summary")
         .into_inner();

@@ -1,14 +1,6 @@
-use borgerraad_e2e::{TestSystem, valid_submission};
+use borgerraad_e2e::{TestSystem, valid_submission, violated_fields};
 use borgerraad_proto::v1 as pb;
 use tonic::Code;
-use tonic_types::StatusExt as _;
-
-fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn invalid_submissions_are_rejected_with_field_violations_and_store_nothing() {

@@ -268,7 +268,7 @@ async fn wait_until_counted(cli: &Cli, wait: Duration) -> anyhow::Result<()> {
     let give_up = Instant::now() + wait;
     loop {
         let summary = reporting
-            .get_summary(pb::GetSummaryRequest {})
+            .get_summary(pb::GetSummaryRequest::default())
             .await?
             .into_inner();
         let assessed: i64 = summary.by_eligibility_outcome.iter().map(|c| c.count).sum();
@@ -283,7 +283,7 @@ async fn summary(cli: &Cli) -> anyhow::Result<()> {
     let mut reporting =
         pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
     let summary = reporting
-        .get_summary(pb::GetSummaryRequest {})
+        .get_summary(pb::GetSummaryRequest::default())
         .await?
         .into_inner();
     println!("Inquiries in total: {}", summary.total_inquiries);

@@ -221,6 +221,11 @@ pub struct Thresholds {
 pub struct Template(String);
 
 impl Template {
+    /// The template as written, with its `{placeholders}`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The text with each `{name}` replaced by its value from `values`, in one pass so that a
     /// value containing braces is never expanded again.
     pub fn render(&self, values: &[(&str, &str)]) -> String {

@@ -1,7 +1,6 @@
 //! The eligibility rule engine: pure, configurable scope rules over the form's answers.
 //!
-//! Not yet wired into the running service, which still uses [`crate::domain::assess`]. The
-//! pieces:
+//! The pieces:
 //!
 //! - [`facts`]: [`Facts`], the inquiry as the rules see it, in plain Rust types;
 //! - [`config`]: [`RuleSet`], the texts, signal words, names, addresses, thresholds and version

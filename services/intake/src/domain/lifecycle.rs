@@ -77,10 +77,12 @@ pub enum Step {
     Reopen,
     AddNote,
     RecordImprovementSuggestion,
+    /// A caseworker corrects the case facts of the form; the scope rules run again.
+    Amend,
 }
 
 impl Step {
-    pub const ALL: [Step; 12] = [
+    pub const ALL: [Step; 13] = [
         Step::Assess,
         Step::Assign,
         Step::StartWork,
@@ -93,6 +95,7 @@ impl Step {
         Step::Reopen,
         Step::AddNote,
         Step::RecordImprovementSuggestion,
+        Step::Amend,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -109,6 +112,7 @@ impl Step {
             Self::Reopen => "reopen",
             Self::AddNote => "add_note",
             Self::RecordImprovementSuggestion => "record_improvement_suggestion",
+            Self::Amend => "amend",
         }
     }
 }
@@ -142,6 +146,8 @@ pub fn transition(status: Status, step: Step) -> Result<Status, Refused> {
         (Reopen, Closed | Withdrawn) => InProgress,
         (AddNote, s) => s,
         (RecordImprovementSuggestion, s) if s != Withdrawn => s,
+        // Once answered, the facts the answer rests on stay as they were.
+        (Amend, s @ (Received | Assessed | Assigned | InProgress | AwaitingRequester)) => s,
         _ => return Err(Refused { step, status }),
     };
     Ok(next)
@@ -187,6 +193,7 @@ pub enum Command {
         department: String,
         suggestion: String,
     },
+    Amend(Box<super::CaseFacts>),
 }
 
 impl Command {
@@ -204,6 +211,7 @@ impl Command {
             Self::Reopen { .. } => Step::Reopen,
             Self::AddNote { .. } => Step::AddNote,
             Self::RecordImprovementSuggestion { .. } => Step::RecordImprovementSuggestion,
+            Self::Amend(_) => Step::Amend,
         }
     }
 
@@ -248,6 +256,11 @@ impl Command {
             } => {
                 format!("improvement suggestion to {department}: {suggestion}")
             }
+            Self::Amend(facts) => format!(
+                "case facts amended: {}, {}",
+                facts.department,
+                facts.request_type.as_str()
+            ),
         }
     }
 }
@@ -342,6 +355,11 @@ mod tests {
         ),
         (Answered, RecordImprovementSuggestion, Answered),
         (Closed, RecordImprovementSuggestion, Closed),
+        (Received, Amend, Received),
+        (Assessed, Amend, Assessed),
+        (Assigned, Amend, Assigned),
+        (InProgress, Amend, InProgress),
+        (AwaitingRequester, Amend, AwaitingRequester),
     ];
 
     #[test]

@@ -108,6 +108,17 @@ coded_enum!(
 );
 
 coded_enum!(
+    /// Public authorities other than the municipality that a matter may belong to.
+    OtherAuthority {
+        UdbetalingDanmark => "udbetaling_danmark",
+        Skat => "skat",
+        Region => "region",
+        Familieretshuset => "familieretshuset",
+        NaevnenesHus => "naevnenes_hus",
+    }
+);
+
+coded_enum!(
     RepresentativeRole { Relative => "relative", Lawyer => "lawyer", Union => "union", Other => "other" }
 );
 
@@ -179,6 +190,60 @@ pub struct RelatedDecisionInput {
     pub appeal_deadline: DateInput,
 }
 
+/// The scope answers as they arrived.
+#[derive(Debug, Clone)]
+pub struct ScopeAnswersInput {
+    pub about_employment: bool,
+    pub about_political_decision: bool,
+    pub wants_decision_changed: bool,
+    pub other_authority: Result<Option<OtherAuthority>, Unreadable>,
+    pub matter_closed_on: DateInput,
+}
+
+impl Default for ScopeAnswersInput {
+    fn default() -> Self {
+        Self {
+            about_employment: false,
+            about_political_decision: false,
+            wants_decision_changed: false,
+            other_authority: Ok(None),
+            matter_closed_on: Ok(None),
+        }
+    }
+}
+
+/// The case facts as they arrived: what the scope rules look at, and what a caseworker may
+/// correct later with an amendment.
+#[derive(Debug, Clone)]
+pub struct CaseFactsInput {
+    pub department: String,
+    pub unit: String,
+    pub request_type: Option<RequestType>,
+    pub complaint_themes: Result<Vec<ComplaintTheme>, Unreadable>,
+    pub description: String,
+    pub prior_dialogue_held: bool,
+    pub prior_dialogue_ongoing: bool,
+    pub prior_dialogue_date: DateInput,
+    pub prior_dialogue_with_whom: String,
+    pub prior_dialogue_outcome: String,
+    pub related_decision: Option<RelatedDecisionInput>,
+    pub scope: ScopeAnswersInput,
+}
+
+/// Case facts that met every rule; an amendment replaces all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    pub department: String,
+    pub unit: Option<String>,
+    pub request_type: RequestType,
+    pub complaint_themes: Vec<ComplaintTheme>,
+    pub description: String,
+    pub prior_dialogue: PriorDialogue,
+    pub prior_dialogue_details: PriorDialogueDetails,
+    pub related_decision: Option<RelatedDecision>,
+    pub scope: ScopeAnswers,
+}
+
 /// A submission as it arrived, before any rule has looked at it.
 #[derive(Debug, Clone)]
 pub struct Submission {
@@ -194,11 +259,12 @@ pub struct Submission {
     pub description: String,
     pub desired_outcome: String,
     pub prior_dialogue_held: bool,
+    pub prior_dialogue_ongoing: bool,
     pub prior_dialogue_date: DateInput,
     pub prior_dialogue_with_whom: String,
     pub prior_dialogue_outcome: String,
     pub related_decision: Option<RelatedDecisionInput>,
-    pub scope: ScopeAnswers,
+    pub scope: ScopeAnswersInput,
     pub attachments: Vec<Attachment>,
     pub received_at: Result<Option<DateTime<Utc>>, Unreadable>,
     pub client_request_id: String,
@@ -234,6 +300,9 @@ pub struct PriorDialogue {
 pub struct PriorDialogueDetails {
     pub with_whom: Option<String>,
     pub outcome: Option<String>,
+    /// The dialogue has started but is not finished yet.
+    #[serde(default)]
+    pub ongoing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +319,10 @@ pub struct ScopeAnswers {
     pub about_employment: bool,
     pub about_political_decision: bool,
     pub wants_decision_changed: bool,
+    #[serde(default)]
+    pub other_authority: Option<OtherAuthority>,
+    #[serde(default)]
+    pub matter_closed_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,46 +439,17 @@ pub fn validate(
             "say whether the inquiry is from a citizen, an association or a business",
         );
     }
-    if !departments.contains(&submission.department) {
-        v.add(
-            "department",
-            format!("must be one of: {}", departments.join(", ")),
-        );
-    }
-    let unit = v.text("unit", &submission.unit, MAX_SHORT_TEXT_CHARS);
-    if submission.request_type.is_none() {
-        v.add("request_type", "say what the person wants help with");
-    }
-    let themes = match submission.complaint_themes {
-        Err(Unreadable) => {
-            v.add("complaint_themes", "holds an unknown theme");
-            Vec::new()
-        }
-        Ok(themes) => {
-            let is_complaint = submission.request_type == Some(RequestType::Complaint);
-            if is_complaint && themes.is_empty() {
-                v.add(
-                    "complaint_themes",
-                    "name at least one theme for a complaint",
-                );
-            } else if !is_complaint && !themes.is_empty() {
-                v.add("complaint_themes", "themes are given for complaints only");
-            }
-            let mut unique = themes;
-            unique.sort_by_key(|theme| theme.as_str());
-            unique.dedup();
-            unique
-        }
-    };
-
-    let description = v.text(
-        "description",
-        &submission.description,
-        MAX_DESCRIPTION_CHARS,
+    let subject = subject(
+        &mut v,
+        SubjectInput {
+            department: submission.department,
+            unit: &submission.unit,
+            request_type: submission.request_type,
+            complaint_themes: submission.complaint_themes,
+            description: &submission.description,
+        },
+        departments,
     );
-    if description.is_none() && !v.has("description") {
-        v.add("description", "must not be empty");
-    }
     let desired_outcome = v.text(
         "desired_outcome",
         &submission.desired_outcome,
@@ -423,60 +467,19 @@ pub fn validate(
         .representative
         .and_then(|input| representative(&mut v, input, today));
 
-    let dialogue_date = v.date(
-        "prior_dialogue.date",
-        submission.prior_dialogue_date,
-        Some(today),
+    let circumstances = circumstances(
+        &mut v,
+        CircumstancesInput {
+            held: submission.prior_dialogue_held,
+            ongoing: submission.prior_dialogue_ongoing,
+            date: submission.prior_dialogue_date,
+            with_whom: &submission.prior_dialogue_with_whom,
+            outcome: &submission.prior_dialogue_outcome,
+            related_decision: submission.related_decision,
+            scope: submission.scope,
+        },
+        today,
     );
-    if submission.prior_dialogue_held && dialogue_date.is_none() && !v.has("prior_dialogue.date") {
-        v.add(
-            "prior_dialogue.date",
-            "say when the dialogue with the department took place",
-        );
-    }
-    let dialogue_details = PriorDialogueDetails {
-        with_whom: v.text(
-            "prior_dialogue.with_whom",
-            &submission.prior_dialogue_with_whom,
-            MAX_SHORT_TEXT_CHARS,
-        ),
-        outcome: v.text(
-            "prior_dialogue.outcome",
-            &submission.prior_dialogue_outcome,
-            MAX_TEXT_CHARS,
-        ),
-    };
-    let related_decision = submission.related_decision.map(|input| {
-        let brought_before = match input.brought_before {
-            Ok(body) => body,
-            Err(Unreadable) => {
-                v.add(
-                    "related_decision.brought_before",
-                    "is not a known complaint body",
-                );
-                None
-            }
-        };
-        RelatedDecision {
-            decision_date: v.date(
-                "related_decision.decision_date",
-                input.decision_date,
-                Some(today),
-            ),
-            case_number: v.text(
-                "related_decision.case_number",
-                &input.case_number,
-                MAX_SHORT_TEXT_CHARS,
-            ),
-            appealed: input.appealed,
-            brought_before,
-            appeal_deadline: v.date(
-                "related_decision.appeal_deadline",
-                input.appeal_deadline,
-                None,
-            ),
-        }
-    });
 
     if submission.attachments.len() > MAX_ATTACHMENTS {
         v.add(
@@ -574,40 +577,242 @@ pub fn validate(
         RequestedChannel::Unspecified => Some(ContactChannel::DigitalPost),
     };
 
-    match (requester, submission.request_type, description) {
+    match (requester, subject.request_type, subject.description) {
         (Some(requester), Some(request_type), Some(description)) if v.0.is_empty() => {
             Ok(NewInquiry {
                 requester,
                 representative,
                 consent_to_contact_department: submission.consent_to_contact_department,
                 arrival_channel,
-                department: submission.department,
+                department: subject.department,
                 request_type,
                 description,
-                prior_dialogue: PriorDialogue {
-                    held: submission.prior_dialogue_held,
-                    date: if submission.prior_dialogue_held {
-                        dialogue_date
-                    } else {
-                        None
-                    },
-                },
+                prior_dialogue: circumstances.prior_dialogue,
                 contact_channel,
                 received_at,
                 client_request_id,
                 form: Form {
-                    unit,
-                    complaint_themes: themes,
+                    unit: subject.unit,
+                    complaint_themes: subject.complaint_themes,
                     desired_outcome,
-                    prior_dialogue: dialogue_details,
-                    related_decision,
-                    scope: submission.scope,
+                    prior_dialogue: circumstances.prior_dialogue_details,
+                    related_decision: circumstances.related_decision,
+                    scope: circumstances.scope,
                     attachments,
                     contains_sensitive_data: submission.contains_sensitive_data,
                 },
             })
         }
         _ => Err(v.0),
+    }
+}
+
+/// Checks a caseworker's correction of the case facts by the same rules as a submission.
+pub fn validate_amendment(
+    input: CaseFactsInput,
+    departments: &[String],
+    now: DateTime<Utc>,
+) -> Result<CaseFacts, Vec<FieldViolation>> {
+    let mut v = Violations::default();
+    let today = working_days::copenhagen_date(now);
+    let subject = subject(
+        &mut v,
+        SubjectInput {
+            department: input.department,
+            unit: &input.unit,
+            request_type: input.request_type,
+            complaint_themes: input.complaint_themes,
+            description: &input.description,
+        },
+        departments,
+    );
+    let circumstances = circumstances(
+        &mut v,
+        CircumstancesInput {
+            held: input.prior_dialogue_held,
+            ongoing: input.prior_dialogue_ongoing,
+            date: input.prior_dialogue_date,
+            with_whom: &input.prior_dialogue_with_whom,
+            outcome: &input.prior_dialogue_outcome,
+            related_decision: input.related_decision,
+            scope: input.scope,
+        },
+        today,
+    );
+    match (subject.request_type, subject.description) {
+        (Some(request_type), Some(description)) if v.0.is_empty() => Ok(CaseFacts {
+            department: subject.department,
+            unit: subject.unit,
+            request_type,
+            complaint_themes: subject.complaint_themes,
+            description,
+            prior_dialogue: circumstances.prior_dialogue,
+            prior_dialogue_details: circumstances.prior_dialogue_details,
+            related_decision: circumstances.related_decision,
+            scope: circumstances.scope,
+        }),
+        _ => Err(v.0),
+    }
+}
+
+/// What the inquiry is about, as it arrived.
+struct SubjectInput<'a> {
+    department: String,
+    unit: &'a str,
+    request_type: Option<RequestType>,
+    complaint_themes: Result<Vec<ComplaintTheme>, Unreadable>,
+    description: &'a str,
+}
+
+struct Subject {
+    department: String,
+    unit: Option<String>,
+    request_type: Option<RequestType>,
+    complaint_themes: Vec<ComplaintTheme>,
+    description: Option<String>,
+}
+
+fn subject(v: &mut Violations, input: SubjectInput<'_>, departments: &[String]) -> Subject {
+    if !departments.contains(&input.department) {
+        v.add(
+            "department",
+            format!("must be one of: {}", departments.join(", ")),
+        );
+    }
+    let unit = v.text("unit", input.unit, MAX_SHORT_TEXT_CHARS);
+    if input.request_type.is_none() {
+        v.add("request_type", "say what the person wants help with");
+    }
+    let complaint_themes = match input.complaint_themes {
+        Err(Unreadable) => {
+            v.add("complaint_themes", "holds an unknown theme");
+            Vec::new()
+        }
+        Ok(themes) => {
+            let is_complaint = input.request_type == Some(RequestType::Complaint);
+            if is_complaint && themes.is_empty() {
+                v.add(
+                    "complaint_themes",
+                    "name at least one theme for a complaint",
+                );
+            } else if !is_complaint && !themes.is_empty() {
+                v.add("complaint_themes", "themes are given for complaints only");
+            }
+            let mut unique = themes;
+            unique.sort_by_key(|theme| theme.as_str());
+            unique.dedup();
+            unique
+        }
+    };
+    let description = v.text("description", input.description, MAX_DESCRIPTION_CHARS);
+    if description.is_none() && !v.has("description") {
+        v.add("description", "must not be empty");
+    }
+    Subject {
+        department: input.department,
+        unit,
+        request_type: input.request_type,
+        complaint_themes,
+        description,
+    }
+}
+
+/// The person's dealings with the department and other bodies, as they arrived.
+struct CircumstancesInput<'a> {
+    held: bool,
+    ongoing: bool,
+    date: DateInput,
+    with_whom: &'a str,
+    outcome: &'a str,
+    related_decision: Option<RelatedDecisionInput>,
+    scope: ScopeAnswersInput,
+}
+
+struct Circumstances {
+    prior_dialogue: PriorDialogue,
+    prior_dialogue_details: PriorDialogueDetails,
+    related_decision: Option<RelatedDecision>,
+    scope: ScopeAnswers,
+}
+
+fn circumstances(
+    v: &mut Violations,
+    input: CircumstancesInput<'_>,
+    today: NaiveDate,
+) -> Circumstances {
+    let dialogue_date = v.date("prior_dialogue.date", input.date, Some(today));
+    if input.held && dialogue_date.is_none() && !v.has("prior_dialogue.date") {
+        v.add(
+            "prior_dialogue.date",
+            "say when the dialogue with the department took place",
+        );
+    }
+    let prior_dialogue_details = PriorDialogueDetails {
+        with_whom: v.text(
+            "prior_dialogue.with_whom",
+            input.with_whom,
+            MAX_SHORT_TEXT_CHARS,
+        ),
+        outcome: v.text("prior_dialogue.outcome", input.outcome, MAX_TEXT_CHARS),
+        ongoing: input.ongoing,
+    };
+    let related_decision = input.related_decision.map(|input| {
+        let brought_before = match input.brought_before {
+            Ok(body) => body,
+            Err(Unreadable) => {
+                v.add(
+                    "related_decision.brought_before",
+                    "is not a known complaint body",
+                );
+                None
+            }
+        };
+        RelatedDecision {
+            decision_date: v.date(
+                "related_decision.decision_date",
+                input.decision_date,
+                Some(today),
+            ),
+            case_number: v.text(
+                "related_decision.case_number",
+                &input.case_number,
+                MAX_SHORT_TEXT_CHARS,
+            ),
+            appealed: input.appealed,
+            brought_before,
+            appeal_deadline: v.date(
+                "related_decision.appeal_deadline",
+                input.appeal_deadline,
+                None,
+            ),
+        }
+    });
+    let other_authority = match input.scope.other_authority {
+        Ok(authority) => authority,
+        Err(Unreadable) => {
+            v.add("scope.other_authority", "is not a known authority");
+            None
+        }
+    };
+    let scope = ScopeAnswers {
+        about_employment: input.scope.about_employment,
+        about_political_decision: input.scope.about_political_decision,
+        wants_decision_changed: input.scope.wants_decision_changed,
+        other_authority,
+        matter_closed_on: v.date(
+            "scope.matter_closed_on",
+            input.scope.matter_closed_on,
+            Some(today),
+        ),
+    };
+    Circumstances {
+        prior_dialogue: PriorDialogue {
+            held: input.held,
+            date: if input.held { dialogue_date } else { None },
+        },
+        prior_dialogue_details,
+        related_decision,
+        scope,
     }
 }
 
@@ -784,11 +989,12 @@ mod tests {
             description: "  Min ansøgning om byggetilladelse har ligget i et år.  ".into(),
             desired_outcome: String::new(),
             prior_dialogue_held: true,
+            prior_dialogue_ongoing: false,
             prior_dialogue_date: Ok(Some(date(2026, 11, 1))),
             prior_dialogue_with_whom: String::new(),
             prior_dialogue_outcome: String::new(),
             related_decision: None,
-            scope: ScopeAnswers::default(),
+            scope: ScopeAnswersInput::default(),
             attachments: Vec::new(),
             received_at: Ok(None),
             client_request_id: String::new(),

@@ -1,0 +1,504 @@
+//! The scope rules end to end: every new or amended inquiry is assessed from intake's events,
+//! with the description read from intake over gRPC; caseworkers override with a reason, and an
+//! override survives re-assessment until cleared. Evaluate stores nothing.
+
+use borgerraad_e2e::{SETTLE, TestSystem, valid_submission, violated_fields};
+use borgerraad_proto::v1 as pb;
+use borgerraad_test_harness::eventually;
+use pb::EligibilityOutcome as O;
+use tonic::Code;
+
+fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
+    Some(pb::Date { year, month, day })
+}
+
+async fn submit(system: &TestSystem, request: pb::SubmitInquiryRequest) -> String {
+    system
+        .intake
+        .clone()
+        .submit_inquiry(request)
+        .await
+        .expect("submitted")
+        .into_inner()
+        .inquiry_id
+}
+
+/// The assessment once it has reached `revision`.
+async fn assessment_at(system: &TestSystem, inquiry_id: &str, revision: i64) -> pb::Assessment {
+    let client = system.eligibility.clone();
+    eventually(&format!("assessment revision {revision}"), SETTLE, || {
+        let mut client = client.clone();
+        let request = pb::GetAssessmentRequest {
+            inquiry_id: inquiry_id.to_owned(),
+        };
+        async move {
+            let assessment = client.get_assessment(request).await.ok()?.into_inner();
+            (assessment.revision >= revision).then_some(assessment)
+        }
+    })
+    .await
+}
+
+async fn review_queue(system: &TestSystem) -> Vec<String> {
+    system
+        .eligibility
+        .clone()
+        .list_assessments(pb::ListAssessmentsRequest {
+            needs_review_queue: true,
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .assessments
+        .into_iter()
+        .map(|a| a.inquiry_id)
+        .collect()
+}
+
+/// The inquiry's version once intake has recorded its first assessment.
+async fn assessed_version(system: &TestSystem, inquiry_id: &str) -> i64 {
+    let intake = system.intake.clone();
+    eventually("assessment recorded on the case", SETTLE, || {
+        let mut intake = intake.clone();
+        let request = pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            reveal_cpr: false,
+        };
+        async move {
+            let inquiry = intake.get_inquiry(request).await.ok()?.into_inner();
+            (inquiry.status() == pb::InquiryStatus::Assessed).then_some(inquiry.version)
+        }
+    })
+    .await
+}
+
+fn override_to(inquiry_id: &str, outcome: O, reason: &str) -> pb::OverrideAssessmentRequest {
+    pb::OverrideAssessmentRequest {
+        inquiry_id: inquiry_id.to_owned(),
+        actor: "cw-17".into(),
+        outcome: outcome.into(),
+        reason: reason.into(),
+        ..Default::default()
+    }
+}
+
+fn history_kinds(assessment: &pb::Assessment) -> Vec<(i64, &str, O)> {
+    assessment
+        .history
+        .iter()
+        .map(|h| (h.revision, h.kind.as_str(), h.outcome()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_matter_before_ankestyrelsen_is_referred_there_by_name_and_address_with_an_urgent_deadline()
+ {
+    let system = TestSystem::start().await.expect("system starts");
+    // The clock stands at Wednesday 25 November 2026: Friday the 27th is two working days away.
+    let inquiry_id = submit(
+        &system,
+        pb::SubmitInquiryRequest {
+            request_type: pb::RequestType::DecisionExplanation.into(),
+            complaint_themes: Vec::new(),
+            description: "Jeg forstår ikke afgørelsen om min boligstøtte.".into(),
+            related_decision: Some(pb::RelatedDecision {
+                decision_date: date(2026, 10, 30),
+                // Not appealed yet: the deadline is still open.
+                appealed: false,
+                brought_before: pb::OtherBody::Ankestyrelsen.into(),
+                appeal_deadline: date(2026, 11, 27),
+                ..Default::default()
+            }),
+            ..valid_submission()
+        },
+    )
+    .await;
+
+    let assessment = system.assessment(&inquiry_id).await;
+    assert_eq!(assessment.outcome(), O::Referred);
+    assert_eq!(assessment.referral_target, "ankestyrelsen");
+    assert_eq!(assessment.rule_set_version, "2026.11-2");
+    assert!(
+        assessment.urgent,
+        "a deadline two working days away is urgent"
+    );
+    assert_eq!(assessment.appeal_deadline, date(2026, 11, 27));
+    let rule = assessment
+        .fired_rules
+        .iter()
+        .find(|r| r.rule_id == "other-complaint-body")
+        .expect("the other-body rule fired");
+    assert!(rule.explanation_da.contains("Ankestyrelsen"), "{rule:?}");
+    assert!(rule.explanation_da.contains("https://ast.dk"), "{rule:?}");
+    assert!(!rule.explanation_en.is_empty());
+    assert!(
+        assessment
+            .fired_rules
+            .iter()
+            .any(|r| r.rule_id == "appeal-deadline-urgent" && r.explanation_da.contains("2026")),
+        "the answer states the deadline: {:?}",
+        assessment.fired_rules
+    );
+    assert_eq!(history_kinds(&assessment), [(1, "assessment", O::Referred)]);
+    system.stop().await.expect("system stops");
+}
+
+#[tokio::test]
+async fn free_text_that_contradicts_the_form_waits_in_the_review_queue_until_a_caseworker_decides()
+{
+    let system = TestSystem::start().await.expect("system starts");
+    let plain = submit(&system, valid_submission()).await;
+    // The form says nothing about employment; the person's own words do.
+    let contradicting = submit(
+        &system,
+        pb::SubmitInquiryRequest {
+            description: "Min chef på plejecentret har givet mig en advarsel, og jeg er blevet \
+                          behandlet dårligt af kommunen i sagen om min datters skolebus."
+                .into(),
+            ..valid_submission()
+        },
+    )
+    .await;
+
+    let assessment = system.assessment(&contradicting).await;
+    assert_eq!(assessment.outcome(), O::NeedsReview);
+    assert_eq!(
+        assessment
+            .review_signals
+            .iter()
+            .map(|s| (s.topic.as_str(), s.signal.as_str()))
+            .collect::<Vec<_>>(),
+        [("employment", "min chef")]
+    );
+    assert_eq!(system.assessment(&plain).await.outcome(), O::Accepted);
+    assert_eq!(review_queue(&system).await, [contradicting.as_str()]);
+
+    let decided = system
+        .eligibility
+        .clone()
+        .override_assessment(pb::OverrideAssessmentRequest {
+            expected_revision: 1,
+            ..override_to(
+                &contradicting,
+                O::Accepted,
+                "Sagen handler om skolebussen; ansættelsen er kun baggrund.",
+            )
+        })
+        .await
+        .expect("overridden")
+        .into_inner();
+    assert_eq!(decided.outcome(), O::Accepted);
+    assert_eq!(decided.rules_outcome(), O::NeedsReview);
+    assert_eq!(decided.revision, 2);
+    let decision = decided.r#override.as_ref().expect("the override is shown");
+    assert_eq!(
+        (decision.actor.as_str(), decision.outcome()),
+        ("cw-17", O::Accepted)
+    );
+    assert_eq!(
+        history_kinds(&decided),
+        [
+            (1, "assessment", O::NeedsReview),
+            (2, "override", O::Accepted)
+        ]
+    );
+    assert!(review_queue(&system).await.is_empty());
+
+    // The override is published for intake and reporting, as the latest revision.
+    eventually("both assessments published", SETTLE, || async {
+        let counts = system.event_counts().await.ok()?;
+        (counts.get("borgerraad.eligibility.assessed") == Some(&3)).then_some(())
+    })
+    .await;
+    let accepted = system
+        .eligibility
+        .clone()
+        .list_assessments(pb::ListAssessmentsRequest {
+            outcome: O::Accepted.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(
+        accepted
+            .assessments
+            .iter()
+            .map(|a| a.inquiry_id.as_str())
+            .collect::<Vec<_>>(),
+        [plain.as_str(), contradicting.as_str()]
+    );
+    system.stop().await.expect("system stops");
+}
+
+#[tokio::test]
+async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleared() {
+    let system = TestSystem::start().await.expect("system starts");
+    let submitted = system
+        .intake
+        .clone()
+        .submit_inquiry(pb::SubmitInquiryRequest {
+            prior_dialogue: Some(pb::PriorDialogue::default()),
+            ..valid_submission()
+        })
+        .await
+        .expect("submitted")
+        .into_inner();
+    let inquiry_id = submitted.inquiry_id;
+    let first = system.assessment(&inquiry_id).await;
+    assert_eq!(first.outcome(), O::Referred);
+    assert_eq!(first.referral_target, "by-og-kultur");
+    assert_eq!(first.fired_rules[0].rule_id, "no-prior-dialogue");
+
+    let mut eligibility = system.eligibility.clone();
+    eligibility
+        .override_assessment(override_to(
+            &inquiry_id,
+            O::Accepted,
+            "Forvaltningen har selv bedt borgeren gå til os.",
+        ))
+        .await
+        .expect("overridden");
+
+    // The caseworker corrects the form: the matter turns out to be the service level.
+    let mut intake = system.intake.clone();
+    let version = assessed_version(&system, &inquiry_id).await;
+    let amended = intake
+        .amend_inquiry(pb::AmendInquiryRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            department: "by-og-kultur".into(),
+            request_type: pb::RequestType::Complaint.into(),
+            description: "Byrådet har skåret i vintervedligeholdelsen på min vej.".into(),
+            prior_dialogue: Some(pb::PriorDialogue {
+                held: true,
+                date: date(2026, 11, 2),
+                ..Default::default()
+            }),
+            scope: Some(pb::ScopeAnswers {
+                about_political_decision: true,
+                ..Default::default()
+            }),
+            complaint_themes: vec![pb::ComplaintTheme::PracticalTasks.into()],
+            ..Default::default()
+        })
+        .await
+        .expect("amended")
+        .into_inner();
+    assert_eq!(amended.version, version + 1);
+    assert_eq!(amended.status(), pb::InquiryStatus::Assessed);
+    assert_eq!(
+        amended.journal.last().map(|e| e.step.as_str()),
+        Some("amend")
+    );
+
+    let reassessed = assessment_at(&system, &inquiry_id, 3).await;
+    assert_eq!(reassessed.rules_outcome(), O::OutOfScope);
+    assert!(
+        reassessed
+            .fired_rules
+            .iter()
+            .any(|r| r.rule_id == "political-decision"),
+        "{:?}",
+        reassessed.fired_rules
+    );
+    assert_eq!(reassessed.outcome(), O::Accepted, "the override survives");
+    assert_eq!(
+        history_kinds(&reassessed),
+        [
+            (1, "assessment", O::Referred),
+            (2, "override", O::Accepted),
+            (3, "assessment", O::OutOfScope),
+        ]
+    );
+
+    let cleared = eligibility
+        .override_assessment(pb::OverrideAssessmentRequest {
+            inquiry_id: inquiry_id.clone(),
+            actor: "cw-17".into(),
+            reason: "Nye oplysninger: det er et spørgsmål om serviceniveau.".into(),
+            clear: true,
+            expected_revision: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("cleared")
+        .into_inner();
+    assert_eq!((cleared.outcome(), cleared.revision), (O::OutOfScope, 4));
+    assert_eq!(cleared.r#override, None);
+    system.stop().await.expect("system stops");
+}
+
+#[tokio::test]
+async fn evaluate_warns_a_web_form_before_submission_and_stores_nothing() {
+    let system = TestSystem::start().await.expect("system starts");
+    let mut eligibility = system.eligibility.clone();
+    let draft = eligibility
+        .evaluate(pb::EvaluateRequest {
+            department: "beskaeftigelse-og-social".into(),
+            request_type: pb::RequestType::Complaint.into(),
+            description: "Jeg vil klage over, at min leder har nægtet mig ferie.".into(),
+            prior_dialogue: Some(pb::PriorDialogue {
+                held: true,
+                date: date(2026, 11, 10),
+                ..Default::default()
+            }),
+            scope: Some(pb::ScopeAnswers {
+                about_employment: true,
+                ..Default::default()
+            }),
+            complaint_themes: vec![pb::ComplaintTheme::ServiceAndConduct.into()],
+            ..Default::default()
+        })
+        .await
+        .expect("evaluated")
+        .into_inner();
+    assert_eq!(draft.outcome(), O::OutOfScope);
+    assert_eq!(draft.inquiry_id, "");
+    assert_eq!(draft.fired_rules[0].rule_id, "employment");
+    assert!(!draft.fired_rules[0].explanation_da.is_empty());
+
+    let listed = eligibility
+        .list_assessments(pb::ListAssessmentsRequest::default())
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(listed.assessments.is_empty());
+    assert!(system.event_counts().await.expect("counts").is_empty());
+
+    let refused = eligibility
+        .evaluate(pb::EvaluateRequest {
+            department: String::new(),
+            request_type: 99,
+            scope: Some(pb::ScopeAnswers {
+                matter_closed_on: date(2026, 2, 30),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&refused),
+        ["department", "request_type", "scope.matter_closed_on"]
+    );
+
+    let rules = eligibility
+        .list_rules(pb::ListRulesRequest {})
+        .await
+        .expect("rules")
+        .into_inner();
+    assert_eq!(rules.rule_set_version, "2026.11-2");
+    assert_eq!(rules.rules.len(), 14);
+    assert!(
+        rules
+            .rules
+            .iter()
+            .all(|r| !r.text_da.is_empty() && !r.text_en.is_empty() && !r.category.is_empty())
+    );
+    system.stop().await.expect("system stops");
+}
+
+#[tokio::test]
+async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing() {
+    let system = TestSystem::start().await.expect("system starts");
+    let inquiry_id = submit(&system, valid_submission()).await;
+    let before = system.assessment(&inquiry_id).await;
+    let mut eligibility = system.eligibility.clone();
+
+    let invalid = eligibility
+        .override_assessment(pb::OverrideAssessmentRequest {
+            inquiry_id: "not-an-id".into(),
+            outcome: O::Referred.into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&invalid),
+        ["inquiry_id", "actor", "reason", "referral_target"]
+    );
+    let unknown = eligibility
+        .override_assessment(override_to(
+            "0195f0f0-0000-7000-8000-000000000000",
+            O::Accepted,
+            "r",
+        ))
+        .await
+        .expect_err("refused");
+    assert_eq!(unknown.code(), Code::NotFound);
+    let stale = eligibility
+        .override_assessment(pb::OverrideAssessmentRequest {
+            expected_revision: 7,
+            ..override_to(&inquiry_id, O::OutOfScope, "r")
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(stale.code(), Code::Aborted);
+    let nothing_to_clear = eligibility
+        .override_assessment(pb::OverrideAssessmentRequest {
+            inquiry_id: inquiry_id.clone(),
+            actor: "cw-17".into(),
+            reason: "r".into(),
+            clear: true,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(nothing_to_clear.code(), Code::FailedPrecondition);
+    assert_eq!(system.assessment(&inquiry_id).await, before);
+
+    // Intake: an amendment is checked as a submission is, and refused once answered.
+    let mut intake = system.intake.clone();
+    let version = assessed_version(&system, &inquiry_id).await;
+    let bad = intake
+        .amend_inquiry(pb::AmendInquiryRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            department: "skatteforvaltningen".into(),
+            request_type: pb::RequestType::Advice.into(),
+            description: "x".into(),
+            scope: Some(pb::ScopeAnswers {
+                other_authority: 42,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&bad),
+        ["department", "scope.other_authority"]
+    );
+    let answered = intake
+        .record_answer(pb::RecordAnswerRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            channel: pb::ContactChannel::DigitalPost.into(),
+            summary: String::new(),
+        })
+        .await
+        .expect("answered")
+        .into_inner();
+    let too_late = intake
+        .amend_inquiry(pb::AmendInquiryRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: answered.version,
+            actor: "cw-17".into(),
+            department: "by-og-kultur".into(),
+            request_type: pb::RequestType::Advice.into(),
+            description: "Rettet beskrivelse.".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(too_late.code(), Code::FailedPrecondition);
+    system.stop().await.expect("system stops");
+}
