@@ -138,6 +138,8 @@ start_services() {
     ensure_personal_data_keys
     mkdir -p "$LOCAL/logs"
     SERVICE_PIDS=()
+    # Eligibility reads descriptions, deadline-monitoring reconciles case states, from intake.
+    export INTAKE_URL="http://${GRPC_HOST:-127.0.0.1}:$(service_port intake)"
     for service in "${SERVICES[@]}"; do
         GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
             "$ROOT/target/release/$service" >"$LOCAL/logs/$service.log" 2>&1 &
