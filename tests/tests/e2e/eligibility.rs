@@ -211,9 +211,8 @@ async fn free_text_that_contradicts_the_form_waits_in_the_review_queue_until_a_c
         (counts.get("borgerraad.eligibility.assessed") == Some(&3)).then_some(())
     })
     .await;
-    let accepted = system
-        .eligibility
-        .clone()
+    let mut eligibility = system.eligibility.clone();
+    let accepted = eligibility
         .list_assessments(pb::ListAssessmentsRequest {
             outcome: O::Accepted.into(),
             ..Default::default()
@@ -229,6 +228,19 @@ async fn free_text_that_contradicts_the_form_waits_in_the_review_queue_until_a_c
             .collect::<Vec<_>>(),
         [plain.as_str(), contradicting.as_str()]
     );
+    for (department, expected) in [("by-og-kultur", 2), ("boern-og-unge", 0)] {
+        let listed = eligibility
+            .list_assessments(pb::ListAssessmentsRequest {
+                department: department.into(),
+                page_size: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("listed")
+            .into_inner();
+        assert_eq!(listed.assessments.len(), expected.min(1), "{department}");
+        assert_eq!(listed.next_page_token.is_empty(), expected < 2, "{department}");
+    }
     system.stop().await.expect("system stops");
 }
 
