@@ -29,8 +29,10 @@ mod calendar;
 mod deadline;
 mod easter;
 mod holidays;
+mod words;
 
 pub use calendar::{Calendar, CalendarConfig, DayKind, NonWorkingDay};
 pub use deadline::{AnswerDeadline, answer_deadline, copenhagen_date, end_of_copenhagen_day};
 pub use easter::easter_sunday;
 pub use holidays::{ClosingDay, ClosingDays, Holiday, public_holidays};
+pub use words::{MONTHS_DA, MONTHS_EN, date_da, date_en, month_da};

@@ -24,8 +24,8 @@
 //! The referral target is given only for the outcomes referred and needs review, and is the
 //! most relevant one: a complaint body before another authority before the department.
 
-use chrono::{Datelike, NaiveDate};
-use working_days::Calendar;
+use chrono::NaiveDate;
+use working_days::{Calendar, date_da, date_en};
 
 use super::config::{Names, RuleId, RuleSet, SignalTopic};
 use super::facts::{Facts, RequestType};
@@ -434,58 +434,9 @@ fn list<'a>(items: impl Iterator<Item = &'a str>, and: &str) -> String {
     }
 }
 
-const MONTHS_DA: [&str; 12] = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// "2. december 2026", as Danish letters write dates.
-fn date_da(date: NaiveDate) -> String {
-    let month = MONTHS_DA[date.month0() as usize % 12];
-    format!("{}. {month} {}", date.day(), date.year())
-}
-
-/// "2 December 2026".
-fn date_en(date: NaiveDate) -> String {
-    let month = MONTHS_EN[date.month0() as usize % 12];
-    format!("{} {month} {}", date.day(), date.year())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_written_as_people_write_them() {
-        let date = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
-        assert_eq!(date_da(date), "2. december 2026");
-        assert_eq!(date_en(date), "2 December 2026");
-    }
 
     #[test]
     fn lists_are_joined_with_the_language_s_and() {
