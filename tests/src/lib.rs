@@ -97,6 +97,8 @@ impl TestSystem {
             deadline_monitoring::Settings {
                 working_days: 15,
                 intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                // Timers fire within a tenth of a second of the test moving the clock.
+                poll_interval: Duration::from_millis(100),
                 ..deadline_monitoring::Settings::new(settings(
                     "deadline-monitoring",
                     &database,
@@ -247,7 +249,7 @@ impl TestSystem {
         for consumer in [
             "intake",
             "eligibility-inquiries",
-            "deadline-monitoring",
+            "deadline-monitoring-inquiries",
             "reporting",
         ] {
             let info = stream.consumer_info(consumer).await?;

@@ -46,10 +46,16 @@ async fn one_trace_follows_an_inquiry_from_submission_through_every_service() {
     let expected: HashSet<(String, String)> = [
         ("borgerraad.v1.IntakeService/SubmitInquiry", ""),
         ("publish borgerraad.inquiry.received", ""),
-        ("process borgerraad.inquiry.received", "eligibility-inquiries"),
+        (
+            "process borgerraad.inquiry.received",
+            "eligibility-inquiries",
+        ),
         // Eligibility reads the description from intake within the same trace.
         ("borgerraad.v1.IntakeService/GetInquiry", ""),
-        ("process borgerraad.inquiry.received", "deadline-monitoring"),
+        (
+            "process borgerraad.inquiry.received",
+            "deadline-monitoring-inquiries",
+        ),
         ("process borgerraad.inquiry.received", "reporting"),
         ("publish borgerraad.eligibility.assessed", ""),
         ("process borgerraad.eligibility.assessed", "reporting"),

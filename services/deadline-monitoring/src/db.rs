@@ -5,64 +5,366 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{Deadline, DeadlineState};
+use crate::domain::{
+    NoticeKind, Outcome, PlannedNotice, Recipient, SlaResult, SlaState, Step, StepKind, StopReason,
+};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Stores a deadline; returns false when the inquiry already had one (it is kept as it was).
-pub async fn insert_deadline(
-    connection: &mut PgConnection,
-    deadline: &Deadline,
-    scheduled_at: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO deadlines (inquiry_id, department, received_at, working_days, due_date, due_at, \
-         state, scheduled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (inquiry_id) DO NOTHING",
-    )
-    .bind(deadline.inquiry_id)
-    .bind(&deadline.department)
-    .bind(deadline.received_at)
-    .bind(i32::try_from(deadline.working_days).unwrap_or(i32::MAX))
-    .bind(deadline.due_date)
-    .bind(deadline.due_at)
-    .bind(deadline.state.as_str())
-    .bind(scheduled_at)
-    .execute(connection)
-    .await?;
-    Ok(inserted.rows_affected() == 1)
+/// The facts of receipt, from `inquiry.received`, `inquiry.amended` or intake itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub inquiry_id: Uuid,
+    pub department: String,
+    pub reference: String,
+    pub received_at: DateTime<Utc>,
+    /// 0 for the receipt, the inquiry's version for an amendment; the highest wins.
+    pub answers_version: i64,
+}
+
+/// A deadline as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDeadline {
+    pub receipt: Receipt,
+    pub caseworker_id: String,
+    pub working_days: u32,
+    pub revision: i64,
+    pub clock_started_at: DateTime<Utc>,
+    pub start_day: NaiveDate,
+    pub due_date: NaiveDate,
+    pub due_at: DateTime<Utc>,
+    pub state: SlaState,
+    pub paused_working_days: u32,
+    pub outcome: Option<Outcome>,
 }
 
 #[derive(sqlx::FromRow)]
 struct DeadlineRow {
     inquiry_id: Uuid,
     department: String,
+    reference: String,
     received_at: DateTime<Utc>,
+    answers_version: i64,
+    caseworker_id: String,
     working_days: i32,
+    revision: i64,
+    clock_started_at: DateTime<Utc>,
+    start_day: NaiveDate,
     due_date: NaiveDate,
     due_at: DateTime<Utc>,
     state: String,
+    paused_working_days: i32,
+    stop_reason: Option<String>,
+    stopped_at: Option<DateTime<Utc>>,
+    result: Option<String>,
+    working_days_over: Option<i32>,
+    working_days_used: Option<i32>,
 }
 
-pub async fn get_deadline(pool: &PgPool, inquiry_id: Uuid) -> anyhow::Result<Option<Deadline>> {
-    let row: Option<DeadlineRow> = sqlx::query_as(
-        "SELECT inquiry_id, department, received_at, working_days, due_date, due_at, state \
-         FROM deadlines WHERE inquiry_id = $1",
-    )
-    .bind(inquiry_id)
-    .fetch_optional(pool)
-    .await
-    .context("cannot read deadline")?;
-    row.map(|row| {
-        Ok(Deadline {
-            inquiry_id: row.inquiry_id,
-            department: row.department,
-            received_at: row.received_at,
-            working_days: u32::try_from(row.working_days).context("negative working days")?,
+const DEADLINE_COLUMNS: &str = "inquiry_id, department, reference, received_at, answers_version, \
+    caseworker_id, working_days, revision, clock_started_at, start_day, due_date, due_at, state, \
+    paused_working_days, stop_reason, stopped_at, result, working_days_over, working_days_used";
+
+fn non_negative(value: i32) -> anyhow::Result<u32> {
+    u32::try_from(value).context("negative count of working days")
+}
+
+impl TryFrom<DeadlineRow> for StoredDeadline {
+    type Error = anyhow::Error;
+
+    fn try_from(row: DeadlineRow) -> anyhow::Result<Self> {
+        let outcome = match (row.stop_reason, row.stopped_at, row.result) {
+            (Some(reason), Some(stopped_at), Some(result)) => Some(Outcome {
+                reason: StopReason::from_code(&reason)
+                    .with_context(|| format!("unknown stop reason {reason:?}"))?,
+                stopped_at,
+                result: SlaResult::from_code(&result)
+                    .with_context(|| format!("unknown result {result:?}"))?,
+                working_days_over: non_negative(row.working_days_over.unwrap_or(0))?,
+                working_days_used: non_negative(row.working_days_used.unwrap_or(0))?,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            receipt: Receipt {
+                inquiry_id: row.inquiry_id,
+                department: row.department,
+                reference: row.reference,
+                received_at: row.received_at,
+                answers_version: row.answers_version,
+            },
+            caseworker_id: row.caseworker_id,
+            working_days: non_negative(row.working_days)?,
+            revision: row.revision,
+            clock_started_at: row.clock_started_at,
+            start_day: row.start_day,
             due_date: row.due_date,
             due_at: row.due_at,
-            state: DeadlineState::from_code(&row.state)
+            state: SlaState::from_code(&row.state)
                 .with_context(|| format!("unknown deadline state {:?}", row.state))?,
+            paused_working_days: non_negative(row.paused_working_days)?,
+            outcome,
         })
-    })
-    .transpose()
+    }
+}
+
+/// Serialises every change of one inquiry's deadline (consumer chunks, reconciliation) for the
+/// rest of the transaction, also before the deadline row exists.
+pub async fn lock_inquiry(connection: &mut PgConnection, inquiry_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+        .bind(inquiry_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+pub async fn load_deadline(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+) -> anyhow::Result<Option<StoredDeadline>> {
+    let row: Option<DeadlineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE inquiry_id = $1"
+    )))
+    .bind(inquiry_id)
+    .fetch_optional(connection)
+    .await
+    .context("cannot read deadline")?;
+    row.map(StoredDeadline::try_from).transpose()
+}
+
+pub async fn get_deadline(
+    pool: &PgPool,
+    inquiry_id: Uuid,
+) -> anyhow::Result<Option<StoredDeadline>> {
+    let mut connection = pool.acquire().await.context("no connection")?;
+    load_deadline(&mut connection, inquiry_id).await
+}
+
+fn count(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// Writes the whole deadline row.
+pub async fn save_deadline(
+    connection: &mut PgConnection,
+    deadline: &StoredDeadline,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let outcome = deadline.outcome.as_ref();
+    sqlx::query(
+        "INSERT INTO deadlines (inquiry_id, department, reference, received_at, answers_version, \
+         caseworker_id, working_days, revision, clock_started_at, start_day, due_date, due_at, \
+         state, paused_working_days, stop_reason, stopped_at, result, working_days_over, \
+         working_days_used, scheduled_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $20) \
+         ON CONFLICT (inquiry_id) DO UPDATE SET department = $2, reference = $3, received_at = $4, \
+         answers_version = $5, caseworker_id = $6, working_days = $7, revision = $8, \
+         clock_started_at = $9, start_day = $10, due_date = $11, due_at = $12, state = $13, \
+         paused_working_days = $14, stop_reason = $15, stopped_at = $16, result = $17, \
+         working_days_over = $18, working_days_used = $19, updated_at = $20",
+    )
+    .bind(deadline.receipt.inquiry_id)
+    .bind(&deadline.receipt.department)
+    .bind(&deadline.receipt.reference)
+    .bind(deadline.receipt.received_at)
+    .bind(deadline.receipt.answers_version)
+    .bind(&deadline.caseworker_id)
+    .bind(count(deadline.working_days))
+    .bind(deadline.revision)
+    .bind(deadline.clock_started_at)
+    .bind(deadline.start_day)
+    .bind(deadline.due_date)
+    .bind(deadline.due_at)
+    .bind(deadline.state.as_str())
+    .bind(count(deadline.paused_working_days))
+    .bind(outcome.map(|o| o.reason.as_str()))
+    .bind(outcome.map(|o| o.stopped_at))
+    .bind(outcome.map(|o| o.result.as_str()))
+    .bind(outcome.map(|o| count(o.working_days_over)))
+    .bind(outcome.map(|o| count(o.working_days_used)))
+    .bind(now)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Records a step once; a repeated version is the same step.
+pub async fn insert_step(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    step: &Step,
+    caseworker_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO inquiry_steps (inquiry_id, version, kind, at, caseworker_id) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (inquiry_id, version) DO NOTHING",
+    )
+    .bind(inquiry_id)
+    .bind(step.version)
+    .bind(step.kind.as_str())
+    .bind(step.at)
+    .bind(caseworker_id)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// The inquiry's steps in version order, and the caseworker of the latest one.
+pub async fn load_steps(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+) -> anyhow::Result<(Vec<Step>, String)> {
+    let rows: Vec<(i64, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT version, kind, at, caseworker_id FROM inquiry_steps WHERE inquiry_id = $1 \
+         ORDER BY version",
+    )
+    .bind(inquiry_id)
+    .fetch_all(connection)
+    .await
+    .context("cannot read steps")?;
+    let caseworker = rows
+        .last()
+        .map(|(_, _, _, caseworker)| caseworker.clone())
+        .unwrap_or_default();
+    let steps = rows
+        .into_iter()
+        .map(|(version, kind, at, _)| {
+            Ok(Step {
+                version,
+                at,
+                kind: StepKind::from_code(&kind)
+                    .with_context(|| format!("unknown step kind {kind:?}"))?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((steps, caseworker))
+}
+
+/// Drops the unfired timers of an inquiry (a pause, a stop or a new revision).
+pub async fn cancel_timers(connection: &mut PgConnection, inquiry_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM timers WHERE inquiry_id = $1 AND fired_at IS NULL")
+        .bind(inquiry_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Lays out a revision's timers; a step that already fired in this revision is not laid again.
+pub async fn insert_timers(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    revision: i64,
+    due_date: NaiveDate,
+    plan: &[PlannedNotice],
+) -> sqlx::Result<()> {
+    let steps: Vec<&str> = plan.iter().map(|n| n.step.as_str()).collect();
+    let kinds: Vec<&str> = plan.iter().map(|n| n.kind.as_str()).collect();
+    let recipients: Vec<&str> = plan.iter().map(|n| n.recipient.as_str()).collect();
+    let days: Vec<i32> = plan.iter().map(|n| count(n.working_days)).collect();
+    let fire_at: Vec<DateTime<Utc>> = plan.iter().map(|n| n.fire_at).collect();
+    sqlx::query(
+        "INSERT INTO timers (inquiry_id, revision, step, kind, recipient, working_days, due_date, fire_at) \
+         SELECT $1, $2, step, kind, recipient, days, $3, fire_at \
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[]) \
+              AS t(step, kind, recipient, days, fire_at) \
+         ON CONFLICT (inquiry_id, revision, step) DO NOTHING",
+    )
+    .bind(inquiry_id)
+    .bind(revision)
+    .bind(due_date)
+    .bind(&steps)
+    .bind(&kinds)
+    .bind(&recipients)
+    .bind(&days)
+    .bind(&fire_at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// One notice of the history, with its deliveries.
+#[derive(Debug, Clone)]
+pub struct NoticeRecord {
+    pub step: String,
+    pub kind: NoticeKind,
+    pub recipient: Recipient,
+    pub revision: i64,
+    pub fire_at: DateTime<Utc>,
+    pub fired_at: Option<DateTime<Utc>>,
+    /// (channel, status, attempts)
+    pub deliveries: Vec<(String, String, i32)>,
+}
+
+pub async fn notices(pool: &PgPool, inquiry_id: Uuid) -> anyhow::Result<Vec<NoticeRecord>> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    )> = sqlx::query_as(
+        "SELECT timer_id, step, kind, recipient, revision, fire_at, fired_at FROM timers \
+         WHERE inquiry_id = $1 ORDER BY fire_at, timer_id",
+    )
+    .bind(inquiry_id)
+    .fetch_all(pool)
+    .await
+    .context("cannot read notices")?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
+    let deliveries: Vec<(i64, String, String, i32)> = sqlx::query_as(
+        "SELECT timer_id, channel, status, attempts FROM deliveries WHERE timer_id = ANY($1) \
+         ORDER BY delivery_id",
+    )
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+    .context("cannot read deliveries")?;
+    rows.into_iter()
+        .map(
+            |(timer_id, step, kind, recipient, revision, fire_at, fired_at)| {
+                Ok(NoticeRecord {
+                    kind: NoticeKind::from_code(&kind)
+                        .with_context(|| format!("unknown notice kind {kind:?}"))?,
+                    recipient: Recipient::from_code(&recipient)
+                        .with_context(|| format!("unknown recipient {recipient:?}"))?,
+                    step,
+                    revision,
+                    fire_at,
+                    fired_at,
+                    deliveries: deliveries
+                        .iter()
+                        .filter(|d| d.0 == timer_id)
+                        .map(|d| (d.1.clone(), d.2.clone(), d.3))
+                        .collect(),
+                })
+            },
+        )
+        .collect()
+}
+
+/// Running deadlines due on or before `due_by`, soonest first.
+pub async fn at_risk(
+    pool: &PgPool,
+    due_by: NaiveDate,
+    department: Option<&str>,
+    caseworker_id: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<StoredDeadline>> {
+    let rows: Vec<DeadlineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE state = 'running' AND due_date <= $1 \
+         AND ($2::text IS NULL OR department = $2) AND ($3::text IS NULL OR caseworker_id = $3) \
+         ORDER BY due_at, inquiry_id LIMIT $4"
+    )))
+    .bind(due_by)
+    .bind(department)
+    .bind(caseworker_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("cannot list deadlines at risk")?;
+    rows.into_iter().map(StoredDeadline::try_from).collect()
 }

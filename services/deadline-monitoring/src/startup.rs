@@ -1,17 +1,29 @@
 //! Settings and wiring: `Application::build` binds and connects, `run_until` serves until shutdown.
 
-use borgerraad_messaging::service::ServiceCore;
-use borgerraad_messaging::{Consumer, ConsumerSpec, EventType, Outbox};
-use borgerraad_platform::clock::SharedClock;
-use borgerraad_platform::settings::{CommonSettings, parsed_var};
-use borgerraad_proto::v1::deadline_monitoring_service_server::DeadlineMonitoringServiceServer;
-use futures::FutureExt as _;
-use tokio_util::sync::CancellationToken;
-use working_days::Calendar;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::DEFAULT_WORKING_DAYS;
-use crate::events::ScheduleOnReceipt;
+use anyhow::Context as _;
+use borgerraad_messaging::service::ServiceCore;
+use borgerraad_messaging::{Consumer, ConsumerSpec, Outbox};
+use borgerraad_platform::clock::SharedClock;
+use borgerraad_platform::settings::{CommonSettings, parsed_var, var};
+use borgerraad_proto::v1::deadline_monitoring_service_server::DeadlineMonitoringServiceServer;
+use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
+use chrono::NaiveDate;
+use futures::FutureExt as _;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use working_days::{Calendar, CalendarConfig, ClosingDay, ClosingDays};
+
+use crate::apply::Rules;
+use crate::delivery::{Addresses, Channels, DeliverySettings, DeliveryWorker, smtp::SmtpSettings};
+use crate::domain::{DEFAULT_WORKING_DAYS, NoticePolicy};
+use crate::events::TrackInquiries;
 use crate::grpc::DeadlineApi;
+use crate::reconcile::Reconciler;
+use crate::scheduler::Scheduler;
 
 pub const SERVICE_NAME: &str = "deadline-monitoring";
 /// The service's schema; SQL identifiers cannot hold a dash.
@@ -23,32 +35,211 @@ pub struct Settings {
     pub common: CommonSettings,
     /// Working days to answer in (`ANSWER_WORKING_DAYS`, default 15).
     pub working_days: u32,
+    /// `CLOSING_DAYS` (observed closing days: `constitution_day,christmas_eve,new_years_eve`,
+    /// the default, or `none`) and `EXTRA_CLOSING_DAYS` (`YYYY-MM-DD,…`).
+    pub calendar: CalendarConfig,
+    /// `WARNING_WORKING_DAYS` (default `5,2`), `ESCALATIONS` (default `5:department_director`),
+    /// `NOTIFY_REQUESTER_ON_BREACH` (default false).
+    pub policy: NoticePolicy,
+    /// How often the scheduler looks for due timers (`SCHEDULER_POLL_INTERVAL_MS`, default 1000).
+    pub poll_interval: Duration,
+    /// Timers fired per transaction (`SCHEDULER_BATCH_SIZE`, default 1000).
+    pub scheduler_batch_size: i64,
+    /// Intake's gRPC address for reconciliation (`INTAKE_URL`, default http://127.0.0.1:50051).
+    pub intake_url: String,
+    /// `RECONCILE_INTERVAL_SECS` (default 300).
+    pub reconcile_interval: Duration,
+    /// `NOTICE_EMAIL_CASEWORKER` (pattern with `{caseworker_id}`), `NOTICE_EMAIL_HEAD_OF_OFFICE`,
+    /// `NOTICE_EMAIL_DIRECTORS` (`department=address,…`), `NOTICE_WEBHOOK_URL`.
+    pub channels: Channels,
+    /// `SMTP_URL` (`smtp://host:port`; unset: no e-mail), `SMTP_FROM`, `DELIVERY_MAX_ATTEMPTS`
+    /// (default 8), `DELIVERY_RETRY_BASE_MS` (default 30000).
+    pub delivery: DeliverySettings,
 }
 
 impl Settings {
-    pub fn from_env() -> anyhow::Result<Self> {
-        let working_days = parsed_var("ANSWER_WORKING_DAYS", DEFAULT_WORKING_DAYS)?;
-        anyhow::ensure!(working_days > 0, "ANSWER_WORKING_DAYS must be at least 1");
-        Ok(Self {
-            common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
-            working_days,
-        })
+    /// The defaults around `common`, as when no further variable is set.
+    pub fn new(common: CommonSettings) -> Self {
+        Self {
+            common,
+            working_days: DEFAULT_WORKING_DAYS,
+            calendar: CalendarConfig::default(),
+            policy: NoticePolicy::default(),
+            poll_interval: Duration::from_secs(1),
+            scheduler_batch_size: 1000,
+            intake_url: "http://127.0.0.1:50051".into(),
+            reconcile_interval: Duration::from_secs(300),
+            channels: Channels::default(),
+            delivery: DeliverySettings {
+                smtp: None,
+                max_attempts: 8,
+                retry_base: Duration::from_secs(30),
+                poll_interval: Duration::from_secs(1),
+                concurrency: 4,
+                timeout: Duration::from_secs(30),
+            },
+        }
     }
+
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut settings = Self::new(CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?);
+        settings.working_days = parsed_var("ANSWER_WORKING_DAYS", DEFAULT_WORKING_DAYS)?;
+        anyhow::ensure!(
+            (1..=250).contains(&settings.working_days),
+            "ANSWER_WORKING_DAYS must be 1-250"
+        );
+        settings.calendar = CalendarConfig {
+            closing_days: closing_days(var("CLOSING_DAYS").as_deref())?,
+            extra_closing_days: var("EXTRA_CLOSING_DAYS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|day| !day.is_empty())
+                .map(|day| {
+                    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                        .with_context(|| format!("EXTRA_CLOSING_DAYS: {day:?} is not YYYY-MM-DD"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+        let mut policy = NoticePolicy::parse(
+            &var("WARNING_WORKING_DAYS").unwrap_or_else(|| "5,2".into()),
+            &var("ESCALATIONS").unwrap_or_else(|| "5:department_director".into()),
+        )
+        .map_err(|problem| anyhow::anyhow!("WARNING_WORKING_DAYS/ESCALATIONS: {problem}"))?;
+        policy.notify_requester_on_breach = parsed_var("NOTIFY_REQUESTER_ON_BREACH", false)?;
+        settings.policy = policy;
+        settings.poll_interval =
+            Duration::from_millis(parsed_var("SCHEDULER_POLL_INTERVAL_MS", 1000u64)?.max(10));
+        settings.delivery.poll_interval = settings.poll_interval;
+        settings.scheduler_batch_size =
+            parsed_var("SCHEDULER_BATCH_SIZE", 1000i64)?.clamp(1, 10_000);
+        if let Some(url) = var("INTAKE_URL") {
+            settings.intake_url = url;
+        }
+        settings.reconcile_interval =
+            Duration::from_secs(parsed_var("RECONCILE_INTERVAL_SECS", 300u64)?.max(1));
+        settings.channels.addresses = Addresses {
+            caseworker_pattern: var("NOTICE_EMAIL_CASEWORKER"),
+            head_of_office: var("NOTICE_EMAIL_HEAD_OF_OFFICE"),
+            directors: directors(&var("NOTICE_EMAIL_DIRECTORS").unwrap_or_default())?,
+        };
+        settings.channels.webhook_url = var("NOTICE_WEBHOOK_URL");
+        if let Some(url) = var("SMTP_URL") {
+            let from = var("SMTP_FROM").unwrap_or_else(|| "fristovervaagning@localhost".into());
+            settings.delivery.smtp = Some(SmtpSettings::parse(&url, from)?);
+            settings.channels.email = true;
+        }
+        settings.delivery.max_attempts = parsed_var("DELIVERY_MAX_ATTEMPTS", 8i32)?.clamp(1, 100);
+        settings.delivery.retry_base =
+            Duration::from_millis(parsed_var("DELIVERY_RETRY_BASE_MS", 30_000u64)?);
+        Ok(settings)
+    }
+}
+
+fn closing_days(value: Option<&str>) -> anyhow::Result<ClosingDays> {
+    let Some(value) = value else {
+        return Ok(ClosingDays::ALL);
+    };
+    let mut days = ClosingDays::NONE;
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let day = match part {
+            "none" => continue,
+            "constitution_day" => ClosingDay::ConstitutionDay,
+            "christmas_eve" => ClosingDay::ChristmasEve,
+            "new_years_eve" => ClosingDay::NewYearsEve,
+            other => anyhow::bail!(
+                "CLOSING_DAYS: {other:?} is not constitution_day, christmas_eve, new_years_eve or none"
+            ),
+        };
+        days = days.with(day, true);
+    }
+    Ok(days)
+}
+
+fn directors(value: &str) -> anyhow::Result<HashMap<String, String>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let (department, address) = part
+                .split_once('=')
+                .filter(|(_, address)| address.contains('@'))
+                .with_context(|| {
+                    format!("NOTICE_EMAIL_DIRECTORS: {part:?} is not department=address")
+                })?;
+            Ok((department.trim().to_owned(), address.trim().to_owned()))
+        })
+        .collect()
 }
 
 pub struct Application {
     core: ServiceCore,
-    clock: SharedClock,
-    working_days: u32,
+    outbox: Outbox,
+    tracker: TrackInquiries,
+    api: DeadlineApi,
+    scheduler: Scheduler,
+    deliveries: DeliveryWorker,
+    reconciler: Reconciler,
 }
 
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let core = ServiceCore::connect(&settings.common, SCHEMA, 32, &crate::db::MIGRATOR).await?;
-        Ok(Self {
-            core,
-            clock,
+        let pool = core.pool.clone();
+        let outbox = Outbox::new();
+        let rules = Rules {
+            calendar: Calendar::danish(settings.calendar.clone()),
             working_days: settings.working_days,
+            policy: settings.policy.clone(),
+        };
+        let deliveries_wake = Arc::new(Notify::new());
+        let intake = tonic::transport::Channel::from_shared(settings.intake_url.clone())
+            .context("INTAKE_URL is not a URL")?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .connect_lazy();
+        Ok(Self {
+            tracker: TrackInquiries {
+                outbox: outbox.clone(),
+                clock: clock.clone(),
+                rules: rules.clone(),
+            },
+            api: DeadlineApi {
+                pool: pool.clone(),
+                clock: clock.clone(),
+                calendar: rules.calendar.clone(),
+                working_days: settings.working_days,
+            },
+            scheduler: Scheduler {
+                pool: pool.clone(),
+                clock: clock.clone(),
+                outbox: outbox.clone(),
+                calendar: rules.calendar.clone(),
+                channels: settings.channels.clone(),
+                poll_interval: settings.poll_interval,
+                batch_size: settings.scheduler_batch_size,
+                wake: Arc::new(Notify::new()),
+                deliveries_wake: deliveries_wake.clone(),
+            },
+            deliveries: DeliveryWorker {
+                pool: pool.clone(),
+                clock: clock.clone(),
+                calendar: rules.calendar.clone(),
+                settings: settings.delivery.clone(),
+                wake: deliveries_wake,
+            },
+            reconciler: Reconciler {
+                pool,
+                clock,
+                outbox: outbox.clone(),
+                rules,
+                intake: IntakeServiceClient::new(intake),
+                interval: settings.reconcile_interval,
+                batch_size: 200,
+            },
+            outbox,
+            core,
         })
     }
 
@@ -56,42 +247,70 @@ impl Application {
         self.core.port()
     }
 
-    /// Serves until `shutdown`; the consumer finishes the messages in hand, the relay its batch.
+    /// The timer scheduler (to fire due timers now, or wake the loop after moving a clock).
+    pub fn scheduler(&self) -> Scheduler {
+        self.scheduler.clone()
+    }
+
+    /// The reconciliation with intake (to run a round now).
+    pub fn reconciler(&self) -> Reconciler {
+        self.reconciler.clone()
+    }
+
+    /// Serves until `shutdown`; the consumer finishes the messages in hand, the relay, the
+    /// scheduler and the delivery workers their batch.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let outbox = Outbox::new();
         let pool = self.core.pool.clone();
-        let relay = outbox
+        let relay = self
+            .outbox
             .relay(pool.clone(), self.core.jetstream())
             .run(shutdown.clone())
             .boxed();
         let consumer = Consumer::new(
             ConsumerSpec {
-                durable_name: SERVICE_NAME,
-                filter_subject: EventType::InquiryReceived.as_str(),
+                // Named after its filter: a durable consumer keeps the filter it was made with, so
+                // an upgrade from receipts only starts a new one (its replay is deduplicated).
+                durable_name: "deadline-monitoring-inquiries",
+                filter_subject: "borgerraad.inquiry.>",
                 concurrency: 4,
                 batch_size: 64,
             },
-            pool.clone(),
+            pool,
             self.core.jetstream(),
-            ScheduleOnReceipt {
-                outbox: outbox.clone(),
-                clock: self.clock,
-                calendar: Calendar::danish_default(),
-                working_days: self.working_days,
-            },
-            Some(outbox),
+            self.tracker,
+            Some(self.outbox),
         )
         .run(shutdown.clone())
         .boxed();
-        let routes =
-            tonic::service::Routes::new(DeadlineMonitoringServiceServer::new(DeadlineApi { pool }));
+        let scheduler = self.scheduler.run(shutdown.clone()).boxed();
+        let deliveries = self.deliveries.run(shutdown.clone()).boxed();
+        let reconciler = self.reconciler.run(shutdown.clone()).boxed();
+        let routes = tonic::service::Routes::new(DeadlineMonitoringServiceServer::new(self.api));
         self.core
             .run(
                 routes,
                 "borgerraad.v1.DeadlineMonitoringService",
-                vec![relay, consumer],
+                vec![relay, consumer, scheduler, deliveries, reconciler],
                 shutdown,
             )
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_days_and_directors_parse_from_configuration() {
+        assert_eq!(closing_days(None).expect("default"), ClosingDays::ALL);
+        assert_eq!(closing_days(Some("none")).expect("none"), ClosingDays::NONE);
+        let only_christmas = closing_days(Some("christmas_eve")).expect("valid");
+        assert!(only_christmas.christmas_eve && !only_christmas.new_years_eve);
+        assert!(closing_days(Some("easter")).is_err());
+        let map = directors("by-og-kultur=d1@x.dk, social=d2@x.dk").expect("valid");
+        assert_eq!(map.get("social").map(String::as_str), Some("d2@x.dk"));
+        assert!(directors("social").is_err());
+        assert!(directors("social=nobody").is_err());
     }
 }

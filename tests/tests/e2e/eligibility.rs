@@ -239,7 +239,11 @@ async fn free_text_that_contradicts_the_form_waits_in_the_review_queue_until_a_c
             .expect("listed")
             .into_inner();
         assert_eq!(listed.assessments.len(), expected.min(1), "{department}");
-        assert_eq!(listed.next_page_token.is_empty(), expected < 2, "{department}");
+        assert_eq!(
+            listed.next_page_token.is_empty(),
+            expected < 2,
+            "{department}"
+        );
     }
     system.stop().await.expect("system stops");
 }
@@ -275,7 +279,20 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
 
     // The caseworker corrects the form: the matter turns out to be the service level.
     let mut intake = system.intake.clone();
-    let version = assessed_version(&system, &inquiry_id).await;
+    // Intake records each assessment and override as a step; amend on the settled version.
+    eventually("intake has recorded the override", SETTLE, || async {
+        system.settled().await.ok()?.then_some(())
+    })
+    .await;
+    let version = intake
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.clone(),
+            reveal_cpr: false,
+        })
+        .await
+        .expect("read")
+        .into_inner()
+        .version;
     let amended = intake
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: inquiry_id.clone(),
@@ -299,11 +316,15 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
         .await
         .expect("amended")
         .into_inner();
-    assert_eq!(amended.version, version + 1);
     assert_eq!(amended.status(), pb::InquiryStatus::Assessed);
+    let amendment = amended
+        .journal
+        .iter()
+        .find(|entry| entry.version == version + 1)
+        .expect("the amendment is journaled");
     assert_eq!(
-        amended.journal.last().map(|e| e.step.as_str()),
-        Some("amend")
+        (amendment.step.as_str(), amendment.actor.as_str()),
+        ("amend", "cw-17")
     );
 
     let reassessed = assessment_at(&system, &inquiry_id, 3).await;

@@ -1,0 +1,200 @@
+//! Periodic reconciliation with intake, so a lost or late event cannot hide a breach: open
+//! deadlines are compared with the inquiry as intake has it (`GetInquiry`, its journal giving
+//! every step), and open inquiries intake lists (`ListInquiries`) without a deadline here get
+//! one. Repairs take the same path as events ([`crate::apply`]) and publish the same events.
+//! Never reads intake's tables.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use borgerraad_messaging::Outbox;
+use borgerraad_platform::clock::SharedClock;
+use borgerraad_platform::convert::from_timestamp;
+use borgerraad_proto::v1::{self as pb, intake_service_client::IntakeServiceClient};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::apply::{Rules, apply};
+use crate::db::{self, Receipt};
+use crate::domain::{InquiryStatus, Step, step_kind};
+use crate::events::status_of;
+
+#[derive(Clone)]
+pub struct Reconciler {
+    pub pool: PgPool,
+    pub clock: SharedClock,
+    pub outbox: Outbox,
+    pub rules: Rules,
+    pub intake: IntakeServiceClient<Channel>,
+    pub interval: Duration,
+    /// Open deadlines checked per round, least recently checked first.
+    pub batch_size: i64,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    pub checked: usize,
+    pub created: usize,
+}
+
+const OPEN_STATUSES: [pb::InquiryStatus; 5] = [
+    pb::InquiryStatus::Received,
+    pb::InquiryStatus::Assessed,
+    pb::InquiryStatus::Assigned,
+    pb::InquiryStatus::InProgress,
+    pb::InquiryStatus::AwaitingRequester,
+];
+
+impl Reconciler {
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(self.interval) => {}
+            }
+            match self.reconcile_once().await {
+                Ok(done) => tracing::info!(
+                    checked = done.checked,
+                    created = done.created,
+                    "reconciled with intake"
+                ),
+                Err(error) => tracing::warn!(
+                    error = format!("{error:#}"),
+                    "cannot reconcile with intake yet"
+                ),
+            }
+        }
+        tracing::info!("reconciliation stopped");
+    }
+
+    /// One round: checks a batch of open deadlines and creates missing ones.
+    pub async fn reconcile_once(&self) -> anyhow::Result<Reconciled> {
+        let mut done = Reconciled::default();
+        let open: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT inquiry_id FROM deadlines WHERE state <> 'stopped' \
+             ORDER BY reconciled_at NULLS FIRST LIMIT $1",
+        )
+        .bind(self.batch_size)
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot list open deadlines")?;
+        for inquiry_id in open {
+            self.check(inquiry_id).await?;
+            done.checked += 1;
+        }
+        for status in OPEN_STATUSES {
+            let mut page_token = String::new();
+            loop {
+                let page = self
+                    .intake
+                    .clone()
+                    .list_inquiries(pb::ListInquiriesRequest {
+                        page_size: 500,
+                        page_token: page_token.clone(),
+                        status: status.into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .context("intake ListInquiries failed")?
+                    .into_inner();
+                let ids: Vec<Uuid> = page
+                    .inquiries
+                    .iter()
+                    .filter_map(|inquiry| Uuid::parse_str(&inquiry.inquiry_id).ok())
+                    .collect();
+                let known: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT inquiry_id FROM deadlines WHERE inquiry_id = ANY($1)",
+                )
+                .bind(&ids)
+                .fetch_all(&self.pool)
+                .await
+                .context("cannot look up deadlines")?;
+                for id in ids.into_iter().filter(|id| !known.contains(id)) {
+                    self.check(id).await?;
+                    done.created += 1;
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Brings one deadline in line with intake's record of the inquiry.
+    pub async fn check(&self, inquiry_id: Uuid) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let inquiry = match self
+            .intake
+            .clone()
+            .get_inquiry(pb::GetInquiryRequest {
+                inquiry_id: inquiry_id.to_string(),
+                reveal_cpr: false,
+            })
+            .await
+        {
+            Ok(response) => Some(response.into_inner()),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                tracing::warn!(%inquiry_id, "intake does not know an inquiry with a deadline");
+                None
+            }
+            Err(status) => return Err(status).context("intake GetInquiry failed"),
+        };
+        let mut transaction = self.pool.begin().await.context("no connection")?;
+        if let Some(inquiry) = inquiry {
+            db::lock_inquiry(&mut transaction, inquiry_id).await?;
+            let mut before = InquiryStatus::Unknown;
+            let last_version = inquiry.journal.iter().map(|e| e.version).max();
+            for entry in &inquiry.journal {
+                let after = status_of(entry.status_after());
+                let Some(at) = entry.at.as_ref().and_then(from_timestamp) else {
+                    continue;
+                };
+                let step = Step {
+                    version: entry.version,
+                    at,
+                    kind: step_kind(before, after),
+                };
+                let caseworker = if Some(entry.version) == last_version {
+                    inquiry.caseworker_id.as_str()
+                } else {
+                    ""
+                };
+                db::insert_step(&mut transaction, inquiry_id, &step, caseworker).await?;
+                before = after;
+            }
+            let receipt =
+                inquiry
+                    .received_at
+                    .as_ref()
+                    .and_then(from_timestamp)
+                    .map(|received_at| Receipt {
+                        inquiry_id,
+                        department: inquiry.department.clone(),
+                        reference: inquiry.reference.clone(),
+                        received_at,
+                        answers_version: inquiry.version,
+                    });
+            apply(
+                &mut transaction,
+                &self.rules,
+                &self.outbox,
+                inquiry_id,
+                receipt,
+                now,
+            )
+            .await?;
+        }
+        sqlx::query("UPDATE deadlines SET reconciled_at = $2 WHERE inquiry_id = $1")
+            .bind(inquiry_id)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        self.outbox.wake();
+        Ok(())
+    }
+}

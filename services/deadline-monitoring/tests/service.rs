@@ -1,0 +1,1215 @@
+//! The service against a real nats-server and PostgreSQL: intake's events in, the SLA clock,
+//! timers fired as a manual clock moves, deliveries to a real SMTP and HTTP server the test
+//! starts, two replicas, downtime, reconciliation with a real intake, and the gRPC API.
+
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use borgerraad_messaging::{EventType, new_event};
+use borgerraad_platform::clock::{ManualClock, SharedClock};
+use borgerraad_platform::convert::{from_date, timestamp};
+use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
+use borgerraad_proto::v1::{
+    self as pb, deadline_monitoring_service_client::DeadlineMonitoringServiceClient, event::Data,
+};
+use borgerraad_test_harness::{NatsServer, TestDatabase, eventually};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Europe::Copenhagen;
+use deadline_monitoring::{Application, Settings};
+use prost::Message as _;
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+const SETTLE: Duration = Duration::from_secs(20);
+
+fn cph(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Copenhagen
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("valid test instant")
+        .with_timezone(&Utc)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
+}
+
+fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSettings {
+    CommonSettings {
+        service_name: name.to_owned(),
+        grpc_addr: ([127, 0, 0, 1], 0).into(),
+        database_url: Secret::new(database.url()),
+        nats_url: nats.url(),
+        otlp_endpoint: None,
+        log_format: LogFormat::Pretty,
+    }
+}
+
+/// One running replica of the service.
+struct Replica {
+    port: u16,
+    app_scheduler: deadline_monitoring::scheduler::Scheduler,
+    reconciler: deadline_monitoring::reconcile::Reconciler,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Replica {
+    async fn start(
+        database: &TestDatabase,
+        nats: &NatsServer,
+        clock: SharedClock,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings::new(common("deadline-monitoring", database, nats));
+        settings.poll_interval = Duration::from_millis(25);
+        settings.delivery.poll_interval = Duration::from_millis(25);
+        settings.delivery.retry_base = Duration::from_secs(60);
+        settings.delivery.timeout = Duration::from_secs(5);
+        // Reconciliation runs only when a test asks for it.
+        settings.reconcile_interval = Duration::from_secs(3600);
+        configure(&mut settings);
+        let app = Application::build(settings, clock)
+            .await
+            .expect("the service starts");
+        let shutdown = CancellationToken::new();
+        Self {
+            port: app.port(),
+            app_scheduler: app.scheduler(),
+            reconciler: app.reconciler(),
+            shutdown: shutdown.clone(),
+            task: tokio::spawn(app.run_until(shutdown)),
+        }
+    }
+
+    async fn client(&self) -> DeadlineMonitoringServiceClient<Channel> {
+        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
+            .expect("url")
+            .connect_lazy();
+        DeadlineMonitoringServiceClient::new(channel)
+    }
+
+    /// Wakes the scheduler after the test moved the clock.
+    fn tick(&self) {
+        self.app_scheduler.wake.notify_one();
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("no panic").expect("clean stop");
+    }
+}
+
+async fn jetstream(nats: &NatsServer) -> async_nats::jetstream::Context {
+    let js = async_nats::jetstream::new(nats.client().await.expect("nats"));
+    borgerraad_messaging::stream::ensure_stream(&js)
+        .await
+        .expect("stream");
+    js
+}
+
+async fn publish(js: &async_nats::jetstream::Context, event: &pb::Event) {
+    js.publish(event.r#type.clone(), event.encode_to_vec().into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+}
+
+fn received(inquiry_id: Uuid, received_at: DateTime<Utc>) -> pb::Event {
+    new_event(
+        "/borgerraad/intake",
+        EventType::InquiryReceived,
+        inquiry_id,
+        received_at,
+        Data::InquiryReceived(pb::InquiryReceived {
+            inquiry_id: inquiry_id.to_string(),
+            reference: "BR-2026-000042".into(),
+            department: "by-og-kultur".into(),
+            received_at: Some(timestamp(received_at)),
+            ..Default::default()
+        }),
+    )
+}
+
+fn step(
+    event_type: EventType,
+    inquiry_id: Uuid,
+    version: i64,
+    before: pb::InquiryStatus,
+    after: pb::InquiryStatus,
+    at: DateTime<Utc>,
+) -> pb::Event {
+    new_event(
+        "/borgerraad/intake",
+        event_type,
+        inquiry_id,
+        at,
+        Data::InquiryStepTaken(pb::InquiryStepTaken {
+            inquiry_id: inquiry_id.to_string(),
+            department: "by-og-kultur".into(),
+            version,
+            status_before: before.into(),
+            status_after: after.into(),
+            at: Some(timestamp(at)),
+            caseworker_id: "cw-17".into(),
+            ..Default::default()
+        }),
+    )
+}
+
+/// Events the service wrote to its outbox, in order.
+async fn published(pool: &PgPool) -> Vec<pb::Event> {
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT payload FROM outbox ORDER BY position")
+        .fetch_all(pool)
+        .await
+        .expect("outbox");
+    rows.iter()
+        .map(|payload| pb::Event::decode(payload.as_slice()).expect("an event"))
+        .collect()
+}
+
+fn notice_steps(events: &[pb::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|event| match &event.data {
+            Some(Data::DeadlineNotice(notice)) => Some(notice.step.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn wait_for_events(pool: &PgPool, what: &str, count: usize) -> Vec<pb::Event> {
+    eventually(what, SETTLE, || async {
+        let events = published(pool).await;
+        (events.len() >= count).then_some(events)
+    })
+    .await
+}
+
+async fn wait_for_applied(pool: &PgPool, count: i64) {
+    eventually("every event applied", SETTLE, || async {
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM applied_events")
+            .fetch_one(pool)
+            .await
+            .ok()?;
+        (applied == count).then_some(())
+    })
+    .await;
+}
+
+async fn deadline(
+    client: &mut DeadlineMonitoringServiceClient<Channel>,
+    inquiry_id: Uuid,
+) -> pb::Deadline {
+    client
+        .get_deadline(pb::GetDeadlineRequest {
+            inquiry_id: inquiry_id.to_string(),
+        })
+        .await
+        .expect("a deadline")
+        .into_inner()
+}
+
+async fn wait_for_revision(
+    client: &mut DeadlineMonitoringServiceClient<Channel>,
+    inquiry_id: Uuid,
+    state: pb::DeadlineState,
+    revision: i64,
+) -> pb::Deadline {
+    eventually("the deadline's state", SETTLE, || {
+        let mut client = client.clone();
+        async move {
+            let reply = client
+                .get_deadline(pb::GetDeadlineRequest {
+                    inquiry_id: inquiry_id.to_string(),
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (reply.state() == state && reply.revision >= revision).then_some(reply)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_chain_warns_then_due_today_then_breach_then_escalation_as_time_passes() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    let mut client = replica.client().await;
+    let fresh = wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    assert_eq!(
+        fresh.due_date.as_ref().and_then(from_date),
+        Some(date(2026, 12, 16))
+    );
+    assert_eq!(fresh.working_days, 15);
+    assert_eq!(fresh.working_days_left, 15);
+    assert_eq!(fresh.notices.len(), 5, "the whole chain is laid out");
+
+    // (moment, the steps fired by then)
+    let moments = [
+        (cph(2026, 12, 8, 23), vec![]),
+        (cph(2026, 12, 9, 7), vec!["warning-5"]),
+        (cph(2026, 12, 14, 7), vec!["warning-5", "warning-2"]),
+        (
+            cph(2026, 12, 16, 7),
+            vec!["warning-5", "warning-2", "due-today"],
+        ),
+        (
+            cph(2026, 12, 17, 7),
+            vec!["warning-5", "warning-2", "due-today", "breach"],
+        ),
+        (
+            cph(2026, 12, 24, 7),
+            vec![
+                "warning-5",
+                "warning-2",
+                "due-today",
+                "breach",
+                "escalation-1",
+            ],
+        ),
+    ];
+    for (moment, expected) in moments {
+        clock.set(moment);
+        replica.tick();
+        let fired = eventually("the notices due by now", SETTLE, || async {
+            let fired = notice_steps(&published(&pool).await);
+            (fired.len() >= expected.len()).then_some(fired)
+        })
+        .await;
+        assert_eq!(fired, expected, "at {moment}");
+    }
+    let events = published(&pool).await;
+    let types: Vec<_> = events.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "borgerraad.deadline.scheduled",
+            "borgerraad.deadline.warning",
+            "borgerraad.deadline.warning",
+            "borgerraad.deadline.due_today",
+            "borgerraad.deadline.breached",
+            "borgerraad.deadline.escalated"
+        ]
+    );
+    let Some(Data::DeadlineNotice(escalation)) = &events[5].data else {
+        panic!("a notice");
+    };
+    assert_eq!(
+        escalation.recipient(),
+        pb::NoticeRecipient::DepartmentDirector
+    );
+    assert_eq!(escalation.reference, "BR-2026-000042");
+    assert_eq!(escalation.working_days, 5);
+    let Some(Data::DeadlineNotice(breach)) = &events[4].data else {
+        panic!("a notice");
+    };
+    assert_eq!(breach.recipient(), pb::NoticeRecipient::HeadOfOffice);
+    let late = deadline(&mut client, id).await;
+    // 24-27 December are closed: the 24th counts as Monday 28th, the 6th working day over.
+    assert_eq!(late.working_days_overdue, 6);
+    assert!(late.notices.iter().all(|n| n.fired_at.is_some()));
+    // The events reach NATS through the outbox relay.
+    eventually("the notices on NATS", SETTLE, || async {
+        let info = js
+            .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+            .await
+            .ok()?
+            .info()
+            .await
+            .ok()?
+            .state
+            .messages;
+        (info >= 7).then_some(())
+    })
+    .await;
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn a_pause_moves_the_due_date_and_the_stop_says_met_or_breached() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let mut client = replica.client().await;
+    use pb::InquiryStatus as S;
+
+    // Met: paused Monday 30 Nov to Wednesday 2 Dec (2 working days), answered 17 Dec.
+    let met = Uuid::now_v7();
+    publish(&js, &received(met, received_at)).await;
+    wait_for_revision(&mut client, met, pb::DeadlineState::Running, 1).await;
+    clock.set(cph(2026, 11, 30, 9));
+    publish(
+        &js,
+        &step(
+            EventType::InquiryInformationRequested,
+            met,
+            5,
+            S::InProgress,
+            S::AwaitingRequester,
+            cph(2026, 11, 30, 9),
+        ),
+    )
+    .await;
+    let paused = wait_for_revision(&mut client, met, pb::DeadlineState::Paused, 1).await;
+    assert_eq!(
+        paused
+            .notices
+            .iter()
+            .filter(|n| n.fired_at.is_none())
+            .count(),
+        0,
+        "no timers while paused"
+    );
+    publish(
+        &js,
+        &step(
+            EventType::InquiryInformationReceived,
+            met,
+            6,
+            S::AwaitingRequester,
+            S::InProgress,
+            cph(2026, 12, 2, 9),
+        ),
+    )
+    .await;
+    let resumed = wait_for_revision(&mut client, met, pb::DeadlineState::Running, 2).await;
+    assert_eq!(
+        resumed.due_date.as_ref().and_then(from_date),
+        Some(date(2026, 12, 18))
+    );
+    assert_eq!(resumed.paused_working_days, 2);
+    assert_eq!(resumed.pauses.len(), 1);
+    assert_eq!(resumed.pauses[0].working_days, 2);
+    publish(
+        &js,
+        &step(
+            EventType::InquiryAnswered,
+            met,
+            7,
+            S::InProgress,
+            S::Answered,
+            cph(2026, 12, 17, 9),
+        ),
+    )
+    .await;
+    let answered = wait_for_revision(&mut client, met, pb::DeadlineState::Stopped, 2).await;
+    let outcome = answered.outcome.expect("an outcome");
+    assert_eq!(outcome.result(), pb::SlaResult::Met);
+    assert_eq!(outcome.working_days_used, 16 - 2);
+
+    // Breached: answered Friday 18 December, 2 working days late.
+    let late = Uuid::now_v7();
+    publish(&js, &received(late, received_at)).await;
+    wait_for_revision(&mut client, late, pb::DeadlineState::Running, 1).await;
+    publish(
+        &js,
+        &step(
+            EventType::InquiryAnswered,
+            late,
+            7,
+            S::InProgress,
+            S::Answered,
+            cph(2026, 12, 18, 9),
+        ),
+    )
+    .await;
+    let breached = wait_for_revision(&mut client, late, pb::DeadlineState::Stopped, 1).await;
+    let outcome = breached.outcome.expect("an outcome");
+    assert_eq!(outcome.result(), pb::SlaResult::Breached);
+    assert_eq!(outcome.working_days_over, 2);
+
+    let events = published(&pool).await;
+    let stops: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.data {
+            Some(Data::DeadlineStopped(stopped)) => Some(stopped.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops.len(), 2);
+    let met_stop = stops
+        .iter()
+        .find(|s| s.inquiry_id == met.to_string())
+        .expect("met");
+    assert_eq!(
+        (
+            met_stop.result(),
+            met_stop.paused_working_days,
+            met_stop.revision,
+            met_stop.reason()
+        ),
+        (pb::SlaResult::Met, 2, 2, pb::DeadlineStopReason::Answered)
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.r#type == "borgerraad.deadline.rescheduled")
+    );
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn redelivered_and_out_of_order_events_change_nothing() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(cph(2026, 12, 3, 10));
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let mut client = replica.client().await;
+    use pb::InquiryStatus as S;
+    let id = Uuid::now_v7();
+    let resume = step(
+        EventType::InquiryInformationReceived,
+        id,
+        6,
+        S::AwaitingRequester,
+        S::InProgress,
+        cph(2026, 12, 2, 9),
+    );
+    let pause = step(
+        EventType::InquiryInformationRequested,
+        id,
+        5,
+        S::InProgress,
+        S::AwaitingRequester,
+        cph(2026, 11, 30, 9),
+    );
+    let receipt = received(id, received_at);
+    // Resume before pause before receipt, each twice.
+    for event in [&resume, &pause, &resume, &receipt, &pause, &receipt] {
+        publish(&js, event).await;
+    }
+    wait_for_applied(&pool, 3).await;
+    let after = deadline(&mut client, id).await;
+    assert_eq!(after.state(), pb::DeadlineState::Running);
+    assert_eq!(
+        after.due_date.as_ref().and_then(from_date),
+        Some(date(2026, 12, 18)),
+        "the pause counted"
+    );
+    assert_eq!(after.paused_working_days, 2);
+    let events_before = published(&pool).await.len();
+    // The same events once more, long after: nothing changes.
+    for event in [&receipt, &pause, &resume] {
+        publish(&js, event).await;
+    }
+    eventually("the redeliveries consumed", SETTLE, || async {
+        let info = js
+            .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+            .await
+            .ok()?
+            .consumer_info("deadline-monitoring-inquiries")
+            .await
+            .ok()?
+            .clone();
+        (info.num_pending == 0 && info.num_ack_pending == 0 && info.delivered.stream_sequence >= 9)
+            .then_some(())
+    })
+    .await;
+    let again = deadline(&mut client, id).await;
+    assert_eq!(
+        (again.revision, again.due_date),
+        (after.revision, after.due_date)
+    );
+    assert_eq!(published(&pool).await.len(), events_before);
+    let scheduled = published(&pool)
+        .await
+        .iter()
+        .filter(|e| e.r#type == "borgerraad.deadline.scheduled")
+        .count();
+    assert_eq!(
+        scheduled, 1,
+        "one scheduled event however often the receipt came"
+    );
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_fire_each_timer_exactly_once() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let first = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.scheduler_batch_size = 7
+    })
+    .await;
+    let second = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.scheduler_batch_size = 7
+    })
+    .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let ids: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    for id in &ids {
+        publish(&js, &received(*id, received_at)).await;
+    }
+    eventually("every deadline scheduled", SETTLE, || async {
+        let timers: i64 = sqlx::query_scalar("SELECT count(*) FROM timers")
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+        (timers == 40 * 5).then_some(())
+    })
+    .await;
+    // Everything is due at once; both replicas race for it.
+    clock.set(cph(2027, 1, 15, 12));
+    first.tick();
+    second.tick();
+    let events = wait_for_events(&pool, "every notice", 40 + 40 * 5).await;
+    let fired: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE fired_at IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(fired, 200);
+    let mut seen = std::collections::HashSet::new();
+    for event in &events {
+        if let Some(Data::DeadlineNotice(notice)) = &event.data {
+            assert!(
+                seen.insert((notice.inquiry_id.clone(), notice.step.clone())),
+                "{} fired twice",
+                notice.step
+            );
+        }
+    }
+    assert_eq!(seen.len(), 200);
+    // And in order per inquiry, whichever replica fired which.
+    for id in &ids {
+        let order: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.data {
+                Some(Data::DeadlineNotice(n)) if n.inquiry_id == id.to_string() => {
+                    Some(n.step.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "warning-5",
+                "warning-2",
+                "due-today",
+                "breach",
+                "escalation-1"
+            ]
+        );
+    }
+    first.stop().await;
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn after_downtime_every_missed_timer_fires_once_in_order() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    let mut client = replica.client().await;
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    clock.set(cph(2026, 12, 9, 9));
+    replica.tick();
+    wait_for_events(&pool, "warning-5", 2).await;
+    replica.stop().await;
+
+    // Down from 9 to 18 December: warning-2, due-today and breach are missed.
+    clock.set(cph(2026, 12, 18, 9));
+    let restarted = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let events = wait_for_events(&pool, "the missed notices", 5).await;
+    assert_eq!(
+        notice_steps(&events),
+        ["warning-5", "warning-2", "due-today", "breach"]
+    );
+    // Nothing more fires until the escalation is due.
+    restarted.tick();
+    restarted.app_scheduler.fire_due().await.expect("a round");
+    assert_eq!(published(&pool).await.len(), 5);
+    restarted.stop().await;
+}
+
+/// A real SMTP server on a free port: accepts or refuses every recipient, records messages.
+#[derive(Clone, Default)]
+struct SmtpSink {
+    messages: Arc<Mutex<Vec<String>>>,
+    refuse: Arc<AtomicBool>,
+}
+
+impl SmtpSink {
+    async fn start(&self) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let sink = self.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let _ = sink.serve(stream).await;
+                });
+            }
+        });
+        port
+    }
+
+    async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read);
+        write.write_all(b"220 test ESMTP\r\n").await?;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if lines.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let command = line.trim_end().to_ascii_uppercase();
+            if command.starts_with("EHLO") {
+                write.write_all(b"250-test\r\n250 8BITMIME\r\n").await?;
+            } else if command.starts_with("RCPT") && self.refuse.load(Ordering::SeqCst) {
+                write.write_all(b"451 try again later\r\n").await?;
+            } else if command == "DATA" {
+                write.write_all(b"354 go ahead\r\n").await?;
+                let mut message = String::new();
+                loop {
+                    let mut data = String::new();
+                    if lines.read_line(&mut data).await? == 0 {
+                        return Ok(());
+                    }
+                    if data == ".\r\n" {
+                        break;
+                    }
+                    message.push_str(&data);
+                }
+                self.messages.lock().expect("lock").push(message);
+                write.write_all(b"250 queued\r\n").await?;
+            } else if command == "QUIT" {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else {
+                write.write_all(b"250 ok\r\n").await?;
+            }
+        }
+    }
+}
+
+/// A real HTTP server on a free port answering every POST with `status`, recording bodies.
+#[derive(Clone)]
+struct WebhookSink {
+    bodies: Arc<Mutex<Vec<String>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl WebhookSink {
+    async fn start(status: u16) -> (Self, u16) {
+        use http_body_util::BodyExt as _;
+        let sink = Self {
+            bodies: Arc::default(),
+            status: Arc::new(AtomicU16::new(status)),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sink = server.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |request: http::Request<hyper::body::Incoming>| {
+                            let sink = sink.clone();
+                            async move {
+                                let body = request.into_body().collect().await?.to_bytes();
+                                sink.bodies
+                                    .lock()
+                                    .expect("lock")
+                                    .push(String::from_utf8_lossy(&body).into_owned());
+                                let mut response = http::Response::new(http_body_util::Full::new(
+                                    bytes::Bytes::new(),
+                                ));
+                                *response.status_mut() =
+                                    http::StatusCode::from_u16(sink.status.load(Ordering::SeqCst))
+                                        .expect("status");
+                                Ok::<_, hyper::Error>(response)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (sink, port)
+    }
+}
+
+#[tokio::test]
+async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_letters() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let smtp = SmtpSink::default();
+    let smtp_port = smtp.start().await;
+    let (webhook, webhook_port) = WebhookSink::start(200).await;
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.delivery.smtp = Some(
+            deadline_monitoring::delivery::smtp::SmtpSettings::parse(
+                &format!("smtp://127.0.0.1:{smtp_port}"),
+                "frist@borgerraad.example".into(),
+            )
+            .expect("smtp settings"),
+        );
+        s.delivery.max_attempts = 3;
+        s.channels.email = true;
+        s.channels.addresses.caseworker_pattern = Some("{caseworker_id}@borgerraad.example".into());
+        s.channels.addresses.head_of_office = Some("leder@borgerraad.example".into());
+        s.channels.webhook_url = Some(format!("http://127.0.0.1:{webhook_port}/frister"));
+    })
+    .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    publish(
+        &js,
+        &step(
+            EventType::InquiryAssigned,
+            id,
+            3,
+            pb::InquiryStatus::Assessed,
+            pb::InquiryStatus::Assigned,
+            received_at,
+        ),
+    )
+    .await;
+    let mut client = replica.client().await;
+    eventually("the caseworker known", SETTLE, || {
+        let mut client = client.clone();
+        async move {
+            let d = client
+                .get_deadline(pb::GetDeadlineRequest {
+                    inquiry_id: id.to_string(),
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (d.caseworker_id == "cw-17").then_some(())
+        }
+    })
+    .await;
+
+    // warning-5: delivered on both channels.
+    clock.set(cph(2026, 12, 9, 9));
+    replica.tick();
+    eventually("the e-mail and the webhook", SETTLE, || async {
+        let mails = smtp.messages.lock().expect("lock").len();
+        let posts = webhook.bodies.lock().expect("lock").len();
+        (mails == 1 && posts == 1).then_some(())
+    })
+    .await;
+    let mail = smtp.messages.lock().expect("lock")[0].clone();
+    assert!(mail.contains("To: cw-17@borgerraad.example"));
+    assert!(mail.contains("Henvendelse BR-2026-000042 skal besvares senest den 16. december 2026"));
+    assert!(!mail.contains("Karen"), "never a name");
+    let post: serde_json::Value =
+        serde_json::from_str(&webhook.bodies.lock().expect("lock")[0]).expect("json");
+    assert_eq!(post["step"], "warning-5");
+    assert_eq!(post["reference"], "BR-2026-000042");
+    assert_eq!(post["type"], "borgerraad.deadline.warning");
+
+    // Both channels fail from now on: retried with backoff, then set aside.
+    smtp.refuse.store(true, Ordering::SeqCst);
+    webhook.status.store(503, Ordering::SeqCst);
+    clock.set(cph(2026, 12, 14, 9));
+    replica.tick();
+    let failing = |status: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let rows: Vec<(String, i32)> = sqlx::query_as(
+                "SELECT d.channel, d.attempts FROM deliveries d JOIN timers t USING (timer_id) \
+                 WHERE t.step = 'warning-2' AND d.status = $1 ORDER BY d.channel",
+            )
+            .bind(status)
+            .fetch_all(&pool)
+            .await
+            .ok()?;
+            (rows.len() == 2).then_some(rows)
+        }
+    };
+    let first_try = eventually("a first failed attempt", SETTLE, || async {
+        failing("pending")
+            .await
+            .filter(|rows| rows.iter().all(|r| r.1 == 1))
+    })
+    .await;
+    assert_eq!(first_try.len(), 2);
+    // The retry waits: nothing more happens until the clock passes the backoff.
+    replica.app_scheduler.fire_due().await.expect("a round");
+    for minutes in [2, 6] {
+        clock.set(cph(2026, 12, 14, 9) + chrono::Duration::minutes(minutes));
+        replica.app_scheduler.deliveries_wake.notify_waiters();
+        let attempts = if minutes == 2 { 2 } else { 3 };
+        eventually("the next attempt", SETTLE, || async {
+            let pending = failing("pending")
+                .await
+                .filter(|rows| rows.iter().all(|r| r.1 == attempts));
+            let dead = failing("dead_letter")
+                .await
+                .filter(|rows| rows.iter().all(|r| r.1 == attempts));
+            pending.or(dead)
+        })
+        .await;
+    }
+    let dead = failing("dead_letter").await.expect("dead letters");
+    assert_eq!(dead, [("email".to_owned(), 3), ("webhook".to_owned(), 3)]);
+    let shown = deadline(&mut client, id).await;
+    let warning_2 = shown
+        .notices
+        .iter()
+        .find(|n| n.step == "warning-2")
+        .expect("warning-2");
+    assert!(
+        warning_2
+            .deliveries
+            .iter()
+            .all(|d| d.status == "dead_letter")
+    );
+    assert_eq!(
+        smtp.messages.lock().expect("lock").len(),
+        1,
+        "no mail delivered twice"
+    );
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn the_api_previews_lists_and_refuses_bad_input_precisely() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(cph(2026, 12, 10, 10));
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let js = jetstream(&nats).await;
+    let mut client = replica.client().await;
+
+    let preview = client
+        .preview_deadline(pb::PreviewDeadlineRequest {
+            received_at: Some(timestamp(cph(2026, 12, 22, 10))),
+        })
+        .await
+        .expect("a preview")
+        .into_inner();
+    assert_eq!(
+        preview.due_date.as_ref().and_then(from_date),
+        Some(date(2027, 1, 18))
+    );
+    assert_eq!(preview.working_days, 15);
+
+    let days = client
+        .list_non_working_days(pb::ListNonWorkingDaysRequest {
+            from: Some(borgerraad_platform::convert::date(date(2026, 12, 24))),
+            to: Some(borgerraad_platform::convert::date(date(2026, 12, 27))),
+        })
+        .await
+        .expect("days")
+        .into_inner()
+        .days;
+    let names: Vec<_> = days.iter().map(|d| d.name_da.as_str()).collect();
+    assert_eq!(names, ["juleaftensdag", "juledag", "2. juledag", "søndag"]);
+
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    let at_risk = |within: i32, department: &str| pb::ListAtRiskRequest {
+        within_working_days: within,
+        department: department.into(),
+        ..Default::default()
+    };
+    // On 10 December the deadline (16 December) is 4 working days away.
+    let near = client
+        .list_at_risk(at_risk(4, ""))
+        .await
+        .expect("list")
+        .into_inner()
+        .deadlines;
+    assert_eq!(near.len(), 1);
+    assert_eq!(near[0].working_days_left, 4);
+    assert!(
+        client
+            .list_at_risk(at_risk(3, ""))
+            .await
+            .expect("list")
+            .into_inner()
+            .deadlines
+            .is_empty()
+    );
+    assert!(
+        client
+            .list_at_risk(at_risk(10, "social"))
+            .await
+            .expect("list")
+            .into_inner()
+            .deadlines
+            .is_empty()
+    );
+
+    use tonic_types::StatusExt as _;
+    let fields = |status: tonic::Status| -> Vec<String> {
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        status
+            .get_details_bad_request()
+            .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+            .unwrap_or_default()
+    };
+    let bad = client
+        .get_deadline(pb::GetDeadlineRequest {
+            inquiry_id: "nope".into(),
+        })
+        .await
+        .expect_err("bad id");
+    assert_eq!(fields(bad), ["inquiry_id"]);
+    let missing = client
+        .get_deadline(pb::GetDeadlineRequest {
+            inquiry_id: Uuid::now_v7().to_string(),
+        })
+        .await
+        .expect_err("unknown");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let bad = client
+        .list_at_risk(pb::ListAtRiskRequest {
+            within_working_days: -1,
+            page_size: 5000,
+            ..Default::default()
+        })
+        .await
+        .expect_err("bad");
+    assert_eq!(fields(bad), ["within_working_days", "page_size"]);
+    let bad = client
+        .preview_deadline(pb::PreviewDeadlineRequest { received_at: None })
+        .await
+        .expect_err("bad");
+    assert_eq!(fields(bad), ["received_at"]);
+    let bad = client
+        .preview_deadline(pb::PreviewDeadlineRequest {
+            received_at: Some(prost_types::Timestamp {
+                seconds: 0,
+                nanos: 0,
+            }),
+        })
+        .await
+        .expect_err("1970");
+    assert_eq!(fields(bad), ["received_at"]);
+    let bad = client
+        .list_non_working_days(pb::ListNonWorkingDaysRequest {
+            from: Some(pb::Date {
+                year: 2026,
+                month: 2,
+                day: 30,
+            }),
+            to: None,
+        })
+        .await
+        .expect_err("bad");
+    assert_eq!(fields(bad), ["from", "to"]);
+    let bad = client
+        .list_non_working_days(pb::ListNonWorkingDaysRequest {
+            from: Some(borgerraad_platform::convert::date(date(2026, 12, 24))),
+            to: Some(borgerraad_platform::convert::date(date(2026, 12, 1))),
+        })
+        .await
+        .expect_err("reversed");
+    assert_eq!(fields(bad), ["to"]);
+    let bad = client
+        .list_non_working_days(pb::ListNonWorkingDaysRequest {
+            from: Some(borgerraad_platform::convert::date(date(2020, 1, 1))),
+            to: Some(borgerraad_platform::convert::date(date(2026, 1, 1))),
+        })
+        .await
+        .expect_err("too wide");
+    assert_eq!(fields(bad), ["to"]);
+    replica.stop().await;
+}
+
+fn submission() -> pb::SubmitInquiryRequest {
+    pb::SubmitInquiryRequest {
+        requester_kind: pb::RequesterKind::Citizen.into(),
+        requester: Some(pb::Requester {
+            name: "Karen Jensen".into(),
+            ..Default::default()
+        }),
+        department: "by-og-kultur".into(),
+        request_type: pb::RequestType::Complaint.into(),
+        complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
+        description: "Jeg har ventet otte måneder på svar om min byggetilladelse.".into(),
+        prior_dialogue: Some(pb::PriorDialogue {
+            held: true,
+            date: Some(pb::Date {
+                year: 2026,
+                month: 11,
+                day: 2,
+            }),
+            ..Default::default()
+        }),
+        contact_channel: pb::ContactChannel::DigitalPost.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let clock = ManualClock::new(cph(2026, 11, 25, 10));
+    let intake = intake::Application::build(
+        intake::Settings {
+            common: common("intake", &database, &nats),
+            departments: intake::domain::DEFAULT_DEPARTMENTS
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
+            personal_data_keys: Arc::new(personal_data::Keyring::new(
+                personal_data::DataKey::generate("test").expect("key"),
+            )),
+        },
+        clock.clone(),
+    )
+    .await
+    .expect("intake");
+    let intake_port = intake.port();
+    let intake_stop = CancellationToken::new();
+    let intake_task = tokio::spawn(intake.run_until(intake_stop.clone()));
+    let mut intake_client = borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
+        Channel::from_shared(format!("http://127.0.0.1:{intake_port}"))
+            .expect("url")
+            .connect_lazy(),
+    );
+    let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
+    let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
+    let mut client = replica.client().await;
+    let submitted = intake_client
+        .submit_inquiry(submission())
+        .await
+        .expect("submitted")
+        .into_inner();
+    let id = Uuid::parse_str(&submitted.inquiry_id).expect("id");
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    replica.stop().await;
+
+    // While the service is down the inquiry is answered, and the answer's event is lost.
+    let mut version = intake_client
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: id.to_string(),
+            reveal_cpr: false,
+        })
+        .await
+        .expect("inquiry")
+        .into_inner()
+        .version;
+    clock.set(cph(2026, 11, 27, 10));
+    let withdrawn = intake_client
+        .withdraw_inquiry(pb::WithdrawInquiryRequest {
+            inquiry_id: id.to_string(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            reason: "Borgeren har trukket henvendelsen tilbage".into(),
+        })
+        .await
+        .expect("withdrawn")
+        .into_inner();
+    version = withdrawn.version;
+    assert_eq!(withdrawn.status(), pb::InquiryStatus::Withdrawn);
+    let intake_pool = database.pool("intake").await.expect("intake pool");
+    eventually("the withdrawal published", SETTLE, || async {
+        let unpublished: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&intake_pool)
+                .await
+                .ok()?;
+        (unpublished == 0).then_some(())
+    })
+    .await;
+    let js = jetstream(&nats).await;
+    let stream = js
+        .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+        .await
+        .expect("stream");
+    stream
+        .purge()
+        .filter("borgerraad.inquiry.withdrawn")
+        .await
+        .expect("purged");
+
+    let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
+    let mut client = replica.client().await;
+    assert_eq!(
+        deadline(&mut client, id).await.state(),
+        pb::DeadlineState::Running,
+        "the stop was lost"
+    );
+    replica.reconciler.reconcile_once().await.expect("a round");
+    let repaired = deadline(&mut client, id).await;
+    assert_eq!(repaired.state(), pb::DeadlineState::Stopped);
+    let outcome = repaired.outcome.expect("an outcome");
+    assert_eq!(
+        (
+            outcome.reason(),
+            outcome.result(),
+            outcome.working_days_used
+        ),
+        (pb::DeadlineStopReason::Withdrawn, pb::SlaResult::Met, 2)
+    );
+    assert!(version > 1);
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    assert!(
+        published(&pool)
+            .await
+            .iter()
+            .any(|e| e.r#type == "borgerraad.deadline.stopped")
+    );
+    replica.stop().await;
+    intake_stop.cancel();
+    let _ = intake_task.await;
+}

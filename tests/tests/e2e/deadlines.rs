@@ -1,0 +1,186 @@
+//! The answer deadline follows the case as intake's steps reach deadline-monitoring: a wait for
+//! the requester's information moves the due date, warnings fire as the clock moves, and the
+//! answer stops the clock with the promise kept.
+
+use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
+use borgerraad_proto::v1 as pb;
+use borgerraad_test_harness::eventually;
+use chrono::TimeZone as _;
+
+const ACTOR: &str = "cw-17";
+
+fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
+    Some(pb::Date { year, month, day })
+}
+
+async fn deadline_when(
+    system: &TestSystem,
+    inquiry_id: &str,
+    what: &str,
+    ready: impl Fn(&pb::Deadline) -> bool,
+) -> pb::Deadline {
+    let ready = &ready;
+    eventually(what, SETTLE, || {
+        let mut client = system.deadlines.clone();
+        let request = pb::GetDeadlineRequest {
+            inquiry_id: inquiry_id.to_owned(),
+        };
+        async move {
+            let deadline = client.get_deadline(request).await.ok()?.into_inner();
+            ready(&deadline).then_some(deadline)
+        }
+    })
+    .await
+}
+
+/// The inquiry's version once every service has caught up (intake records assessments too).
+async fn settled_version(system: &TestSystem, inquiry_id: &str) -> i64 {
+    eventually("the system settles", SETTLE, || async {
+        system.settled().await.ok()?.then_some(())
+    })
+    .await;
+    system
+        .intake
+        .clone()
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            reveal_cpr: false,
+        })
+        .await
+        .expect("read")
+        .into_inner()
+        .version
+}
+
+#[tokio::test]
+async fn a_wait_for_the_requester_moves_the_deadline_and_an_answer_in_time_keeps_the_promise() {
+    let system = TestSystem::start().await.expect("system starts");
+    let mut intake = system.intake.clone();
+    // Wednesday 25 November 2026: due 15 working days later, on Wednesday 16 December.
+    let inquiry_id = intake
+        .submit_inquiry(valid_submission())
+        .await
+        .expect("submitted")
+        .into_inner()
+        .inquiry_id;
+    let scheduled = deadline_when(&system, &inquiry_id, "scheduled", |d| d.revision == 1).await;
+    assert_eq!(scheduled.due_date, date(2026, 12, 16));
+    assert_eq!(scheduled.state(), pb::DeadlineState::Running);
+
+    let version = settled_version(&system, &inquiry_id).await;
+    let assigned = intake
+        .assign_caseworker(pb::AssignCaseworkerRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: version,
+            actor: ACTOR.into(),
+            caseworker_id: ACTOR.into(),
+        })
+        .await
+        .expect("assigned")
+        .into_inner();
+    let started = intake
+        .start_work(pb::StartWorkRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: assigned.version,
+            actor: ACTOR.into(),
+        })
+        .await
+        .expect("started")
+        .into_inner();
+    let waiting = intake
+        .request_information(pb::RequestInformationRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: started.version,
+            actor: ACTOR.into(),
+            what: "Kopi af afgørelsen".into(),
+        })
+        .await
+        .expect("requested")
+        .into_inner();
+    let paused = deadline_when(&system, &inquiry_id, "paused", |d| {
+        d.state() == pb::DeadlineState::Paused
+    })
+    .await;
+    assert_eq!(paused.caseworker_id, ACTOR);
+
+    // The information arrives on Monday 30 November: Thursday, Friday and Monday were spent
+    // waiting, so the due date moves three working days, to Monday 21 December.
+    system.clock.set(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 30, 9, 0, 0)
+            .single()
+            .expect("valid"),
+    );
+    let resumed = intake
+        .receive_information(pb::ReceiveInformationRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: waiting.version,
+            actor: ACTOR.into(),
+            note: String::new(),
+        })
+        .await
+        .expect("received")
+        .into_inner();
+    let moved = deadline_when(&system, &inquiry_id, "resumed", |d| {
+        d.state() == pb::DeadlineState::Running && d.revision >= 2
+    })
+    .await;
+    assert_eq!(moved.due_date, date(2026, 12, 21));
+    assert_eq!(moved.paused_working_days, 3);
+    assert_eq!(moved.pauses.len(), 1);
+    assert_eq!(moved.pauses[0].working_days, 3);
+
+    // Monday 14 December, five working days before the due date: the caseworker is warned.
+    system.clock.set(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 12, 14, 9, 0, 0)
+            .single()
+            .expect("valid"),
+    );
+    let warned = deadline_when(&system, &inquiry_id, "the first warning", |d| {
+        d.notices
+            .iter()
+            .any(|n| n.kind() == pb::DeadlineNoticeKind::Warning && n.fired_at.is_some())
+    })
+    .await;
+    let warning = warned
+        .notices
+        .iter()
+        .find(|n| n.fired_at.is_some())
+        .expect("fired");
+    assert_eq!(warning.recipient(), pb::NoticeRecipient::Caseworker);
+    assert_eq!(warned.working_days_left, 5);
+
+    let answered = intake
+        .record_answer(pb::RecordAnswerRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: resumed.version,
+            actor: ACTOR.into(),
+            channel: pb::ContactChannel::DigitalPost.into(),
+            summary: String::new(),
+        })
+        .await
+        .expect("answered")
+        .into_inner();
+    assert_eq!(answered.status(), pb::InquiryStatus::Answered);
+    let stopped = deadline_when(&system, &inquiry_id, "stopped", |d| {
+        d.state() == pb::DeadlineState::Stopped
+    })
+    .await;
+    let outcome = stopped.outcome.expect("an outcome");
+    assert_eq!(outcome.result(), pb::SlaResult::Met);
+    assert_eq!(outcome.reason(), pb::DeadlineStopReason::Answered);
+    assert_eq!(outcome.working_days_over, 0);
+    // 26 November to 14 December is 13 working days, 3 of them spent waiting.
+    assert_eq!(outcome.working_days_used, 10);
+
+    eventually("the stop is published once", SETTLE, || async {
+        let counts = system.event_counts().await.ok()?;
+        (counts.get("borgerraad.deadline.stopped") == Some(&1)
+            && counts.get("borgerraad.deadline.rescheduled") == Some(&1)
+            && counts.get("borgerraad.deadline.warning") == Some(&1))
+        .then_some(())
+    })
+    .await;
+    system.stop().await.expect("system stops");
+}
