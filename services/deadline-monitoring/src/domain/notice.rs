@@ -3,9 +3,9 @@
 //! Texts name the inquiry by its reference only (never a name, a CPR number or free text), so
 //! they are safe in any inbox and any log.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
-use working_days::{Calendar, copenhagen_date};
+use working_days::{Calendar, copenhagen_date, date_da};
 
 use super::plan::{NoticeKind, Recipient};
 
@@ -16,31 +16,6 @@ const REQUESTER_HOUR: u32 = 8;
 pub struct NoticeText {
     pub subject: String,
     pub body: String,
-}
-
-const MONTHS_DA: [&str; 12] = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
-/// "16. december 2026".
-pub fn danish_date(date: NaiveDate) -> String {
-    format!(
-        "{}. {} {}",
-        date.day(),
-        MONTHS_DA[date.month0() as usize],
-        date.year()
-    )
 }
 
 fn days(n: u32) -> String {
@@ -59,7 +34,7 @@ pub fn render(
     working_days: u32,
     due_date: NaiveDate,
 ) -> NoticeText {
-    let due = danish_date(due_date);
+    let due = date_da(due_date);
     if recipient == Recipient::Requester {
         return NoticeText {
             subject: format!("Din henvendelse {reference} til Borgerrådgiveren"),
