@@ -239,13 +239,14 @@ impl TestSystem {
     }
 
     /// True once every service's consumer has been handed and has acknowledged every message on
-    /// the stream it is interested in, and nothing waits in any outbox.
+    /// the stream it is interested in, and nothing waits in any outbox. The checks are not one
+    /// snapshot, so they count only if nothing was published while they ran.
     pub async fn settled(&self) -> anyhow::Result<bool> {
-        let stream = self
-            .jetstream()
-            .await?
+        let jetstream = self.jetstream().await?;
+        let stream = jetstream
             .get_stream(borgerraad_messaging::stream::STREAM_NAME)
             .await?;
+        let published_before = stream.cached_info().state.last_sequence;
         for consumer in [
             "intake",
             "eligibility-inquiries",
@@ -262,7 +263,13 @@ impl TestSystem {
                 return Ok(false);
             }
         }
-        Ok(true)
+        let published_after = jetstream
+            .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+            .await?
+            .cached_info()
+            .state
+            .last_sequence;
+        Ok(published_before == published_after)
     }
 
     /// Events a service has written but not yet published.

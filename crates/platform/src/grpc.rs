@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::{Interceptor, Routes};
 use tonic::{Code, Status};
@@ -73,7 +72,12 @@ pub async fn serve(
                 .on_response(GrpcStatus),
         )
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
+        // tonic applies TCP_NODELAY only to listeners it binds itself; without it, Nagle's
+        // algorithm meets delayed ACKs and a small response waits some 40 ms.
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            drain,
+        );
     tokio::select! {
         served = server => served.context("the gRPC server failed"),
         () = deadline => {

@@ -1,72 +1,217 @@
-//! SQL on the `reporting` schema.
+//! SQL on the reporting schema: per-inquiry state rows, pre-aggregated counters per (month,
+//! department, dimension, value), and the queries the figures are read with. Statements name
+//! tables without a schema, so the rebuild can point them at its fresh tables.
+
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context as _;
+use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
 
-use crate::projection::FactsUpdate;
+use crate::domain::figures::CounterRow;
+use crate::domain::state::{CounterKey, Dimension, InquiryState};
+use crate::domain::{Month, MonthRange};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Merges one event's facts into the inquiry's row; columns the event does not know are kept.
-pub async fn apply(connection: &mut PgConnection, update: &FactsUpdate) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO inquiry_facts (inquiry_id, department, request_type, requester_kind, \
-         received_at, eligibility_outcome, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (inquiry_id) DO UPDATE SET \
-         department = COALESCE(EXCLUDED.department, inquiry_facts.department), \
-         request_type = COALESCE(EXCLUDED.request_type, inquiry_facts.request_type), \
-         requester_kind = COALESCE(EXCLUDED.requester_kind, inquiry_facts.requester_kind), \
-         received_at = COALESCE(EXCLUDED.received_at, inquiry_facts.received_at), \
-         eligibility_outcome = COALESCE(EXCLUDED.eligibility_outcome, inquiry_facts.eligibility_outcome), \
-         due_at = COALESCE(EXCLUDED.due_at, inquiry_facts.due_at), updated_at = now()",
+/// The inquiries' states, locked for this transaction; missing inquiries are left out.
+pub async fn load_states(
+    connection: &mut PgConnection,
+    ids: &[Uuid],
+) -> anyhow::Result<HashMap<Uuid, InquiryState>> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT inquiry_id, state FROM inquiry_facts WHERE inquiry_id = ANY($1) \
+         ORDER BY inquiry_id FOR UPDATE",
     )
-    .bind(update.inquiry_id)
-    .bind(&update.department)
-    .bind(&update.request_type)
-    .bind(&update.requester_kind)
-    .bind(update.received_at)
-    .bind(&update.eligibility_outcome)
-    .bind(update.due_at)
+    .bind(ids)
+    .fetch_all(connection)
+    .await
+    .context("cannot load inquiry states")?;
+    rows.into_iter()
+        .map(|(id, state)| {
+            let state = serde_json::from_str(&state)
+                .with_context(|| format!("stored state of inquiry {id} is unreadable"))?;
+            Ok((id, state))
+        })
+        .collect()
+}
+
+/// Writes the states, with the columns "open now" and "overdue now" are counted from.
+pub async fn save_states(
+    connection: &mut PgConnection,
+    states: &[(Uuid, InquiryState)],
+) -> anyhow::Result<()> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::with_capacity(states.len());
+    let mut json = Vec::with_capacity(states.len());
+    let mut departments = Vec::with_capacity(states.len());
+    let mut open = Vec::with_capacity(states.len());
+    let mut due = Vec::with_capacity(states.len());
+    for (id, state) in states {
+        ids.push(*id);
+        json.push(serde_json::to_string(state).context("cannot serialise a state")?);
+        departments.push(state.department().map(str::to_owned));
+        open.push(state.is_open());
+        due.push(state.latest_due_date());
+    }
+    sqlx::query(
+        "INSERT INTO inquiry_facts (inquiry_id, state, department, open, due_date) \
+         SELECT id, state, department, open, due_date \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::date[]) \
+              AS s(id, state, department, open, due_date) ORDER BY id \
+         ON CONFLICT (inquiry_id) DO UPDATE SET state = EXCLUDED.state, \
+         department = EXCLUDED.department, open = EXCLUDED.open, due_date = EXCLUDED.due_date",
+    )
+    .bind(&ids)
+    .bind(&json)
+    .bind(&departments)
+    .bind(&open)
+    .bind(&due)
     .execute(connection)
-    .await?;
+    .await
+    .context("cannot save inquiry states")?;
     Ok(())
 }
 
-/// Counts by a key, sorted by the key.
-pub type Counts = Vec<(String, i64)>;
-
-pub struct SummaryRows {
-    pub total_inquiries: i64,
-    pub by_department: Counts,
-    pub by_eligibility_outcome: Counts,
+/// Adds each change to its counter, in key order so concurrent writers lock alike.
+pub async fn add_to_counters(
+    connection: &mut PgConnection,
+    changes: &BTreeMap<CounterKey, i64>,
+) -> anyhow::Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut months = Vec::with_capacity(changes.len());
+    let mut departments = Vec::with_capacity(changes.len());
+    let mut dimensions = Vec::with_capacity(changes.len());
+    let mut values = Vec::with_capacity(changes.len());
+    let mut counts = Vec::with_capacity(changes.len());
+    for (key, change) in changes {
+        months.push(key.month.first_day());
+        departments.push(key.department.clone());
+        dimensions.push(key.dimension.code());
+        values.push(key.value.clone());
+        counts.push(*change);
+    }
+    sqlx::query(
+        "INSERT INTO counters (month, department, dimension, value, count) \
+         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
+         ORDER BY 1, 2, 3, 4 \
+         ON CONFLICT (month, department, dimension, value) \
+         DO UPDATE SET count = counters.count + EXCLUDED.count",
+    )
+    .bind(&months)
+    .bind(&departments)
+    .bind(&dimensions)
+    .bind(&values)
+    .bind(&counts)
+    .execute(connection)
+    .await
+    .context("cannot add to the counters")?;
+    Ok(())
 }
 
-/// The figures over every received inquiry.
-pub async fn summary(pool: &PgPool) -> anyhow::Result<SummaryRows> {
-    let mut transaction = pool.begin().await?;
-    // One snapshot for all three queries, so the figures add up.
+type RawCounter = (NaiveDate, String, String, String, i64);
+
+fn counter_rows(raw: Vec<RawCounter>) -> Vec<CounterRow> {
+    raw.into_iter()
+        .filter_map(|(month, department, dimension, value, count)| {
+            Some(CounterRow {
+                month: Month::from_first_day(month),
+                department,
+                dimension: Dimension::from_code(&dimension)?,
+                value,
+                count,
+            })
+        })
+        .collect()
+}
+
+/// The first and last month with any figure, or `None` when there are none yet.
+pub async fn months_with_figures(
+    connection: &mut PgConnection,
+) -> anyhow::Result<Option<MonthRange>> {
+    let (first, last): (Option<NaiveDate>, Option<NaiveDate>) =
+        sqlx::query_as("SELECT min(month), max(month) FROM counters WHERE count <> 0")
+            .fetch_one(connection)
+            .await
+            .context("cannot read the months with figures")?;
+    Ok(first
+        .zip(last)
+        .and_then(|(first, last)| MonthRange::new(Month::of(first), Month::of(last))))
+}
+
+/// The counters of `periods` (each summed over its months, dated to its first month), of one
+/// department or all.
+pub async fn counters_by_period(
+    connection: &mut PgConnection,
+    periods: &[MonthRange],
+    department: Option<&str>,
+) -> anyhow::Result<Vec<CounterRow>> {
+    let mut rows = Vec::new();
+    for period in periods {
+        let raw: Vec<RawCounter> = sqlx::query_as(
+            "SELECT $1::date, department, dimension, value, sum(count)::bigint FROM counters \
+             WHERE month BETWEEN $1 AND $2 AND ($3::text IS NULL OR department = $3) \
+             GROUP BY department, dimension, value HAVING sum(count) <> 0",
+        )
+        .bind(period.first.first_day())
+        .bind(period.last.first_day())
+        .bind(department)
+        .fetch_all(&mut *connection)
+        .await
+        .context("cannot read the counters")?;
+        rows.extend(counter_rows(raw));
+    }
+    Ok(rows)
+}
+
+/// The counters of the monthly trend, month by month.
+pub async fn trend_counters(
+    connection: &mut PgConnection,
+    period: MonthRange,
+    department: Option<&str>,
+) -> anyhow::Result<Vec<CounterRow>> {
+    let raw: Vec<RawCounter> = sqlx::query_as(
+        "SELECT month, department, dimension, value, count FROM counters \
+         WHERE month BETWEEN $1 AND $2 AND ($3::text IS NULL OR department = $3) \
+         AND dimension IN ('received', 'answered', 'overdue', 'deadline_result') AND count <> 0",
+    )
+    .bind(period.first.first_day())
+    .bind(period.last.first_day())
+    .bind(department)
+    .fetch_all(connection)
+    .await
+    .context("cannot read the trend counters")?;
+    Ok(counter_rows(raw))
+}
+
+/// Open inquiries now, and those among them past their latest due date on `today`.
+pub async fn open_and_overdue(
+    connection: &mut PgConnection,
+    today: NaiveDate,
+    department: Option<&str>,
+) -> anyhow::Result<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE due_date < $1) FROM inquiry_facts \
+         WHERE open AND ($2::text IS NULL OR department = $2)",
+    )
+    .bind(today)
+    .bind(department)
+    .fetch_one(connection)
+    .await
+    .context("cannot count open inquiries")
+}
+
+/// A read-only transaction on one snapshot, so the figures of one answer add up.
+pub async fn snapshot(pool: &PgPool) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut transaction = pool.begin().await.context("cannot begin a snapshot")?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut *transaction)
-        .await?;
-    let by_department: Counts = sqlx::query_as(
-        "SELECT department, count(*) FROM inquiry_facts WHERE received_at IS NOT NULL \
-         GROUP BY department ORDER BY department",
-    )
-    .fetch_all(&mut *transaction)
-    .await
-    .context("cannot count by department")?;
-    let by_eligibility_outcome: Counts = sqlx::query_as(
-        "SELECT eligibility_outcome, count(*) FROM inquiry_facts \
-         WHERE received_at IS NOT NULL AND eligibility_outcome IS NOT NULL \
-         GROUP BY eligibility_outcome ORDER BY eligibility_outcome",
-    )
-    .fetch_all(&mut *transaction)
-    .await
-    .context("cannot count by outcome")?;
-    transaction.commit().await?;
-    Ok(SummaryRows {
-        total_inquiries: by_department.iter().map(|(_, count)| count).sum(),
-        by_department,
-        by_eligibility_outcome,
-    })
+        .await
+        .context("cannot begin a snapshot")?;
+    Ok(transaction)
 }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::grpc::ReportingApi;
 use crate::projection::Projection;
+use crate::rebuild::Rebuilder;
 
 pub const SERVICE_NAME: &str = "reporting";
 pub const DEFAULT_PORT: u16 = 50054;
@@ -29,29 +30,43 @@ impl Settings {
 
 pub struct Application {
     core: ServiceCore,
+    clock: SharedClock,
 }
 
 impl Application {
-    /// The clock is taken for symmetry with the other services; reports will read it for periods.
-    pub async fn build(settings: Settings, _clock: SharedClock) -> anyhow::Result<Self> {
+    /// The clock decides "now" for open and overdue inquiries and the report's date.
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let core =
             ServiceCore::connect(&settings.common, SERVICE_NAME, 32, &crate::db::MIGRATOR).await?;
-        Ok(Self { core })
+        Ok(Self { core, clock })
     }
 
     pub fn port(&self) -> u16 {
         self.core.port()
     }
 
-    /// Serves until `shutdown`; the consumer finishes the messages in hand.
+    /// Serves until `shutdown`; the consumer finishes the messages in hand. Starts a rebuild
+    /// when events were applied but no figures are kept (after the upgrade to counters).
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let pool = self.core.pool.clone();
+        let rebuilder = Rebuilder::new(
+            pool.clone(),
+            self.core.jetstream(),
+            self.clock.clone(),
+            shutdown.clone(),
+        );
+        if crate::rebuild::needed(&pool).await? {
+            tracing::info!("events applied but no figures kept: rebuilding from the stream");
+            rebuilder.start();
+        }
         let consumer = Consumer::new(
             ConsumerSpec {
                 durable_name: SERVICE_NAME,
                 filter_subject: "borgerraad.>",
-                concurrency: 4,
-                batch_size: 64,
+                // One chunk at a time: every event adds to the same few counters, so parallel
+                // chunks would only wait on each other's row locks.
+                concurrency: 1,
+                batch_size: 256,
             },
             pool.clone(),
             self.core.jetstream(),
@@ -60,8 +75,11 @@ impl Application {
         )
         .run(shutdown.clone())
         .boxed();
-        let routes =
-            tonic::service::Routes::new(ReportingServiceServer::new(ReportingApi { pool }));
+        let routes = tonic::service::Routes::new(ReportingServiceServer::new(ReportingApi {
+            pool,
+            clock: self.clock,
+            rebuilder,
+        }));
         self.core
             .run(
                 routes,

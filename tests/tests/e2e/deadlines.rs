@@ -174,11 +174,130 @@ async fn a_wait_for_the_requester_moves_the_deadline_and_an_answer_in_time_keeps
     // 26 November to 14 December is 13 working days, 3 of them spent waiting.
     assert_eq!(outcome.working_days_used, 10);
 
+    // Reporting counts the kept promise and the handling time from deadline-monitoring's events.
+    let summary = system
+        .summary_when("the stop counted", |s| {
+            s.figures.as_ref().is_some_and(|f| f.deadline_met == 1)
+        })
+        .await;
+    let figures = summary.figures.expect("figures");
+    assert_eq!(figures.answered, 1);
+    assert_eq!(figures.deadline_breached, 0);
+    assert_eq!(figures.share_within_deadline, Some(1.0));
+    assert_eq!(figures.median_handling_working_days, Some(10));
+    assert_eq!((summary.open_now, summary.overdue_now), (0, 0));
+
     eventually("the stop is published once", SETTLE, || async {
         let counts = system.event_counts().await.ok()?;
         (counts.get("borgerraad.deadline.stopped") == Some(&1)
             && counts.get("borgerraad.deadline.rescheduled") == Some(&1)
             && counts.get("borgerraad.deadline.warning") == Some(&1))
+        .then_some(())
+    })
+    .await;
+    system.stop().await.expect("system stops");
+}
+
+#[tokio::test]
+async fn an_unanswered_inquiry_is_breached_at_the_end_of_its_due_date_and_escalated_once() {
+    let system = TestSystem::start().await.expect("system starts");
+    let inquiry_id = system
+        .intake
+        .clone()
+        .submit_inquiry(valid_submission())
+        .await
+        .expect("submitted")
+        .into_inner()
+        .inquiry_id;
+    deadline_when(&system, &inquiry_id, "scheduled", |d| d.revision == 1).await;
+
+    // Thursday 17 December, the day after the due date: every missed step fires once, in order.
+    system.clock.set(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 12, 17, 9, 0, 0)
+            .single()
+            .expect("valid"),
+    );
+    let breached = deadline_when(&system, &inquiry_id, "breached", |d| {
+        d.notices
+            .iter()
+            .any(|n| n.kind() == pb::DeadlineNoticeKind::Breached && n.fired_at.is_some())
+    })
+    .await;
+    assert_eq!(breached.working_days_overdue, 1);
+    let fired: Vec<_> = breached
+        .notices
+        .iter()
+        .filter(|n| n.fired_at.is_some())
+        .map(|n| (n.kind(), n.recipient()))
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            (
+                pb::DeadlineNoticeKind::Warning,
+                pb::NoticeRecipient::Caseworker
+            ),
+            (
+                pb::DeadlineNoticeKind::Warning,
+                pb::NoticeRecipient::Caseworker
+            ),
+            (
+                pb::DeadlineNoticeKind::DueToday,
+                pb::NoticeRecipient::Caseworker
+            ),
+            (
+                pb::DeadlineNoticeKind::Breached,
+                pb::NoticeRecipient::HeadOfOffice
+            ),
+        ]
+    );
+    let at_risk = system
+        .deadlines
+        .clone()
+        .list_at_risk(pb::ListAtRiskRequest {
+            department: "by-og-kultur".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(
+        at_risk
+            .deadlines
+            .iter()
+            .map(|d| d.inquiry_id.as_str())
+            .collect::<Vec<_>>(),
+        [inquiry_id.as_str()]
+    );
+    let summary = system
+        .summary_when("the breach counted", |s| s.overdue_now == 1)
+        .await;
+    assert_eq!(summary.figures.map(|f| f.overdue), Some(1));
+
+    // Five working days after the breach the department's director is told, once.
+    system.clock.set(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 12, 28, 9, 0, 0)
+            .single()
+            .expect("valid"),
+    );
+    deadline_when(&system, &inquiry_id, "escalated", |d| {
+        d.notices.iter().any(|n| {
+            n.kind() == pb::DeadlineNoticeKind::Escalated
+                && n.recipient() == pb::NoticeRecipient::DepartmentDirector
+                && n.fired_at.is_some()
+        })
+    })
+    .await;
+    eventually("each step published once", SETTLE, || async {
+        let counts = system.event_counts().await.ok()?;
+        let count = |kind: &str| counts.get(&format!("borgerraad.deadline.{kind}")).copied();
+        (count("warning") == Some(2)
+            && count("due_today") == Some(1)
+            && count("breached") == Some(1)
+            && count("escalated") == Some(1)
+            && system.settled().await.ok()?)
         .then_some(())
     })
     .await;

@@ -2,8 +2,9 @@
 //!
 //! `health` probes a service (the container health checks use it), `submit` registers an
 //! inquiry, `show` prints an inquiry with its assessment and deadline, `summary` prints the
-//! reporting figures, and `example` submits a sample inquiry and waits until every service has
-//! handled it.
+//! reporting figures, `example` submits a sample inquiry and waits until every service has
+//! handled it, `annual-report` writes the year's report, and `rebuild-reporting` rebuilds the
+//! figures from the stream.
 
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,20 @@ enum Command {
     Summary,
     /// Submits a sample inquiry and waits until it is assessed, scheduled and counted.
     Example,
+    /// Writes the annual report of YEAR to FILE: CSV figures, or Danish HTML with charts.
+    AnnualReport {
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_parser = ["html", "csv"], default_value = "html")]
+        format: String,
+        /// A department code; all departments when left out.
+        #[arg(long, default_value = "")]
+        department: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Rebuilds reporting's figures from the start of the stream and waits until it is done.
+    RebuildReporting,
 }
 
 #[tokio::main]
@@ -93,6 +108,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Show { inquiry_id } => show(&cli, inquiry_id, Duration::ZERO).await,
+        Command::AnnualReport {
+            year,
+            format,
+            department,
+            out,
+        } => annual_report(&cli, *year, format, department, out).await,
+        Command::RebuildReporting => rebuild_reporting(&cli).await,
         Command::Summary => summary(&cli).await,
         Command::Example => {
             let submitted = submit(
@@ -110,6 +132,65 @@ async fn main() -> anyhow::Result<()> {
             println!();
             wait_until_counted(&cli, Duration::from_secs(30)).await?;
             summary(&cli).await
+        }
+    }
+}
+
+async fn annual_report(
+    cli: &Cli,
+    year: i32,
+    format: &str,
+    department: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut reporting =
+        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+    let format = match format {
+        "csv" => pb::ReportFormat::Csv,
+        _ => pb::ReportFormat::Html,
+    };
+    let mut chunks = reporting
+        .export_annual_report(pb::ExportAnnualReportRequest {
+            year,
+            format: format.into(),
+            department: department.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let mut file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut bytes = 0;
+    while let Some(chunk) = chunks.message().await? {
+        file.write_all(&chunk.data)?;
+        bytes += chunk.data.len();
+    }
+    file.flush()?;
+    println!("wrote {} ({bytes} bytes)", out.display());
+    Ok(())
+}
+
+async fn rebuild_reporting(cli: &Cli) -> anyhow::Result<()> {
+    let mut reporting =
+        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+    reporting
+        .rebuild_projection(pb::RebuildProjectionRequest {})
+        .await?;
+    loop {
+        let status = reporting
+            .get_rebuild_status(pb::GetRebuildStatusRequest {})
+            .await?
+            .into_inner();
+        match status.state() {
+            pb::RebuildState::Succeeded => {
+                println!(
+                    "rebuilt: {} events replayed, up to stream sequence {}",
+                    status.events_replayed, status.last_sequence
+                );
+                return Ok(());
+            }
+            pb::RebuildState::Failed => bail!("the rebuild failed; see reporting's log"),
+            _ => tokio::time::sleep(Duration::from_secs(1)).await,
         }
     }
 }

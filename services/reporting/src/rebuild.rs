@@ -1,0 +1,419 @@
+//! Rebuilding the figures from the start of the stream, while the live projection goes on.
+//!
+//! The events are replayed with an ordered consumer into fresh tables in a schema of their own
+//! (`<schema>_rebuild`, unlogged while filling), in large batches through the same
+//! [`apply_facts`] as the live consumer uses. Once the replay has caught up, one transaction
+//! locks the live tables (the live consumer waits), replays the last few events, and moves the
+//! fresh tables into the service's schema in place of the old ones. The fresh `applied_events` holds every replayed event id, so whatever
+//! the live consumer had in hand is recognised as applied and not counted twice; anything newer
+//! is applied by it afterwards as usual.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use async_nats::jetstream::{self, consumer::pull};
+use borgerraad_messaging::HandlerError;
+use borgerraad_proto::v1::Event;
+use futures::StreamExt as _;
+use prost::Message as _;
+use sqlx::{Connection as _, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::projection::{apply_facts, fact_from};
+
+/// The tables a rebuild replaces.
+const TABLES: [&str; 3] = ["applied_events", "inquiry_facts", "counters"];
+/// Events per transaction while replaying.
+const BATCH: usize = 10_000;
+/// Swap once no more than this many events are left, so the live tables are locked briefly.
+const SWAP_WHEN_BEHIND: u64 = 2000;
+/// How long to wait for the next replayed message before giving up.
+const MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Progress of a rebuild, readable while it runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub events: AtomicU64,
+    pub last_sequence: AtomicU64,
+}
+
+/// What a finished rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub events: u64,
+    pub last_sequence: u64,
+}
+
+/// Applies `events` to the tables on the connection's `search_path`, skipping any whose id is
+/// already recorded there, and records the new ids; events that can never be applied are
+/// recorded but skipped, as the live consumer's dead letters are. Returns how many were new.
+pub async fn apply_events(
+    connection: &mut PgConnection,
+    events: &[(Uuid, Event)],
+) -> anyhow::Result<usize> {
+    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let types: Vec<&str> = events.iter().map(|(_, e)| e.r#type.as_str()).collect();
+    let mut fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
+        "INSERT INTO applied_events (event_id, event_type) \
+         SELECT * FROM unnest($1::uuid[], $2::text[]) ORDER BY 1 \
+         ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind(&ids)
+    .bind(&types)
+    .fetch_all(&mut *connection)
+    .await
+    .context("cannot record applied events")?
+    .into_iter()
+    .collect();
+    let applied = fresh.len();
+    let mut facts = Vec::with_capacity(events.len());
+    for (id, event) in events {
+        if fresh.remove(id) {
+            match fact_from(event) {
+                Ok(Some(fact)) => facts.push(fact),
+                Ok(None) | Err(HandlerError::Poison(_)) => {}
+                Err(HandlerError::Retry(error)) => return Err(error),
+            }
+        }
+    }
+    apply_facts(connection, &facts)
+        .await
+        .map_err(|error| match error {
+            HandlerError::Retry(error) => error,
+            HandlerError::Poison(reason) => anyhow::anyhow!(reason),
+        })?;
+    Ok(applied)
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+async fn execute(connection: &mut PgConnection, sql: String) -> anyhow::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(connection)
+        .await
+        .with_context(|| format!("cannot run {sql}"))?;
+    Ok(())
+}
+
+/// Replays the whole stream into fresh tables and swaps them in; see the module comment.
+pub async fn rebuild(
+    pool: &PgPool,
+    jetstream: &jetstream::Context,
+    progress: Arc<Progress>,
+) -> anyhow::Result<Rebuilt> {
+    let live: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await
+        .context("cannot read the schema")?;
+    let fresh = format!("{live}_rebuild");
+    let replaced = format!("{live}_replaced");
+    // A connection of its own, closed afterwards: its statements were prepared on other tables.
+    let mut connection = PgConnection::connect_with(&pool.connect_options())
+        .await
+        .context("cannot connect for the rebuild")?;
+    {
+        execute(
+            &mut connection,
+            format!("DROP SCHEMA IF EXISTS {} CASCADE", quote(&fresh)),
+        )
+        .await?;
+        execute(&mut connection, format!("CREATE SCHEMA {}", quote(&fresh))).await?;
+        for table in TABLES {
+            execute(
+                &mut connection,
+                format!(
+                    // Unlogged while filling: no WAL per batch; made logged before the swap.
+                    "CREATE UNLOGGED TABLE {}.{table} (LIKE {}.{table} INCLUDING ALL)",
+                    quote(&fresh),
+                    quote(&live)
+                ),
+            )
+            .await?;
+        }
+    }
+
+    let stream = borgerraad_messaging::stream::ensure_stream(jetstream).await?;
+    let mut messages = stream
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: "borgerraad.>".into(),
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .context("cannot create the replay consumer")?
+        .messages()
+        .await
+        .context("cannot replay the stream")?;
+    let last_in_stream = || async {
+        anyhow::Ok(
+            stream
+                .get_info()
+                .await
+                .context("cannot read the stream's state")?
+                .state
+                .last_sequence,
+        )
+    };
+
+    let mut replayed = 0u64;
+    let mut position = 0u64;
+    let mut batch: Vec<(Uuid, Event)> = Vec::with_capacity(BATCH);
+    // Reads messages up to stream sequence `target` and applies them, a batch at a time, to the
+    // fresh tables within the transaction given.
+    macro_rules! replay_to {
+        ($target:expr, $connection:expr) => {{
+            let target: u64 = $target;
+            while position < target {
+                let message = tokio::time::timeout(MESSAGE_TIMEOUT, messages.next())
+                    .await
+                    .context("the replay stalled")?
+                    .context("the replay ended early")?
+                    .context("cannot read the stream")?;
+                let sequence = message
+                    .info()
+                    .map(|i| i.stream_sequence)
+                    .unwrap_or(position + 1);
+                position = sequence;
+                if let Ok(event) = Event::decode(message.payload.as_ref())
+                    && let Ok(id) = Uuid::parse_str(&event.id)
+                {
+                    batch.push((id, event));
+                }
+                if batch.len() >= BATCH || position >= target {
+                    let connection: &mut PgConnection = $connection;
+                    execute(
+                        connection,
+                        format!("SET LOCAL search_path = {}", quote(&fresh)),
+                    )
+                    .await?;
+                    replayed += apply_events(connection, &batch).await? as u64;
+                    batch.clear();
+                    progress.events.store(replayed, Ordering::Relaxed);
+                    progress.last_sequence.store(position, Ordering::Relaxed);
+                }
+            }
+        }};
+    }
+
+    // Catch up while the live projection goes on, until only a few events are left; then make
+    // the tables crash-safe (one pass each) and catch up again.
+    let mut logged = false;
+    loop {
+        let target = last_in_stream().await?;
+        if target <= position + SWAP_WHEN_BEHIND {
+            if logged {
+                break;
+            }
+            for table in TABLES {
+                execute(
+                    &mut connection,
+                    format!("ALTER TABLE {}.{table} SET LOGGED", quote(&fresh)),
+                )
+                .await?;
+            }
+            logged = true;
+            continue;
+        }
+        let mut transaction_target = position;
+        while transaction_target < target {
+            transaction_target = (position + BATCH as u64 * 8).min(target);
+            let mut transaction = connection.begin().await?;
+            replay_to!(transaction_target, &mut *transaction);
+            transaction.commit().await?;
+        }
+    }
+
+    // The swap: the live tables are locked, the rest replayed, the tables exchanged.
+    let mut transaction = connection.begin().await?;
+    let locked: Vec<String> = TABLES
+        .iter()
+        .map(|table| format!("{}.{table}", quote(&live)))
+        .collect();
+    execute(
+        &mut transaction,
+        format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", locked.join(", ")),
+    )
+    .await?;
+    let target = last_in_stream().await?;
+    replay_to!(target, &mut *transaction);
+    if !batch.is_empty() {
+        bail!("replayed events left unapplied");
+    }
+    execute(
+        &mut transaction,
+        format!("DROP SCHEMA IF EXISTS {} CASCADE", quote(&replaced)),
+    )
+    .await?;
+    execute(
+        &mut transaction,
+        format!("CREATE SCHEMA {}", quote(&replaced)),
+    )
+    .await?;
+    for table in TABLES {
+        execute(
+            &mut transaction,
+            format!(
+                "ALTER TABLE {}.{table} SET SCHEMA {}",
+                quote(&live),
+                quote(&replaced)
+            ),
+        )
+        .await?;
+        execute(
+            &mut transaction,
+            format!(
+                "ALTER TABLE {}.{table} SET SCHEMA {}",
+                quote(&fresh),
+                quote(&live)
+            ),
+        )
+        .await?;
+    }
+    execute(
+        &mut transaction,
+        format!("DROP SCHEMA {} CASCADE", quote(&replaced)),
+    )
+    .await?;
+    execute(
+        &mut transaction,
+        format!("DROP SCHEMA {} CASCADE", quote(&fresh)),
+    )
+    .await?;
+    transaction
+        .commit()
+        .await
+        .context("cannot swap the rebuilt tables in")?;
+    connection.close().await.ok();
+    tracing::info!(
+        events = replayed,
+        last_sequence = position,
+        "figures rebuilt from the stream"
+    );
+    Ok(Rebuilt {
+        events: replayed,
+        last_sequence: position,
+    })
+}
+
+/// Whether the figures need a rebuild at start: events were applied, but no state is kept (the
+/// schema has just been migrated to the counters).
+pub async fn needed(pool: &PgPool) -> anyhow::Result<bool> {
+    let (events, states): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM applied_events), EXISTS (SELECT 1 FROM inquiry_facts)",
+    )
+    .fetch_one(pool)
+    .await
+    .context("cannot check whether the figures need a rebuild")?;
+    Ok(events && !states)
+}
+
+/// Where the latest rebuild of this process stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildState {
+    Idle,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct RebuildStatus {
+    pub state: RebuildState,
+    pub events: u64,
+    pub last_sequence: u64,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+struct Record {
+    state: RebuildState,
+    progress: Arc<Progress>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Runs at most one rebuild at a time in the background, until it ends or the service stops.
+#[derive(Clone)]
+pub struct Rebuilder {
+    pool: PgPool,
+    jetstream: jetstream::Context,
+    clock: borgerraad_platform::clock::SharedClock,
+    shutdown: tokio_util::sync::CancellationToken,
+    record: Arc<std::sync::Mutex<Record>>,
+}
+
+impl Rebuilder {
+    pub fn new(
+        pool: PgPool,
+        jetstream: jetstream::Context,
+        clock: borgerraad_platform::clock::SharedClock,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Self {
+            pool,
+            jetstream,
+            clock,
+            shutdown,
+            record: Arc::new(std::sync::Mutex::new(Record {
+                state: RebuildState::Idle,
+                progress: Arc::default(),
+                started_at: None,
+                finished_at: None,
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
+        self.record
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn status(&self) -> RebuildStatus {
+        let record = self.lock();
+        RebuildStatus {
+            state: record.state,
+            events: record.progress.events.load(Ordering::Relaxed),
+            last_sequence: record.progress.last_sequence.load(Ordering::Relaxed),
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+        }
+    }
+
+    /// Starts a rebuild; `None` when one is running already.
+    pub fn start(&self) -> Option<RebuildStatus> {
+        let progress = {
+            let mut record = self.lock();
+            if record.state == RebuildState::Running {
+                return None;
+            }
+            record.state = RebuildState::Running;
+            record.progress = Arc::default();
+            record.started_at = Some(self.clock.now());
+            record.finished_at = None;
+            record.progress.clone()
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let outcome = tokio::select! {
+                outcome = rebuild(&this.pool, &this.jetstream, progress) => outcome,
+                () = this.shutdown.cancelled() => Err(anyhow::anyhow!("the service stopped")),
+            };
+            let state = match outcome {
+                Ok(_) => RebuildState::Succeeded,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "rebuild failed");
+                    RebuildState::Failed
+                }
+            };
+            let mut record = this.lock();
+            record.state = state;
+            record.finished_at = Some(this.clock.now());
+        });
+        Some(self.status())
+    }
+}
