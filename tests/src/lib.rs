@@ -89,6 +89,7 @@ impl TestSystem {
                 common: settings("eligibility", &database, &nats),
                 rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
                 intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                calendar: Default::default(),
             },
             clock.clone(),
         )

@@ -67,6 +67,14 @@ pub trait EventHandler: Send + Sync + 'static {
         event: &Event,
         transaction: &mut PgConnection,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Runs before a batch is applied, outside its transaction, so a handler can fetch what the
+    /// whole batch needs at once (one call instead of one per event). Best effort: `handle`
+    /// must still work for an event nothing was prepared for.
+    fn prepare(&self, events: &[&Event]) -> impl Future<Output = ()> + Send {
+        let _ = events;
+        async {}
+    }
 }
 
 pub struct Consumer<H> {
@@ -228,6 +236,8 @@ impl<H: EventHandler> Consumer<H> {
             .iter()
             .map(|(_, event)| event.r#type.as_str())
             .collect();
+        let batch: Vec<&Event> = events.iter().map(|(_, event)| event).collect();
+        self.handler.prepare(&batch).await;
         let mut transaction = self.pool.begin().await?;
         // Sorted, so concurrent chunks take the index locks in the same order.
         let mut fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(

@@ -26,6 +26,7 @@
 //! ```
 
 mod calendar;
+mod config;
 mod deadline;
 mod easter;
 mod holidays;

@@ -81,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     )))
     .bind(now)
     .bind(1000i64)
+    .bind(deadline_monitoring::scheduler::ALL_KINDS)
     .fetch_all(&pool)
     .await?;
     println!("\nthe due-timer query's plan:\n{}\n", plan.join("\n"));
@@ -130,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
         batch_size,
         wake: Arc::new(Notify::new()),
         deliveries_wake: Arc::new(Notify::new()),
+        backlog: None,
     };
     let started = Instant::now();
     let mut fired = 0;

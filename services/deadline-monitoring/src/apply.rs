@@ -7,7 +7,7 @@ use borgerraad_messaging::{EventType, Outbox, new_event};
 use borgerraad_platform::convert::{date, timestamp};
 use borgerraad_proto::v1::{self as pb, event::Data};
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use working_days::Calendar;
 
@@ -53,9 +53,9 @@ pub async fn apply(
     let period_changed = stored
         .as_ref()
         .is_none_or(|s| s.clock_started_at != sla.period_started_at);
-    let due_changed = stored.as_ref().is_some_and(|s| {
-        s.due_date != sla.due_date || s.paused_working_days != sla.paused_working_days
-    });
+    // Only a new due date is a new revision: a pause begun after the due date adds waited days
+    // but moves nothing, and must not lay out (and fire) the chain a second time.
+    let due_changed = stored.as_ref().is_some_and(|s| s.due_date != sla.due_date);
     let stopped = sla.state == SlaState::Stopped;
     let outcome_changed = stored.as_ref().is_none_or(|s| s.outcome != sla.outcome);
     let mut publish = Vec::new();
@@ -94,21 +94,12 @@ pub async fn apply(
     }
     db::save_deadline(connection, &deadline, now).await?;
 
-    let was_running = stored
-        .as_ref()
-        .is_some_and(|s| s.state == SlaState::Running);
     let revision_changed = stored.as_ref().is_none_or(|s| s.revision != revision);
-    if revision_changed || was_running != (deadline.state == SlaState::Running) {
+    let state_changed = stored.as_ref().is_none_or(|s| s.state != deadline.state);
+    if revision_changed || state_changed {
         db::cancel_timers(connection, inquiry_id).await?;
-        if deadline.state == SlaState::Running {
-            let plan = lay_out(
-                &rules.calendar,
-                &rules.policy,
-                deadline.start_day,
-                deadline.due_date,
-                Some(now),
-            );
-            db::insert_timers(connection, inquiry_id, revision, deadline.due_date, &plan).await?;
+        if sla.wants_timers() {
+            lay_out_timers(connection, rules, &deadline, now).await?;
         }
     }
     for event_type in publish {
@@ -124,6 +115,68 @@ pub async fn apply(
         );
     }
     Ok(Some(deadline))
+}
+
+/// Lays out the current revision's timers (steps fired already, in this revision or an earlier
+/// one with the same due date, are not laid again).
+async fn lay_out_timers(
+    connection: &mut PgConnection,
+    rules: &Rules,
+    deadline: &StoredDeadline,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let plan = lay_out(
+        &rules.calendar,
+        &rules.policy,
+        deadline.start_day,
+        deadline.due_date,
+        Some(now),
+    );
+    db::insert_timers(
+        connection,
+        deadline.receipt.inquiry_id,
+        deadline.revision,
+        deadline.due_date,
+        &plan,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Lays out the timers of every deadline that should have some and has none for its current
+/// revision (deadlines written before timers existed, migration 0001); returns how many.
+pub async fn lay_out_missing_timers(
+    pool: &PgPool,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let candidates = db::deadlines_without_timers(pool).await?;
+    let mut laid = 0;
+    for inquiry_id in candidates {
+        let mut transaction = pool.begin().await?;
+        db::lock_inquiry(&mut transaction, inquiry_id).await?;
+        let Some(deadline) = db::load_deadline(&mut transaction, inquiry_id).await? else {
+            continue;
+        };
+        let (steps, _) = db::load_steps(&mut transaction, inquiry_id).await?;
+        let sla = replay(
+            &rules.calendar,
+            deadline.working_days,
+            deadline.receipt.received_at,
+            &steps,
+        );
+        if deadline.state != sla.state
+            || !sla.wants_timers()
+            || db::has_timers(&mut transaction, inquiry_id, deadline.revision).await?
+        {
+            continue;
+        }
+        lay_out_timers(&mut transaction, rules, &deadline, now).await?;
+        transaction.commit().await?;
+        laid += 1;
+        tracing::info!(%inquiry_id, revision = deadline.revision, "timers laid out");
+    }
+    Ok(laid)
 }
 
 fn days(value: u32) -> i32 {

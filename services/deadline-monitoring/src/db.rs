@@ -241,6 +241,33 @@ pub async fn load_steps(
     Ok((steps, caseworker))
 }
 
+/// Open deadlines without a timer of their current revision (candidates; the caller checks
+/// under the inquiry's lock whether the clock wants timers).
+pub async fn deadlines_without_timers(pool: &PgPool) -> anyhow::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT d.inquiry_id FROM deadlines d WHERE d.state <> 'stopped' AND NOT EXISTS \
+         (SELECT 1 FROM timers t WHERE t.inquiry_id = d.inquiry_id AND t.revision = d.revision) \
+         ORDER BY d.due_at",
+    )
+    .fetch_all(pool)
+    .await
+    .context("cannot list deadlines without timers")
+}
+
+pub async fn has_timers(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    revision: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM timers WHERE inquiry_id = $1 AND revision = $2)",
+    )
+    .bind(inquiry_id)
+    .bind(revision)
+    .fetch_one(connection)
+    .await
+}
+
 /// Drops the unfired timers of an inquiry (a pause, a stop or a new revision).
 pub async fn cancel_timers(connection: &mut PgConnection, inquiry_id: Uuid) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM timers WHERE inquiry_id = $1 AND fired_at IS NULL")
@@ -250,7 +277,8 @@ pub async fn cancel_timers(connection: &mut PgConnection, inquiry_id: Uuid) -> s
     Ok(())
 }
 
-/// Lays out a revision's timers; a step that already fired in this revision is not laid again.
+/// Lays out a revision's timers; a step that already fired for the same due date (in this
+/// revision or an earlier one) is not laid again.
 pub async fn insert_timers(
     connection: &mut PgConnection,
     inquiry_id: Uuid,
@@ -268,6 +296,8 @@ pub async fn insert_timers(
          SELECT $1, $2, step, kind, recipient, days, $3, fire_at \
          FROM unnest($4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[]) \
               AS t(step, kind, recipient, days, fire_at) \
+         WHERE NOT EXISTS (SELECT 1 FROM timers f WHERE f.inquiry_id = $1 AND f.step = t.step \
+               AND f.due_date = $3 AND f.fired_at IS NOT NULL) \
          ON CONFLICT (inquiry_id, revision, step) DO NOTHING",
     )
     .bind(inquiry_id)
@@ -292,6 +322,8 @@ pub struct NoticeRecord {
     pub revision: i64,
     pub fire_at: DateTime<Utc>,
     pub fired_at: Option<DateTime<Utc>>,
+    /// Fired but told to no one: a later step of its chain was due too.
+    pub skipped: bool,
     /// (channel, status, attempts)
     pub deliveries: Vec<(String, String, i32)>,
 }
@@ -306,8 +338,9 @@ pub async fn notices(pool: &PgPool, inquiry_id: Uuid) -> anyhow::Result<Vec<Noti
         i64,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
+        bool,
     )> = sqlx::query_as(
-        "SELECT timer_id, step, kind, recipient, revision, fire_at, fired_at FROM timers \
+        "SELECT timer_id, step, kind, recipient, revision, fire_at, fired_at, skipped FROM timers \
          WHERE inquiry_id = $1 ORDER BY fire_at, timer_id",
     )
     .bind(inquiry_id)
@@ -325,7 +358,7 @@ pub async fn notices(pool: &PgPool, inquiry_id: Uuid) -> anyhow::Result<Vec<Noti
     .context("cannot read deliveries")?;
     rows.into_iter()
         .map(
-            |(timer_id, step, kind, recipient, revision, fire_at, fired_at)| {
+            |(timer_id, step, kind, recipient, revision, fire_at, fired_at, skipped)| {
                 Ok(NoticeRecord {
                     kind: NoticeKind::from_code(&kind)
                         .with_context(|| format!("unknown notice kind {kind:?}"))?,
@@ -335,6 +368,7 @@ pub async fn notices(pool: &PgPool, inquiry_id: Uuid) -> anyhow::Result<Vec<Noti
                     revision,
                     fire_at,
                     fired_at,
+                    skipped,
                     deliveries: deliveries
                         .iter()
                         .filter(|d| d.0 == timer_id)
@@ -346,16 +380,21 @@ pub async fn notices(pool: &PgPool, inquiry_id: Uuid) -> anyhow::Result<Vec<Noti
         .collect()
 }
 
-/// Running deadlines due on or before `due_by`, soonest first.
+/// Running deadlines due on or before `due_by`, and paused ones whose pause began after the due
+/// date had passed (the breach stands), soonest first.
 pub async fn at_risk(
     pool: &PgPool,
     due_by: NaiveDate,
+    now: DateTime<Utc>,
     department: Option<&str>,
     caseworker_id: Option<&str>,
     limit: i64,
 ) -> anyhow::Result<Vec<StoredDeadline>> {
     let rows: Vec<DeadlineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE state = 'running' AND due_date <= $1 \
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines d \
+         WHERE ((state = 'running' AND due_date <= $1) \
+             OR (state = 'paused' AND due_at <= $5 AND EXISTS (SELECT 1 FROM inquiry_steps s \
+                 WHERE s.inquiry_id = d.inquiry_id AND s.kind = 'pause' AND s.at >= d.due_at))) \
          AND ($2::text IS NULL OR department = $2) AND ($3::text IS NULL OR caseworker_id = $3) \
          ORDER BY due_at, inquiry_id LIMIT $4"
     )))
@@ -363,6 +402,7 @@ pub async fn at_risk(
     .bind(department)
     .bind(caseworker_id)
     .bind(limit)
+    .bind(now)
     .fetch_all(pool)
     .await
     .context("cannot list deadlines at risk")?;

@@ -32,9 +32,12 @@ fn days(value: u32) -> i32 {
 }
 
 impl DeadlineApi {
-    /// The summary of a deadline, without pauses and notices.
-    fn summary(&self, deadline: &StoredDeadline) -> pb::Deadline {
-        let (left, overdue) = if deadline.state == SlaState::Running {
+    /// The summary of a deadline, without pauses and notices; `breach_stands` when it is
+    /// paused by a pause begun after the due date (it counts as overdue then).
+    fn summary(&self, deadline: &StoredDeadline, breach_stands: bool) -> pb::Deadline {
+        let counts = deadline.state == SlaState::Running
+            || (deadline.state == SlaState::Paused && breach_stands);
+        let (left, overdue) = if counts {
             standing(
                 &self.calendar,
                 deadline.due_date,
@@ -154,7 +157,7 @@ impl DeadlineMonitoringService for DeadlineApi {
         let notices = db::notices(&self.pool, inquiry_id)
             .await
             .map_err(|error| unexpected(&error))?;
-        let mut reply = self.summary(&deadline);
+        let mut reply = self.summary(&deadline, sla.breach_stands());
         reply.pauses = sla
             .pauses
             .iter()
@@ -173,15 +176,24 @@ impl DeadlineMonitoringService for DeadlineApi {
                 revision: notice.revision,
                 fire_at: Some(timestamp(notice.fire_at)),
                 fired_at: notice.fired_at.map(timestamp),
-                deliveries: notice
-                    .deliveries
-                    .into_iter()
-                    .map(|(channel, status, attempts)| pb::NoticeDelivery {
-                        channel,
-                        status,
-                        attempts,
-                    })
-                    .collect(),
+                // A skipped notice shows as one delivery with status "skipped" and no channel.
+                deliveries: if notice.skipped {
+                    vec![pb::NoticeDelivery {
+                        channel: String::new(),
+                        status: "skipped".into(),
+                        attempts: 0,
+                    }]
+                } else {
+                    notice
+                        .deliveries
+                        .into_iter()
+                        .map(|(channel, status, attempts)| pb::NoticeDelivery {
+                            channel,
+                            status,
+                            attempts,
+                        })
+                        .collect()
+                },
             })
             .collect();
         Ok(Response::new(reply))
@@ -234,6 +246,7 @@ impl DeadlineMonitoringService for DeadlineApi {
         let deadlines = db::at_risk(
             &self.pool,
             due_by,
+            self.clock.now(),
             optional(&request.department),
             optional(&request.caseworker_id),
             limit,
@@ -241,7 +254,8 @@ impl DeadlineMonitoringService for DeadlineApi {
         .await
         .map_err(|error| unexpected(&error))?;
         Ok(Response::new(pb::ListAtRiskResponse {
-            deadlines: deadlines.iter().map(|d| self.summary(d)).collect(),
+            // Paused deadlines are listed only when their breach stands.
+            deadlines: deadlines.iter().map(|d| self.summary(d, true)).collect(),
         }))
     }
 

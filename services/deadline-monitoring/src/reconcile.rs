@@ -37,6 +37,8 @@ pub struct Reconciler {
 pub struct Reconciled {
     pub checked: usize,
     pub created: usize,
+    /// Inquiries that could not be checked (logged; tried again in a later round).
+    pub failed: usize,
 }
 
 const OPEN_STATUSES: [pb::InquiryStatus; 5] = [
@@ -54,10 +56,11 @@ impl Reconciler {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(self.interval) => {}
             }
-            match self.reconcile_once().await {
+            match self.reconcile_until(&shutdown).await {
                 Ok(done) => tracing::info!(
                     checked = done.checked,
                     created = done.created,
+                    failed = done.failed,
                     "reconciled with intake"
                 ),
                 Err(error) => tracing::warn!(
@@ -71,6 +74,15 @@ impl Reconciler {
 
     /// One round: checks a batch of open deadlines and creates missing ones.
     pub async fn reconcile_once(&self) -> anyhow::Result<Reconciled> {
+        self.reconcile_until(&CancellationToken::new()).await
+    }
+
+    /// One round that ends early at `shutdown` (checked between inquiries). One inquiry that
+    /// cannot be checked is logged and set back in the queue; it never ends the round.
+    pub async fn reconcile_until(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Reconciled> {
         let mut done = Reconciled::default();
         let open: Vec<Uuid> = sqlx::query_scalar(
             "SELECT inquiry_id FROM deadlines WHERE state <> 'stopped' \
@@ -81,10 +93,19 @@ impl Reconciler {
         .await
         .context("cannot list open deadlines")?;
         for inquiry_id in open {
-            self.check(inquiry_id).await?;
-            done.checked += 1;
+            if shutdown.is_cancelled() {
+                return Ok(done);
+            }
+            if self.check_or_set_aside(inquiry_id).await {
+                done.checked += 1;
+            } else {
+                done.failed += 1;
+            }
         }
         for status in OPEN_STATUSES {
+            if shutdown.is_cancelled() {
+                return Ok(done);
+            }
             let mut page_token = String::new();
             loop {
                 let page = self
@@ -112,8 +133,14 @@ impl Reconciler {
                 .await
                 .context("cannot look up deadlines")?;
                 for id in ids.into_iter().filter(|id| !known.contains(id)) {
-                    self.check(id).await?;
-                    done.created += 1;
+                    if shutdown.is_cancelled() {
+                        return Ok(done);
+                    }
+                    if self.check_or_set_aside(id).await {
+                        done.created += 1;
+                    } else {
+                        done.failed += 1;
+                    }
                 }
                 if page.next_page_token.is_empty() {
                     break;
@@ -122,6 +149,25 @@ impl Reconciler {
             }
         }
         Ok(done)
+    }
+
+    /// Checks one inquiry; on failure logs it and marks it reconciled now, so it goes to the
+    /// back of the queue instead of blocking every later round. True when it was checked.
+    async fn check_or_set_aside(&self, inquiry_id: Uuid) -> bool {
+        let Err(error) = self.check(inquiry_id).await else {
+            return true;
+        };
+        tracing::warn!(%inquiry_id, error = format!("{error:#}"), "cannot reconcile inquiry");
+        let set_aside =
+            sqlx::query("UPDATE deadlines SET reconciled_at = $2 WHERE inquiry_id = $1")
+                .bind(inquiry_id)
+                .bind(self.clock.now())
+                .execute(&self.pool)
+                .await;
+        if let Err(error) = set_aside {
+            tracing::warn!(%inquiry_id, %error, "cannot set the inquiry back in the queue");
+        }
+        false
     }
 
     /// Brings one deadline in line with intake's record of the inquiry.

@@ -11,19 +11,18 @@ use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::settings::{CommonSettings, parsed_var, var};
 use borgerraad_proto::v1::deadline_monitoring_service_server::DeadlineMonitoringServiceServer;
 use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
-use chrono::NaiveDate;
 use futures::FutureExt as _;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use working_days::{Calendar, CalendarConfig, ClosingDay, ClosingDays};
+use working_days::{Calendar, CalendarConfig};
 
-use crate::apply::Rules;
+use crate::apply::{Rules, lay_out_missing_timers};
 use crate::delivery::{Addresses, Channels, DeliverySettings, DeliveryWorker, smtp::SmtpSettings};
 use crate::domain::{DEFAULT_WORKING_DAYS, NoticePolicy};
 use crate::events::TrackInquiries;
 use crate::grpc::DeadlineApi;
 use crate::reconcile::Reconciler;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{BacklogProbe, CONSUMER, Scheduler};
 
 pub const SERVICE_NAME: &str = "deadline-monitoring";
 /// The service's schema; SQL identifiers cannot hold a dash.
@@ -45,6 +44,9 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// Timers fired per transaction (`SCHEDULER_BATCH_SIZE`, default 1000).
     pub scheduler_batch_size: i64,
+    /// The longest the scheduler holds due timers while intake's events are unapplied or NATS
+    /// cannot be asked (`SCHEDULER_MAX_HOLD_SECS`, default 900); then they fire anyway.
+    pub scheduler_max_hold: Duration,
     /// Intake's gRPC address for reconciliation (`INTAKE_URL`, default http://127.0.0.1:50051).
     pub intake_url: String,
     /// `RECONCILE_INTERVAL_SECS` (default 300).
@@ -67,6 +69,7 @@ impl Settings {
             policy: NoticePolicy::default(),
             poll_interval: Duration::from_secs(1),
             scheduler_batch_size: 1000,
+            scheduler_max_hold: Duration::from_secs(900),
             intake_url: "http://127.0.0.1:50051".into(),
             reconcile_interval: Duration::from_secs(300),
             channels: Channels::default(),
@@ -88,19 +91,8 @@ impl Settings {
             (1..=250).contains(&settings.working_days),
             "ANSWER_WORKING_DAYS must be 1-250"
         );
-        settings.calendar = CalendarConfig {
-            closing_days: closing_days(var("CLOSING_DAYS").as_deref())?,
-            extra_closing_days: var("EXTRA_CLOSING_DAYS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|day| !day.is_empty())
-                .map(|day| {
-                    NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                        .with_context(|| format!("EXTRA_CLOSING_DAYS: {day:?} is not YYYY-MM-DD"))
-                })
-                .collect::<anyhow::Result<_>>()?,
-        };
+        // Parsed as eligibility parses it, so both services count the same working days.
+        settings.calendar = CalendarConfig::from_env().map_err(anyhow::Error::msg)?;
         let mut policy = NoticePolicy::parse(
             &var("WARNING_WORKING_DAYS").unwrap_or_else(|| "5,2".into()),
             &var("ESCALATIONS").unwrap_or_else(|| "5:department_director".into()),
@@ -113,6 +105,8 @@ impl Settings {
         settings.delivery.poll_interval = settings.poll_interval;
         settings.scheduler_batch_size =
             parsed_var("SCHEDULER_BATCH_SIZE", 1000i64)?.clamp(1, 10_000);
+        settings.scheduler_max_hold =
+            Duration::from_secs(parsed_var("SCHEDULER_MAX_HOLD_SECS", 900u64)?);
         if let Some(url) = var("INTAKE_URL") {
             settings.intake_url = url;
         }
@@ -134,26 +128,6 @@ impl Settings {
             Duration::from_millis(parsed_var("DELIVERY_RETRY_BASE_MS", 30_000u64)?);
         Ok(settings)
     }
-}
-
-fn closing_days(value: Option<&str>) -> anyhow::Result<ClosingDays> {
-    let Some(value) = value else {
-        return Ok(ClosingDays::ALL);
-    };
-    let mut days = ClosingDays::NONE;
-    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let day = match part {
-            "none" => continue,
-            "constitution_day" => ClosingDay::ConstitutionDay,
-            "christmas_eve" => ClosingDay::ChristmasEve,
-            "new_years_eve" => ClosingDay::NewYearsEve,
-            other => anyhow::bail!(
-                "CLOSING_DAYS: {other:?} is not constitution_day, christmas_eve, new_years_eve or none"
-            ),
-        };
-        days = days.with(day, true);
-    }
-    Ok(days)
 }
 
 fn directors(value: &str) -> anyhow::Result<HashMap<String, String>> {
@@ -221,6 +195,10 @@ impl Application {
                 batch_size: settings.scheduler_batch_size,
                 wake: Arc::new(Notify::new()),
                 deliveries_wake: deliveries_wake.clone(),
+                backlog: Some(BacklogProbe::new(
+                    core.nats.clone(),
+                    settings.scheduler_max_hold,
+                )),
             },
             deliveries: DeliveryWorker {
                 pool: pool.clone(),
@@ -261,6 +239,17 @@ impl Application {
     /// scheduler and the delivery workers their batch.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let pool = self.core.pool.clone();
+        // Deadlines from before timers existed (an upgrade from migration 0001) get theirs.
+        match lay_out_missing_timers(&pool, &self.reconciler.rules, self.scheduler.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(laid) => tracing::info!(laid, "timers laid out for deadlines that had none"),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot lay out missing timers; running on"
+            ),
+        }
         let relay = self
             .outbox
             .relay(pool.clone(), self.core.jetstream())
@@ -270,9 +259,10 @@ impl Application {
             ConsumerSpec {
                 // Named after its filter: a durable consumer keeps the filter it was made with, so
                 // an upgrade from receipts only starts a new one (its replay is deduplicated).
-                durable_name: "deadline-monitoring-inquiries",
+                durable_name: CONSUMER,
                 filter_subject: "borgerraad.inquiry.>",
-                concurrency: 4,
+                // Waits on round trips and per-inquiry locks rather than the CPU: more lanes.
+                concurrency: 12,
                 batch_size: 64,
             },
             pool,
@@ -302,12 +292,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn closing_days_and_directors_parse_from_configuration() {
-        assert_eq!(closing_days(None).expect("default"), ClosingDays::ALL);
-        assert_eq!(closing_days(Some("none")).expect("none"), ClosingDays::NONE);
-        let only_christmas = closing_days(Some("christmas_eve")).expect("valid");
-        assert!(only_christmas.christmas_eve && !only_christmas.new_years_eve);
-        assert!(closing_days(Some("easter")).is_err());
+    fn directors_parse_from_configuration() {
         let map = directors("by-og-kultur=d1@x.dk, social=d2@x.dk").expect("valid");
         assert_eq!(map.get("social").map(String::as_str), Some("d2@x.dk"));
         assert!(directors("social").is_err());

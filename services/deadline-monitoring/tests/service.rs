@@ -580,11 +580,20 @@ async fn two_replicas_fire_each_timer_exactly_once() {
         (timers == 40 * 5).then_some(())
     })
     .await;
-    // Everything is due at once; both replicas race for it.
+    // Everything is due at once; both replicas race for it. The warnings are skipped (the
+    // deadline has passed), but still fire (are marked) once.
     clock.set(cph(2027, 1, 15, 12));
     first.tick();
     second.tick();
-    let events = wait_for_events(&pool, "every notice", 40 + 40 * 5).await;
+    let events = wait_for_events(&pool, "every notice", 40 + 40 * 3).await;
+    eventually("every timer fired", SETTLE, || async {
+        let unfired: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE fired_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+        (unfired == 0).then_some(())
+    })
+    .await;
     let fired: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE fired_at IS NOT NULL")
         .fetch_one(&pool)
         .await
@@ -600,7 +609,7 @@ async fn two_replicas_fire_each_timer_exactly_once() {
             );
         }
     }
-    assert_eq!(seen.len(), 200);
+    assert_eq!(seen.len(), 120);
     // And in order per inquiry, whichever replica fired which.
     for id in &ids {
         let order: Vec<String> = events
@@ -612,17 +621,13 @@ async fn two_replicas_fire_each_timer_exactly_once() {
                 _ => None,
             })
             .collect();
-        assert_eq!(
-            order,
-            [
-                "warning-5",
-                "warning-2",
-                "due-today",
-                "breach",
-                "escalation-1"
-            ]
-        );
+        assert_eq!(order, ["due-today", "breach", "escalation-1"]);
     }
+    let skipped: i64 = sqlx::query_scalar("SELECT count(*) FROM timers WHERE skipped")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(skipped, 80);
     first.stop().await;
     second.stop().await;
 }
@@ -647,18 +652,300 @@ async fn after_downtime_every_missed_timer_fires_once_in_order() {
     wait_for_events(&pool, "warning-5", 2).await;
     replica.stop().await;
 
-    // Down from 9 to 18 December: warning-2, due-today and breach are missed.
+    // Down from 9 to 18 December: warning-2, due-today and breach are missed. "2 working days
+    // left" would come after the deadline passed: it is skipped, and shown so.
     clock.set(cph(2026, 12, 18, 9));
     let restarted = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
-    let events = wait_for_events(&pool, "the missed notices", 5).await;
-    assert_eq!(
-        notice_steps(&events),
-        ["warning-5", "warning-2", "due-today", "breach"]
-    );
+    let events = wait_for_events(&pool, "the missed notices", 4).await;
+    assert_eq!(notice_steps(&events), ["warning-5", "due-today", "breach"]);
     // Nothing more fires until the escalation is due.
     restarted.tick();
     restarted.app_scheduler.fire_due().await.expect("a round");
-    assert_eq!(published(&pool).await.len(), 5);
+    assert_eq!(published(&pool).await.len(), 4);
+    let mut client = restarted.client().await;
+    let shown = deadline(&mut client, id).await;
+    let warning_2 = shown
+        .notices
+        .iter()
+        .find(|n| n.step == "warning-2")
+        .expect("warning-2 in the history");
+    assert!(warning_2.fired_at.is_some());
+    assert_eq!(warning_2.deliveries.len(), 1);
+    assert_eq!(warning_2.deliveries[0].status, "skipped");
+    let skipped: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM deliveries d JOIN timers t USING (timer_id) WHERE t.skipped",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(skipped, 0, "nothing delivered for a skipped warning");
+    restarted.stop().await;
+}
+
+/// Waits until the service's consumer has applied every event in the stream.
+async fn wait_for_consumer_idle(js: &async_nats::jetstream::Context) {
+    eventually("every event consumed", SETTLE, || async {
+        let info = js
+            .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+            .await
+            .ok()?
+            .consumer_info("deadline-monitoring-inquiries")
+            .await
+            .ok()?;
+        (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+    })
+    .await;
+}
+
+/// Holds the inquiry's lock (as every change of its deadline takes it) until committed.
+async fn hold_inquiry_lock(pool: &PgPool, id: Uuid) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut lock = pool.begin().await.expect("transaction");
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+        .bind(id)
+        .execute(&mut *lock)
+        .await
+        .expect("lock");
+    lock
+}
+
+#[tokio::test]
+async fn an_answer_still_queued_after_downtime_holds_the_breach_and_then_stops_it() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    let mut client = replica.client().await;
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    replica.stop().await;
+
+    // Down over midnight: the inquiry was answered in time on its due date, and the answer
+    // waits in the stream. The test holds the inquiry's lock, so it cannot be applied yet.
+    publish(
+        &js,
+        &step(
+            EventType::InquiryAnswered,
+            id,
+            7,
+            pb::InquiryStatus::InProgress,
+            pb::InquiryStatus::Answered,
+            cph(2026, 12, 16, 15),
+        ),
+    )
+    .await;
+    clock.set(cph(2026, 12, 17, 9));
+    let lock = hold_inquiry_lock(&pool, id).await;
+    let restarted = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    assert_eq!(
+        restarted.app_scheduler.fire_due().await.expect("a round"),
+        0,
+        "held while an event waits"
+    );
+    lock.commit().await.expect("released");
+    let mut client = restarted.client().await;
+    let stopped = wait_for_revision(&mut client, id, pb::DeadlineState::Stopped, 1).await;
+    assert_eq!(
+        stopped.outcome.expect("an outcome").result(),
+        pb::SlaResult::Met
+    );
+    wait_for_consumer_idle(&js).await;
+    restarted.app_scheduler.fire_due().await.expect("a round");
+    assert!(
+        notice_steps(&published(&pool).await).is_empty(),
+        "no breach for an inquiry answered in time"
+    );
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn without_nats_only_caseworker_reminders_fire_until_the_hold_runs_out() {
+    let (mut nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.scheduler_max_hold = Duration::from_secs(600);
+    })
+    .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    let mut client = replica.client().await;
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    nats.stop();
+
+    // NATS is gone, so whether an answer waits cannot be known: due today reaches the
+    // caseworker, the breach waits.
+    clock.set(cph(2026, 12, 17, 9));
+    replica.tick();
+    let fired = |step: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT fired_at IS NOT NULL FROM timers WHERE inquiry_id = $1 AND step = $2",
+            )
+            .bind(id)
+            .bind(step)
+            .fetch_one(&pool)
+            .await
+            .expect("timer")
+        }
+    };
+    eventually("due today fired", SETTLE, || async {
+        fired("due-today").await.then_some(())
+    })
+    .await;
+    replica.app_scheduler.fire_due().await.expect("a round");
+    assert!(!fired("breach").await, "the breach is held");
+    assert_eq!(notice_steps(&published(&pool).await), ["due-today"]);
+
+    // Held at most 10 minutes: then the breach goes out anyway.
+    clock.advance(chrono::Duration::minutes(11));
+    replica.tick();
+    let events = wait_for_events(&pool, "the breach", 3).await;
+    assert_eq!(notice_steps(&events), ["due-today", "breach"]);
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn a_pause_after_the_due_date_keeps_the_breach_escalates_once_and_lists_it_overdue() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    let mut client = replica.client().await;
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    clock.set(cph(2026, 12, 17, 7));
+    replica.tick();
+    wait_for_events(&pool, "the breach", 3).await;
+    use pb::InquiryStatus as S;
+
+    clock.set(cph(2026, 12, 17, 9));
+    publish(
+        &js,
+        &step(
+            EventType::InquiryInformationRequested,
+            id,
+            5,
+            S::InProgress,
+            S::AwaitingRequester,
+            cph(2026, 12, 17, 9),
+        ),
+    )
+    .await;
+    let paused = wait_for_revision(&mut client, id, pb::DeadlineState::Paused, 1).await;
+    assert_eq!(paused.working_days_overdue, 1, "the breach stands");
+    let escalation = paused
+        .notices
+        .iter()
+        .find(|n| n.step == "escalation-1")
+        .expect("the escalation stays due while paused");
+    assert!(escalation.fired_at.is_none());
+    let listed = client
+        .list_at_risk(pb::ListAtRiskRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .deadlines;
+    assert_eq!(listed.len(), 1, "a paused breach is still at risk");
+    assert_eq!(listed[0].working_days_overdue, 1);
+
+    // Resumed on Monday 21st: the due date does not move, so nothing fires again.
+    clock.set(cph(2026, 12, 21, 9));
+    publish(
+        &js,
+        &step(
+            EventType::InquiryInformationReceived,
+            id,
+            6,
+            S::AwaitingRequester,
+            S::InProgress,
+            cph(2026, 12, 21, 9),
+        ),
+    )
+    .await;
+    let resumed = wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    assert_eq!(resumed.revision, 1);
+    assert_eq!(resumed.paused_working_days, 2);
+    wait_for_consumer_idle(&js).await;
+    while replica.app_scheduler.fire_due().await.expect("a round") > 0 {}
+    assert_eq!(
+        notice_steps(&published(&pool).await),
+        ["due-today", "breach"]
+    );
+    // The escalation fires once, when due.
+    clock.set(cph(2026, 12, 24, 7));
+    replica.tick();
+    let events = wait_for_events(&pool, "the escalation", 4).await;
+    assert_eq!(
+        notice_steps(&events),
+        ["due-today", "breach", "escalation-1"]
+    );
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn deadlines_without_timers_after_an_upgrade_get_them_at_startup() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    let id = Uuid::now_v7();
+    publish(&js, &received(id, received_at)).await;
+    let mut client = replica.client().await;
+    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    replica.stop().await;
+    // As migration 0001 left running deadlines: no timers at all.
+    sqlx::query("DELETE FROM timers")
+        .execute(&pool)
+        .await
+        .expect("deleted");
+
+    let restarted = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let client = restarted.client().await;
+    let steps: Vec<String> = eventually("the timers laid out", SETTLE, || {
+        let mut client = client.clone();
+        async move {
+            let notices = deadline(&mut client, id).await.notices;
+            (!notices.is_empty()).then(|| notices.into_iter().map(|n| n.step).collect())
+        }
+    })
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "warning-5",
+            "warning-2",
+            "due-today",
+            "breach",
+            "escalation-1"
+        ]
+    );
+    clock.set(cph(2026, 12, 9, 9));
+    restarted.tick();
+    let events = wait_for_events(&pool, "warning-5", 2).await;
+    assert_eq!(notice_steps(&events), ["warning-5"]);
     restarted.stop().await;
 }
 
@@ -1208,6 +1495,138 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
             .await
             .iter()
             .any(|e| e.r#type == "borgerraad.deadline.stopped")
+    );
+    replica.stop().await;
+    intake_stop.cancel();
+    let _ = intake_task.await;
+}
+
+#[tokio::test]
+async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let clock = ManualClock::new(cph(2026, 11, 25, 10));
+    let intake = intake::Application::build(
+        intake::Settings {
+            common: common("intake", &database, &nats),
+            departments: intake::domain::DEFAULT_DEPARTMENTS
+                .iter()
+                .map(|d| d.to_string())
+                .collect(),
+            personal_data_keys: Arc::new(personal_data::Keyring::new(
+                personal_data::DataKey::generate("test").expect("key"),
+            )),
+        },
+        clock.clone(),
+    )
+    .await
+    .expect("intake");
+    let intake_port = intake.port();
+    let intake_stop = CancellationToken::new();
+    let intake_task = tokio::spawn(intake.run_until(intake_stop.clone()));
+    let mut intake_client = borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
+        Channel::from_shared(format!("http://127.0.0.1:{intake_port}"))
+            .expect("url")
+            .connect_lazy(),
+    );
+    let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
+    let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
+    let mut client = replica.client().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let submitted = intake_client
+            .submit_inquiry(submission())
+            .await
+            .expect("submitted")
+            .into_inner();
+        let id = Uuid::parse_str(&submitted.inquiry_id).expect("id");
+        wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+        ids.push(id);
+    }
+    let (broken, lost) = (ids[0], ids[1]);
+    replica.stop().await;
+
+    // The second inquiry is withdrawn while the service is down, and the event is lost.
+    let version = intake_client
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: lost.to_string(),
+            reveal_cpr: false,
+        })
+        .await
+        .expect("inquiry")
+        .into_inner()
+        .version;
+    clock.set(cph(2026, 11, 27, 10));
+    intake_client
+        .withdraw_inquiry(pb::WithdrawInquiryRequest {
+            inquiry_id: lost.to_string(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            reason: "Borgeren har trukket henvendelsen tilbage".into(),
+        })
+        .await
+        .expect("withdrawn");
+    let intake_pool = database.pool("intake").await.expect("intake pool");
+    eventually("the withdrawal published", SETTLE, || async {
+        let unpublished: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&intake_pool)
+                .await
+                .ok()?;
+        (unpublished == 0).then_some(())
+    })
+    .await;
+    let js = jetstream(&nats).await;
+    js.get_stream(borgerraad_messaging::stream::STREAM_NAME)
+        .await
+        .expect("stream")
+        .purge()
+        .filter("borgerraad.inquiry.withdrawn")
+        .await
+        .expect("purged");
+    // The first one cannot be checked (its row is damaged) and comes first in the queue.
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    sqlx::query(
+        "UPDATE deadlines SET paused_working_days = -1, reconciled_at = NULL WHERE inquiry_id = $1",
+    )
+    .bind(broken)
+    .execute(&pool)
+    .await
+    .expect("damaged");
+    sqlx::query("UPDATE deadlines SET reconciled_at = '2026-01-01' WHERE inquiry_id = $1")
+        .bind(lost)
+        .execute(&pool)
+        .await
+        .expect("later in the queue");
+
+    let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
+    let mut client = replica.client().await;
+    // A round asked to stop before it starts checks nothing.
+    let cancelled = CancellationToken::new();
+    cancelled.cancel();
+    let nothing = replica
+        .reconciler
+        .reconcile_until(&cancelled)
+        .await
+        .expect("a round");
+    assert_eq!((nothing.checked, nothing.failed), (0, 0));
+
+    let done = replica.reconciler.reconcile_once().await.expect("a round");
+    assert_eq!((done.checked, done.failed), (1, 1));
+    let repaired = deadline(&mut client, lost).await;
+    assert_eq!(repaired.state(), pb::DeadlineState::Stopped);
+    let broken_reconciled: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT reconciled_at FROM deadlines WHERE inquiry_id = $1")
+            .bind(broken)
+            .fetch_one(&pool)
+            .await
+            .expect("row");
+    assert_eq!(
+        broken_reconciled,
+        Some(cph(2026, 11, 27, 10)),
+        "set back in the queue, not first forever"
     );
     replica.stop().await;
     intake_stop.cancel();

@@ -3,7 +3,9 @@
 //! assessment with its history and publishes `eligibility.assessed`, all in the consumer's
 //! transaction.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
 use borgerraad_platform::clock::SharedClock;
@@ -33,11 +35,57 @@ pub struct AssessInquiry {
     pub rules: Arc<RuleSet>,
     pub calendar: Arc<Calendar>,
     pub intake: IntakeClient,
+    /// Descriptions fetched for a batch by `prepare`, taken by `handle`; in memory only, and
+    /// dropped after a minute if no assessment took them.
+    pub prepared: Mutex<HashMap<Uuid, (Instant, String)>>,
+}
+
+/// How long a prepared description waits for its assessment.
+const PREPARED_FOR: Duration = Duration::from_secs(60);
+
+/// The inquiry whose description an event's assessment needs, if any.
+fn needs_description(event: &pb::Event) -> Option<Uuid> {
+    let answers = match &event.data {
+        Some(Data::InquiryReceived(received)) => received,
+        Some(Data::InquiryAmended(amended)) => amended.answers.as_ref()?,
+        _ => return None,
+    };
+    answers
+        .has_description
+        .then(|| Uuid::parse_str(&answers.inquiry_id).ok())
+        .flatten()
 }
 
 impl AssessInquiry {
+    pub fn new(
+        outbox: Outbox,
+        clock: SharedClock,
+        rules: Arc<RuleSet>,
+        calendar: Arc<Calendar>,
+        intake: IntakeClient,
+    ) -> Self {
+        Self {
+            outbox,
+            clock,
+            rules,
+            calendar,
+            intake,
+            prepared: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn take_prepared(&self, inquiry_id: Uuid) -> Option<String> {
+        let mut prepared = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        prepared
+            .remove(&inquiry_id)
+            .map(|(_, description)| description)
+    }
+
     /// The person's description, read from intake for this assessment only.
     async fn description(&self, inquiry_id: Uuid) -> Result<Option<String>, HandlerError> {
+        if let Some(description) = self.take_prepared(inquiry_id) {
+            return Ok(Some(description));
+        }
         let mut intake = self.intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_string(),
@@ -58,6 +106,38 @@ impl AssessInquiry {
 }
 
 impl EventHandler for AssessInquiry {
+    /// One `BatchGetInquiries` for the batch's descriptions instead of a call per event; what
+    /// fails here is fetched again, one by one, by `handle`.
+    async fn prepare(&self, events: &[&pb::Event]) {
+        let ids: Vec<String> = events
+            .iter()
+            .filter_map(|event| needs_description(event))
+            .map(|id| id.to_string())
+            .collect();
+        if ids.len() < 2 {
+            return;
+        }
+        let mut intake = self.intake.clone();
+        let fetched = match intake
+            .batch_get_inquiries(pb::BatchGetInquiriesRequest { inquiry_ids: ids })
+            .await
+        {
+            Ok(response) => response.into_inner().inquiries,
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "cannot read descriptions in one call");
+                return;
+            }
+        };
+        let now = Instant::now();
+        let mut prepared = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
+        prepared.retain(|_, (at, _)| now.duration_since(*at) < PREPARED_FOR);
+        for inquiry in fetched {
+            if let Ok(id) = Uuid::parse_str(&inquiry.inquiry_id) {
+                prepared.insert(id, (now, inquiry.description));
+            }
+        }
+    }
+
     async fn handle(
         &self,
         event: &pb::Event,

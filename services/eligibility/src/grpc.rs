@@ -24,7 +24,6 @@ use crate::rules::{self, Category, RuleId, RuleSet};
 
 const MAX_ACTOR_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 2_000;
-const MAX_TARGET_CHARS: usize = 100;
 
 #[derive(Clone)]
 pub struct EligibilityApi {
@@ -52,6 +51,7 @@ fn history_entry(entry: HistoryEntry) -> pb::AssessmentHistoryEntry {
 /// A checked override request.
 fn override_change(
     request: &pb::OverrideAssessmentRequest,
+    rules: &RuleSet,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<OverrideChange, Vec<FieldViolation>> {
     let mut violations = Vec::new();
@@ -78,6 +78,12 @@ fn override_change(
         "give the reason for the decision",
     );
     let target = request.referral_target.trim().to_owned();
+    if request.expected_revision < 0 {
+        violations.push(FieldViolation::new(
+            "expected_revision",
+            "send the revision you last read, or 0",
+        ));
+    }
     if request.clear {
         if request.outcome != 0 || !target.is_empty() {
             violations.push(FieldViolation::new(
@@ -103,17 +109,19 @@ fn override_change(
         )),
         _ => {}
     }
-    if target.chars().count() > MAX_TARGET_CHARS {
-        violations.push(FieldViolation::new(
-            "referral_target",
-            format!("must be at most {MAX_TARGET_CHARS} characters"),
-        ));
-    }
-    if request.expected_revision < 0 {
-        violations.push(FieldViolation::new(
-            "expected_revision",
-            "send the revision you last read, or 0",
-        ));
+    if !target.is_empty() {
+        if !matches!(decided, Some(Outcome::Referred | Outcome::NeedsReview)) {
+            violations.push(FieldViolation::new(
+                "referral_target",
+                "only a referral (or a review) names where the person is sent",
+            ));
+        } else if !rules.is_referral_target(&target) {
+            // Codes only: a name or a note typed here would travel on NATS and into reports.
+            violations.push(FieldViolation::new(
+                "referral_target",
+                "must be a department, complaint body or authority code from the rule set",
+            ));
+        }
     }
     match decided {
         Some(outcome) if violations.is_empty() => Ok(OverrideChange::Set(Override {
@@ -229,7 +237,7 @@ impl EligibilityService for EligibilityApi {
     ) -> Result<Response<pb::Assessment>, Status> {
         let request = request.into_inner();
         let id = Uuid::parse_str(&request.inquiry_id).ok();
-        let change = override_change(&request, self.clock.now());
+        let change = override_change(&request, &self.rules, self.clock.now());
         let (id, change) = match (id, change) {
             (Some(id), Ok(change)) => (id, change),
             (id, change) => {

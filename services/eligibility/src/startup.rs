@@ -14,7 +14,7 @@ use borgerraad_proto::v1::eligibility_service_server::EligibilityServiceServer;
 use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
 use futures::FutureExt as _;
 use tokio_util::sync::CancellationToken;
-use working_days::Calendar;
+use working_days::{Calendar, CalendarConfig};
 
 use crate::events::{AssessInquiry, IntakeClient};
 use crate::grpc::EligibilityApi;
@@ -31,6 +31,9 @@ pub struct Settings {
     pub rules: Arc<RuleSet>,
     /// Where the description is read from (`INTAKE_URL`).
     pub intake_url: String,
+    /// `CLOSING_DAYS` and `EXTRA_CLOSING_DAYS`, as deadline-monitoring reads them, so an appeal
+    /// deadline is urgent by the same working days the office counts.
+    pub calendar: CalendarConfig,
 }
 
 impl Settings {
@@ -43,6 +46,7 @@ impl Settings {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
             rules: Arc::new(rules),
             intake_url: var("INTAKE_URL").unwrap_or_else(|| DEFAULT_INTAKE_URL.to_owned()),
+            calendar: CalendarConfig::from_env().map_err(anyhow::Error::msg)?,
         })
     }
 }
@@ -60,6 +64,7 @@ pub struct Application {
     core: ServiceCore,
     clock: SharedClock,
     rules: Arc<RuleSet>,
+    calendar: Arc<Calendar>,
     intake: IntakeClient,
 }
 
@@ -82,6 +87,7 @@ impl Application {
             core,
             clock,
             rules: settings.rules,
+            calendar: Arc::new(Calendar::danish(settings.calendar)),
             intake: IntakeServiceClient::with_interceptor(channel, TraceContextInterceptor),
         })
     }
@@ -94,7 +100,7 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let outbox = Outbox::new();
         let pool = self.core.pool.clone();
-        let calendar = Arc::new(Calendar::danish_default());
+        let calendar = self.calendar;
         let relay = outbox
             .relay(pool.clone(), self.core.jetstream())
             .run(shutdown.clone())
@@ -105,18 +111,19 @@ impl Application {
                 // Named after its filter: a durable consumer keeps the filter it was made with.
                 durable_name: "eligibility-inquiries",
                 filter_subject: "borgerraad.inquiry.>",
-                concurrency: 4,
+                // Each assessment waits on a few round trips rather than the CPU: more lanes.
+                concurrency: 12,
                 batch_size: 64,
             },
             pool.clone(),
             self.core.jetstream(),
-            AssessInquiry {
-                outbox: outbox.clone(),
-                clock: self.clock.clone(),
-                rules: self.rules.clone(),
-                calendar: calendar.clone(),
-                intake: self.intake,
-            },
+            AssessInquiry::new(
+                outbox.clone(),
+                self.clock.clone(),
+                self.rules.clone(),
+                calendar.clone(),
+                self.intake,
+            ),
             Some(outbox.clone()),
         )
         .run(shutdown.clone())

@@ -162,6 +162,16 @@ pub async fn get_inquiry<'e>(
     .await
 }
 
+/// The inquiries among `ids` that exist, in no particular order.
+pub async fn get_inquiries(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<InquiryRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_INQUIRY} WHERE i.inquiry_id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
 /// The parts of the form record an amendment replaces; the rest of it stays.
 #[derive(serde::Serialize)]
 struct AmendedForm<'a> {

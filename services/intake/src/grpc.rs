@@ -540,6 +540,54 @@ impl IntakeService for IntakeApi {
         ))
     }
 
+    #[tracing::instrument(skip_all, fields(count = tracing::field::Empty), err(level = "info", Display))]
+    async fn batch_get_inquiries(
+        &self,
+        request: Request<pb::BatchGetInquiriesRequest>,
+    ) -> Result<Response<pb::BatchGetInquiriesResponse>, Status> {
+        const MAX_IDS: usize = 500;
+        let request = request.into_inner();
+        let mut violations = Vec::new();
+        if request.inquiry_ids.len() > MAX_IDS {
+            violations.push(FieldViolation::new(
+                "inquiry_ids",
+                format!("at most {MAX_IDS} ids per call"),
+            ));
+        }
+        let ids: Vec<Uuid> = request
+            .inquiry_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, raw)| {
+                Uuid::parse_str(raw)
+                    .map_err(|_| {
+                        violations.push(FieldViolation::new(
+                            format!("inquiry_ids[{i}]"),
+                            "must be a UUID",
+                        ))
+                    })
+                    .ok()
+            })
+            .collect();
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations));
+        }
+        tracing::Span::current().record("count", ids.len());
+        let mut rows: std::collections::HashMap<Uuid, db::InquiryRow> =
+            db::get_inquiries(&self.pool, &ids)
+                .await
+                .map_err(IntakeError::from)?
+                .into_iter()
+                .map(|row| (row.inquiry_id, row))
+                .collect();
+        let inquiries = ids
+            .iter()
+            .filter_map(|id| rows.remove(id))
+            .map(|row| self.to_proto(row, Vec::new(), false))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Response::new(pb::BatchGetInquiriesResponse { inquiries }))
+    }
+
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn list_inquiries(
         &self,

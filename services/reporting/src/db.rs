@@ -15,19 +15,31 @@ use crate::domain::{Month, MonthRange};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The inquiries' states, locked for this transaction; missing inquiries are left out.
-pub async fn load_states(
+/// The inquiries' states, locked for this transaction; an inquiry seen for the first time gets
+/// an empty state row first, so that it too is locked.
+///
+/// `FOR UPDATE` alone locks nothing for a row that does not exist yet: two transactions applying
+/// the first facts of one inquiry at once would both start from nothing, and the second write
+/// would overwrite the first. `INSERT ... ON CONFLICT DO UPDATE` instead waits for a concurrent
+/// inserter to commit, then locks the row and returns its latest committed state (the no-op
+/// update keeps the state as it is); in id order, so concurrent writers lock alike.
+pub async fn lock_states(
     connection: &mut PgConnection,
     ids: &[Uuid],
 ) -> anyhow::Result<HashMap<Uuid, InquiryState>> {
+    let empty =
+        serde_json::to_string(&InquiryState::default()).context("cannot serialise a state")?;
     let rows: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT inquiry_id, state FROM inquiry_facts WHERE inquiry_id = ANY($1) \
-         ORDER BY inquiry_id FOR UPDATE",
+        "INSERT INTO inquiry_facts (inquiry_id, state, department, open, due_date) \
+         SELECT id, $2, NULL, false, NULL FROM unnest($1::uuid[]) AS s(id) ORDER BY id \
+         ON CONFLICT (inquiry_id) DO UPDATE SET state = inquiry_facts.state \
+         RETURNING inquiry_id, state",
     )
     .bind(ids)
+    .bind(&empty)
     .fetch_all(connection)
     .await
-    .context("cannot load inquiry states")?;
+    .context("cannot lock inquiry states")?;
     rows.into_iter()
         .map(|(id, state)| {
             let state = serde_json::from_str(&state)
@@ -37,12 +49,15 @@ pub async fn load_states(
         .collect()
 }
 
-/// Writes the states, with the columns "open now" and "overdue now" are counted from.
-pub async fn save_states(
+/// Writes the states, with the columns "open now" and "overdue now" are counted from, and adds
+/// each change to its counter; one statement (one round trip) for both. Counters are changed in
+/// key order, so concurrent writers lock alike.
+pub async fn save_states_and_counters(
     connection: &mut PgConnection,
     states: &[(Uuid, InquiryState)],
+    changes: &BTreeMap<CounterKey, i64>,
 ) -> anyhow::Result<()> {
-    if states.is_empty() {
+    if states.is_empty() && changes.is_empty() {
         return Ok(());
     }
     let mut ids = Vec::with_capacity(states.len());
@@ -57,60 +72,48 @@ pub async fn save_states(
         open.push(state.is_open());
         due.push(state.latest_due_date());
     }
+    let mut months = Vec::with_capacity(changes.len());
+    let mut counter_departments = Vec::with_capacity(changes.len());
+    let mut dimensions = Vec::with_capacity(changes.len());
+    let mut values = Vec::with_capacity(changes.len());
+    let mut counts = Vec::with_capacity(changes.len());
+    for (key, change) in changes {
+        months.push(key.month.first_day());
+        counter_departments.push(key.department.clone());
+        dimensions.push(key.dimension.code());
+        values.push(key.value.clone());
+        counts.push(*change);
+    }
+    // A data-modifying WITH runs to completion whether or not its rows are read.
     sqlx::query(
-        "INSERT INTO inquiry_facts (inquiry_id, state, department, open, due_date) \
-         SELECT id, state, department, open, due_date \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::date[]) \
-              AS s(id, state, department, open, due_date) ORDER BY id \
-         ON CONFLICT (inquiry_id) DO UPDATE SET state = EXCLUDED.state, \
-         department = EXCLUDED.department, open = EXCLUDED.open, due_date = EXCLUDED.due_date",
+        "WITH saved AS ( \
+             INSERT INTO inquiry_facts (inquiry_id, state, department, open, due_date) \
+             SELECT id, state, department, open, due_date \
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::date[]) \
+                  AS s(id, state, department, open, due_date) ORDER BY id \
+             ON CONFLICT (inquiry_id) DO UPDATE SET state = EXCLUDED.state, \
+             department = EXCLUDED.department, open = EXCLUDED.open, \
+             due_date = EXCLUDED.due_date \
+         ) \
+         INSERT INTO counters (month, department, dimension, value, count) \
+         SELECT * FROM unnest($6::date[], $7::text[], $8::text[], $9::text[], $10::bigint[]) \
+         ORDER BY 1, 2, 3, 4 \
+         ON CONFLICT (month, department, dimension, value) \
+         DO UPDATE SET count = counters.count + EXCLUDED.count",
     )
     .bind(&ids)
     .bind(&json)
     .bind(&departments)
     .bind(&open)
     .bind(&due)
-    .execute(connection)
-    .await
-    .context("cannot save inquiry states")?;
-    Ok(())
-}
-
-/// Adds each change to its counter, in key order so concurrent writers lock alike.
-pub async fn add_to_counters(
-    connection: &mut PgConnection,
-    changes: &BTreeMap<CounterKey, i64>,
-) -> anyhow::Result<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let mut months = Vec::with_capacity(changes.len());
-    let mut departments = Vec::with_capacity(changes.len());
-    let mut dimensions = Vec::with_capacity(changes.len());
-    let mut values = Vec::with_capacity(changes.len());
-    let mut counts = Vec::with_capacity(changes.len());
-    for (key, change) in changes {
-        months.push(key.month.first_day());
-        departments.push(key.department.clone());
-        dimensions.push(key.dimension.code());
-        values.push(key.value.clone());
-        counts.push(*change);
-    }
-    sqlx::query(
-        "INSERT INTO counters (month, department, dimension, value, count) \
-         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[]) \
-         ORDER BY 1, 2, 3, 4 \
-         ON CONFLICT (month, department, dimension, value) \
-         DO UPDATE SET count = counters.count + EXCLUDED.count",
-    )
     .bind(&months)
-    .bind(&departments)
+    .bind(&counter_departments)
     .bind(&dimensions)
     .bind(&values)
     .bind(&counts)
     .execute(connection)
     .await
-    .context("cannot add to the counters")?;
+    .context("cannot save inquiry states and counters")?;
     Ok(())
 }
 

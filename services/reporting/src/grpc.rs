@@ -372,9 +372,10 @@ impl ReportingService for ReportingApi {
         &self,
         _request: Request<pb::RebuildProjectionRequest>,
     ) -> Result<Response<pb::RebuildStatus>, Status> {
-        match self.rebuilder.start() {
-            Some(status) => Ok(Response::new(status.into())),
-            None => Err(Status::failed_precondition("a rebuild is running already")),
+        match self.rebuilder.request().await {
+            Ok(Some(status)) => Ok(Response::new(status.into())),
+            Ok(None) => Err(Status::failed_precondition("a rebuild is running already")),
+            Err(error) => Err(unexpected(&error)),
         }
     }
 

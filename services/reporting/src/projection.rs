@@ -227,7 +227,7 @@ pub async fn apply_facts(
     let mut ids: Vec<Uuid> = facts.iter().map(|(id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let before: HashMap<Uuid, InquiryState> = db::load_states(&mut *connection, &ids).await?;
+    let before: HashMap<Uuid, InquiryState> = db::lock_states(&mut *connection, &ids).await?;
     let mut after = before.clone();
     for (id, fact) in facts {
         after.entry(*id).or_default().apply(fact);
@@ -249,8 +249,7 @@ pub async fn apply_facts(
         changed.push((id, state));
     }
     counters.retain(|_, change: &mut i64| *change != 0);
-    db::save_states(&mut *connection, &changed).await?;
-    db::add_to_counters(&mut *connection, &counters).await?;
+    db::save_states_and_counters(&mut *connection, &changed, &counters).await?;
     Ok(())
 }
 

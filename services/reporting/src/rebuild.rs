@@ -7,6 +7,12 @@
 //! fresh tables into the service's schema in place of the old ones. The fresh `applied_events` holds every replayed event id, so whatever
 //! the live consumer had in hand is recognised as applied and not counted twice; anything newer
 //! is applied by it afterwards as usual.
+//!
+//! A rebuild that must happen (the upgrade to counters, or one asked for) is recorded in
+//! `rebuild_required` first; only a swap clears it, so a restart or a failed attempt leaves it
+//! standing and the service resumes it at its next start. A session-level advisory lock per
+//! schema lets one rebuild run at a time across replicas; a replica that waited for it finds the
+//! request satisfied by the other's swap and has nothing left to do.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,12 +105,61 @@ async fn execute(connection: &mut PgConnection, sql: String) -> anyhow::Result<(
     Ok(())
 }
 
+/// The advisory lock a rebuild of `schema` holds: one rebuild per schema at a time, whichever
+/// replica runs it (FNV-1a of a fixed name, the same in every process).
+pub fn lock_key(schema: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in "borgerraad.reporting.rebuild/"
+        .bytes()
+        .chain(schema.bytes())
+    {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
 /// Replays the whole stream into fresh tables and swaps them in; see the module comment.
 pub async fn rebuild(
     pool: &PgPool,
     jetstream: &jetstream::Context,
     progress: Arc<Progress>,
 ) -> anyhow::Result<Rebuilt> {
+    run(pool, jetstream, progress, false)
+        .await?
+        .context("the rebuild ended without a swap")
+}
+
+/// Records that the figures must be rebuilt, for `reason` (ids and categories only). Each call
+/// counts as a request of its own: a rebuild that was running already does not clear it.
+pub async fn request(pool: &PgPool, reason: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO rebuild_required (requested, reason) VALUES (1, $1) \
+         ON CONFLICT (singleton) DO UPDATE SET requested = rebuild_required.requested + 1, \
+         reason = EXCLUDED.reason, requested_at = now()",
+    )
+    .bind(reason)
+    .execute(pool)
+    .await
+    .context("cannot record that the figures need a rebuild")?;
+    Ok(())
+}
+
+/// Whether a rebuild is required and not yet swapped in.
+pub async fn required(pool: &PgPool) -> anyhow::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rebuild_required)")
+        .fetch_one(pool)
+        .await
+        .context("cannot read whether the figures need a rebuild")
+}
+
+/// The rebuild itself; with `only_if_required`, once it holds the lock it does nothing (`None`)
+/// when no rebuild is required any more (another replica's swap satisfied the request).
+async fn run(
+    pool: &PgPool,
+    jetstream: &jetstream::Context,
+    progress: Arc<Progress>,
+    only_if_required: bool,
+) -> anyhow::Result<Option<Rebuilt>> {
     let live: String = sqlx::query_scalar("SELECT current_schema()")
         .fetch_one(pool)
         .await
@@ -112,9 +167,29 @@ pub async fn rebuild(
     let fresh = format!("{live}_rebuild");
     let replaced = format!("{live}_replaced");
     // A connection of its own, closed afterwards: its statements were prepared on other tables.
+    // It holds the advisory lock for the whole rebuild; the lock goes with the session, so a
+    // crashed or stopped rebuild releases it too.
     let mut connection = PgConnection::connect_with(&pool.connect_options())
         .await
         .context("cannot connect for the rebuild")?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(lock_key(&live))
+        .execute(&mut connection)
+        .await
+        .context("cannot take the rebuild lock")?;
+    // The request this rebuild answers; one made after this is left standing by the swap.
+    let answering: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT requested FROM {}.rebuild_required",
+        quote(&live)
+    )))
+    .fetch_optional(&mut connection)
+    .await
+    .context("cannot read whether the figures need a rebuild")?;
+    if only_if_required && answering.is_none() {
+        connection.close().await.ok();
+        tracing::info!("no rebuild required any more: another one was swapped in");
+        return Ok(None);
+    }
     {
         execute(
             &mut connection,
@@ -283,6 +358,14 @@ pub async fn rebuild(
         format!("DROP SCHEMA {} CASCADE", quote(&fresh)),
     )
     .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {}.rebuild_required WHERE requested <= $1",
+        quote(&live)
+    )))
+    .bind(answering.unwrap_or(0))
+    .execute(&mut *transaction)
+    .await
+    .context("cannot clear the rebuild request")?;
     transaction
         .commit()
         .await
@@ -293,22 +376,25 @@ pub async fn rebuild(
         last_sequence = position,
         "figures rebuilt from the stream"
     );
-    Ok(Rebuilt {
+    Ok(Some(Rebuilt {
         events: replayed,
         last_sequence: position,
-    })
+    }))
 }
 
-/// Whether the figures need a rebuild at start: events were applied, but no state is kept (the
-/// schema has just been migrated to the counters).
-pub async fn needed(pool: &PgPool) -> anyhow::Result<bool> {
-    let (events, states): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM applied_events), EXISTS (SELECT 1 FROM inquiry_facts)",
+/// Records a rebuild as required when events were applied but no state is kept (the tables
+/// were emptied); a request standing already is left as it is.
+pub async fn require_if_figures_missing(pool: &PgPool) -> anyhow::Result<bool> {
+    let recorded = sqlx::query(
+        "INSERT INTO rebuild_required (requested, reason) \
+         SELECT 1, 'events applied but no figures kept' \
+         WHERE EXISTS (SELECT 1 FROM applied_events) AND NOT EXISTS (SELECT 1 FROM inquiry_facts) \
+         ON CONFLICT (singleton) DO NOTHING",
     )
-    .fetch_one(pool)
+    .execute(pool)
     .await
     .context("cannot check whether the figures need a rebuild")?;
-    Ok(events && !states)
+    Ok(recorded.rows_affected() > 0)
 }
 
 /// Where the latest rebuild of this process stands.
@@ -384,8 +470,23 @@ impl Rebuilder {
         }
     }
 
-    /// Starts a rebuild; `None` when one is running already.
-    pub fn start(&self) -> Option<RebuildStatus> {
+    fn running(&self) -> bool {
+        self.lock().state == RebuildState::Running
+    }
+
+    /// Asks for a rebuild: records it as required (so a restart resumes it), then starts it;
+    /// `None` when one is running in this process already.
+    pub async fn request(&self) -> anyhow::Result<Option<RebuildStatus>> {
+        if self.running() {
+            return Ok(None);
+        }
+        request(&self.pool, "asked for").await?;
+        Ok(self.resume())
+    }
+
+    /// Runs the rebuild that is required, once this process holds the rebuild lock, unless
+    /// another replica's swap has satisfied it by then; `None` when one is running already.
+    pub fn resume(&self) -> Option<RebuildStatus> {
         let progress = {
             let mut record = self.lock();
             if record.state == RebuildState::Running {
@@ -400,13 +501,16 @@ impl Rebuilder {
         let this = self.clone();
         tokio::spawn(async move {
             let outcome = tokio::select! {
-                outcome = rebuild(&this.pool, &this.jetstream, progress) => outcome,
+                outcome = run(&this.pool, &this.jetstream, progress, true) => outcome,
                 () = this.shutdown.cancelled() => Err(anyhow::anyhow!("the service stopped")),
             };
             let state = match outcome {
                 Ok(_) => RebuildState::Succeeded,
                 Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "rebuild failed");
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "rebuild failed; it stays required and resumes at the next start"
+                    );
                     RebuildState::Failed
                 }
             };

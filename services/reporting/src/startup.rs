@@ -45,8 +45,9 @@ impl Application {
         self.core.port()
     }
 
-    /// Serves until `shutdown`; the consumer finishes the messages in hand. Starts a rebuild
-    /// when events were applied but no figures are kept (after the upgrade to counters).
+    /// Serves until `shutdown`; the consumer finishes the messages in hand. Resumes a rebuild
+    /// that is required and not yet swapped in (after the upgrade to counters, after a restart
+    /// or a failure during one), and requires one when events were applied but no figures kept.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let pool = self.core.pool.clone();
         let rebuilder = Rebuilder::new(
@@ -55,9 +56,12 @@ impl Application {
             self.clock.clone(),
             shutdown.clone(),
         );
-        if crate::rebuild::needed(&pool).await? {
-            tracing::info!("events applied but no figures kept: rebuilding from the stream");
-            rebuilder.start();
+        if crate::rebuild::require_if_figures_missing(&pool).await? {
+            tracing::info!("events applied but no figures kept: a rebuild is required");
+        }
+        if crate::rebuild::required(&pool).await? {
+            tracing::info!("a rebuild is required: rebuilding from the stream");
+            rebuilder.resume();
         }
         let consumer = Consumer::new(
             ConsumerSpec {

@@ -1013,3 +1013,121 @@ async fn a_service_that_finds_events_applied_but_no_figures_rebuilds_them_at_sta
     );
     reporting.stop().await;
 }
+
+async fn rebuild_status(client: &ReportingServiceClient<Channel>) -> Option<pb::RebuildStatus> {
+    Some(
+        client
+            .clone()
+            .get_rebuild_status(pb::GetRebuildStatusRequest {})
+            .await
+            .ok()?
+            .into_inner(),
+    )
+}
+
+#[tokio::test]
+async fn a_required_rebuild_survives_an_interrupted_attempt_and_runs_once_across_replicas() {
+    let mut reporting = Reporting::start().await;
+    let before_upgrade = a_realistic_mix();
+    reporting.publish(&before_upgrade).await;
+    reporting.settled().await;
+
+    // As a deployment that applied these events before the upgrade to counters: migration 2
+    // came after them and emptied the figures; migration 3 is still to run.
+    for statement in [
+        "DROP TABLE rebuild_required",
+        "DELETE FROM _sqlx_migrations WHERE version = 3",
+        "UPDATE _sqlx_migrations SET installed_on = now() WHERE version = 2",
+        "TRUNCATE inquiry_facts, counters",
+    ] {
+        sqlx::query(statement)
+            .execute(&reporting.tables)
+            .await
+            .expect(statement);
+    }
+    // Another replica's rebuild holds the lock, so this one's cannot get to the swap.
+    let other = reporting.database.pool("reporting").await.expect("pool");
+    let mut holder = other.acquire().await.expect("connection");
+    let key = reporting::rebuild::lock_key("reporting");
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .expect("locked");
+    reporting.restart().await;
+    let reason: String = sqlx::query_scalar("SELECT reason FROM rebuild_required")
+        .fetch_one(&reporting.tables)
+        .await
+        .expect("the upgrade requires a rebuild");
+    assert_eq!(reason, "upgrade to counters");
+
+    // The live consumer goes on meanwhile, and the service is restarted before the rebuild ran.
+    let after_upgrade = Case::received(
+        "social",
+        pb::RequestType::Complaint,
+        pb::RequesterKind::Citizen,
+        pb::ArrivalChannel::WebForm,
+        &[pb::ComplaintTheme::Guidance],
+        at(2026, 11, 23),
+    )
+    .assessed(1, pb::EligibilityOutcome::Accepted, "")
+    .due(1, day(2026, 12, 14))
+    .events;
+    reporting.publish(&after_upgrade).await;
+    reporting.settled().await;
+    reporting.restart().await;
+    // A second replica starts too; both find the rebuild required.
+    let (second, second_shutdown, second_service) =
+        serve(&reporting.nats, &reporting.database).await;
+    for client in [&reporting.client, &second] {
+        eventually("the rebuild to be resumed", WAIT, || async move {
+            let status = rebuild_status(client).await?;
+            (status.state() == pb::RebuildState::Running).then_some(())
+        })
+        .await;
+    }
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut *holder)
+        .await
+        .expect("unlocked");
+
+    let mut replayed = vec![];
+    for client in [&reporting.client, &second] {
+        let status = eventually("the rebuild to finish", WAIT, || async move {
+            let status = rebuild_status(client).await?;
+            (status.state() != pb::RebuildState::Running).then_some(status)
+        })
+        .await;
+        assert_eq!(status.state(), pb::RebuildState::Succeeded);
+        replayed.push(status.events_replayed);
+    }
+    assert_eq!(
+        replayed.iter().filter(|events| **events > 0).count(),
+        1,
+        "one replica rebuilt, the other found it done: {replayed:?}"
+    );
+    let requests: i64 = sqlx::query_scalar("SELECT count(*) FROM rebuild_required")
+        .fetch_one(&reporting.tables)
+        .await
+        .expect("requests");
+    assert_eq!(requests, 0, "the swap cleared the request");
+
+    // The figures hold the events from before the upgrade as well as after.
+    let live = Reporting::start().await;
+    live.publish(&before_upgrade).await;
+    live.publish(&after_upgrade).await;
+    live.settled().await;
+    reporting.settled().await;
+    assert_eq!(
+        (reporting.year(2026, "").await, reporting.counters().await),
+        (live.year(2026, "").await, live.counters().await)
+    );
+    second_shutdown.cancel();
+    second_service
+        .await
+        .expect("joined")
+        .expect("stopped cleanly");
+    live.stop().await;
+    reporting.stop().await;
+}

@@ -211,19 +211,45 @@ async fn an_unanswered_inquiry_is_breached_at_the_end_of_its_due_date_and_escala
         .inquiry_id;
     deadline_when(&system, &inquiry_id, "scheduled", |d| d.revision == 1).await;
 
-    // Thursday 17 December, the day after the due date: every missed step fires once, in order.
-    system.clock.set(
-        chrono::Utc
-            .with_ymd_and_hms(2026, 12, 17, 9, 0, 0)
-            .single()
-            .expect("valid"),
-    );
-    let breached = deadline_when(&system, &inquiry_id, "breached", |d| {
-        d.notices
-            .iter()
-            .any(|n| n.kind() == pb::DeadlineNoticeKind::Breached && n.fired_at.is_some())
-    })
-    .await;
+    // The chain fires step by step as the days pass: warnings five and two working days before
+    // the due date (Wednesday 16 December), the due day itself, and the breach at its end.
+    let steps = [
+        (
+            (12, 9),
+            pb::DeadlineNoticeKind::Warning,
+            pb::NoticeRecipient::Caseworker,
+        ),
+        (
+            (12, 14),
+            pb::DeadlineNoticeKind::Warning,
+            pb::NoticeRecipient::Caseworker,
+        ),
+        (
+            (12, 16),
+            pb::DeadlineNoticeKind::DueToday,
+            pb::NoticeRecipient::Caseworker,
+        ),
+        (
+            (12, 17),
+            pb::DeadlineNoticeKind::Breached,
+            pb::NoticeRecipient::HeadOfOffice,
+        ),
+    ];
+    let mut breached = None;
+    for (i, ((month, day), _, _)) in steps.iter().enumerate() {
+        system.clock.set(
+            chrono::Utc
+                .with_ymd_and_hms(2026, *month, *day, 9, 0, 0)
+                .single()
+                .expect("valid"),
+        );
+        let deadline = deadline_when(&system, &inquiry_id, "the next step fired", |d| {
+            d.notices.iter().filter(|n| n.fired_at.is_some()).count() == i + 1
+        })
+        .await;
+        breached = Some(deadline);
+    }
+    let breached = breached.expect("four steps");
     assert_eq!(breached.working_days_overdue, 1);
     let fired: Vec<_> = breached
         .notices
@@ -233,24 +259,10 @@ async fn an_unanswered_inquiry_is_breached_at_the_end_of_its_due_date_and_escala
         .collect();
     assert_eq!(
         fired,
-        [
-            (
-                pb::DeadlineNoticeKind::Warning,
-                pb::NoticeRecipient::Caseworker
-            ),
-            (
-                pb::DeadlineNoticeKind::Warning,
-                pb::NoticeRecipient::Caseworker
-            ),
-            (
-                pb::DeadlineNoticeKind::DueToday,
-                pb::NoticeRecipient::Caseworker
-            ),
-            (
-                pb::DeadlineNoticeKind::Breached,
-                pb::NoticeRecipient::HeadOfOffice
-            ),
-        ]
+        steps
+            .iter()
+            .map(|(_, kind, recipient)| (*kind, *recipient))
+            .collect::<Vec<_>>()
     );
     let at_risk = system
         .deadlines

@@ -455,6 +455,20 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
         violated_fields(&invalid),
         ["inquiry_id", "actor", "reason", "referral_target"]
     );
+    // A referral target is a code from the rule set, never a caseworker's free text.
+    for (outcome, target) in [
+        (O::Referred, "henvist til Jens Hansen"),
+        (O::Accepted, "ankestyrelsen"),
+    ] {
+        let refused = eligibility
+            .override_assessment(pb::OverrideAssessmentRequest {
+                referral_target: target.into(),
+                ..override_to(&inquiry_id, outcome, "r")
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(violated_fields(&refused), ["referral_target"], "{target}");
+    }
     let unknown = eligibility
         .override_assessment(override_to(
             "0195f0f0-0000-7000-8000-000000000000",

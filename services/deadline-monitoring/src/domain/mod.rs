@@ -3,12 +3,15 @@
 //! - [`sla`]: the SLA clock: receipt, pauses while the office awaits the requester, stop,
 //!   reopening, and the outcome (met or breached, by how many working days).
 //! - [`plan`]: the warning and escalation chain laid out as timers.
+//! - [`firing`]: whether due timers may fire now, and which missed warnings are skipped.
 //! - [`notice`]: the Danish texts of the notices and when a notice may be delivered.
 
+pub mod firing;
 pub mod notice;
 pub mod plan;
 pub mod sla;
 
+pub use firing::{Backlog, Release, release, superseded};
 pub use notice::{NoticeText, earliest_delivery, render};
 pub use plan::{Escalation, NoticeKind, NoticePolicy, PlannedNotice, Recipient, lay_out};
 pub use sla::{

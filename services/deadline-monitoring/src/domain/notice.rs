@@ -86,25 +86,34 @@ pub fn render(
 }
 
 /// The earliest moment a notice to `recipient`, due at `at`, may be delivered: staff at any
-/// time, the requester only on a working day (from 08:00 Copenhagen time on the next working
-/// day when `at` falls on a non-working day).
+/// time, the requester only on a working day from 08:00 Copenhagen time (before 08:00 on a
+/// working day: 08:00 that day; on a non-working day: 08:00 of the next working day).
 pub fn earliest_delivery(
     calendar: &Calendar,
     recipient: Recipient,
     at: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let today = copenhagen_date(at);
-    if recipient.is_staff() || calendar.is_working_day(today) {
+    if recipient.is_staff() {
         return at;
     }
-    let day = calendar.next_working_day_from(today);
-    Copenhagen
-        .from_local_datetime(
-            &day.and_time(NaiveTime::from_hms_opt(REQUESTER_HOUR, 0, 0).unwrap_or(NaiveTime::MIN)),
-        )
-        .earliest()
-        .map(|local| local.with_timezone(&Utc))
-        .unwrap_or(at)
+    let today = copenhagen_date(at);
+    let opening =
+        |day: NaiveDate| {
+            Copenhagen
+                .from_local_datetime(&day.and_time(
+                    NaiveTime::from_hms_opt(REQUESTER_HOUR, 0, 0).unwrap_or(NaiveTime::MIN),
+                ))
+                .earliest()
+                .map(|local| local.with_timezone(&Utc))
+        };
+    if calendar.is_working_day(today) {
+        match opening(today) {
+            Some(open) if at < open => open,
+            _ => at,
+        }
+    } else {
+        opening(calendar.next_working_day_from(today)).unwrap_or(at)
+    }
 }
 
 #[cfg(test)]
@@ -158,10 +167,33 @@ mod tests {
                 cph(2026, 12, 25, 3),
                 cph(2026, 12, 25, 3),
             ),
+            // A breach at midnight on a working day -> 08:00 that day
             (
                 Recipient::Requester,
                 cph(2026, 12, 17, 0),
-                cph(2026, 12, 17, 0),
+                cph(2026, 12, 17, 8),
+            ),
+            // A retry due at 07:30 -> 08:00; one due in office hours stays
+            (
+                Recipient::Requester,
+                cph(2026, 12, 17, 7) + chrono::Duration::minutes(30),
+                cph(2026, 12, 17, 8),
+            ),
+            (
+                Recipient::Requester,
+                cph(2026, 12, 17, 8),
+                cph(2026, 12, 17, 8),
+            ),
+            (
+                Recipient::Requester,
+                cph(2026, 12, 17, 22),
+                cph(2026, 12, 17, 22),
+            ),
+            // Midnight of a closing day before a weekend -> Monday 08:00
+            (
+                Recipient::Requester,
+                cph(2026, 12, 31, 0),
+                cph(2027, 1, 4, 8),
             ),
             // Saturday -> Monday 08:00
             (

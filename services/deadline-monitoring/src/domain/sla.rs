@@ -258,6 +258,25 @@ impl Sla {
         }
     }
 
+    /// Paused by a pause that began after the due date had passed: the breach stands.
+    pub fn breach_stands(&self) -> bool {
+        self.state == SlaState::Paused
+            && self
+                .pauses
+                .last()
+                .is_some_and(|pause| pause.resumed_at.is_none() && pause.paused_at >= self.due_at)
+    }
+
+    /// A running clock has its chain of timers; so has a clock whose breach stands, as its
+    /// escalations stay due while the office waits for the requester.
+    pub fn wants_timers(&self) -> bool {
+        match self.state {
+            SlaState::Running => true,
+            SlaState::Paused => self.breach_stands(),
+            SlaState::Stopped => false,
+        }
+    }
+
     fn resume(&mut self, calendar: &Calendar, working_days: u32, at: DateTime<Utc>) {
         let Some(pause) = self.pauses.last_mut() else {
             return;
@@ -492,6 +511,46 @@ mod tests {
         assert_eq!(sla.due_date, date(2026, 12, 16));
         assert_eq!(sla.paused_working_days, 2, "Fri 18 and Mon 21 were waited");
         assert_eq!(sla.extension_working_days, 0);
+    }
+
+    #[test]
+    fn only_a_pause_begun_after_the_due_date_keeps_the_chain_of_timers() {
+        let received = cph(2026, 11, 25, 11); // due Wed 16 Dec
+        let late = replay(
+            &cal(),
+            15,
+            received,
+            &[step(5, cph(2026, 12, 17, 9), StepKind::Pause)],
+        );
+        assert!(late.breach_stands() && late.wants_timers());
+        let early = replay(
+            &cal(),
+            15,
+            received,
+            &[step(5, cph(2026, 12, 10, 9), StepKind::Pause)],
+        );
+        assert!(!early.breach_stands() && !early.wants_timers());
+        let resumed = replay(
+            &cal(),
+            15,
+            received,
+            &[
+                step(5, cph(2026, 12, 17, 9), StepKind::Pause),
+                step(6, cph(2026, 12, 21, 9), StepKind::Resume),
+            ],
+        );
+        assert!(!resumed.breach_stands() && resumed.wants_timers());
+        let stopped = replay(
+            &cal(),
+            15,
+            received,
+            &[step(
+                5,
+                cph(2026, 12, 17, 9),
+                StepKind::Stop(StopReason::Answered),
+            )],
+        );
+        assert!(!stopped.wants_timers());
     }
 
     #[test]

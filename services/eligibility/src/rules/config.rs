@@ -309,6 +309,15 @@ impl RuleSet {
         &self.authorities[index]
     }
 
+    /// Every code a person can be referred to: the departments, complaint bodies and other
+    /// authorities the file names. A caseworker's override may name only these, so no free text
+    /// reaches the events or the reports.
+    pub fn is_referral_target(&self, code: &str) -> bool {
+        self.departments.contains_key(code)
+            || self.bodies.iter().any(|place| place.code == code)
+            || self.authorities.iter().any(|place| place.code == code)
+    }
+
     /// The rule's texts; `None` cannot happen for a validated set, which has every rule.
     pub fn text(&self, rule: RuleId) -> Option<&RuleText> {
         self.texts.get(&rule)

@@ -330,15 +330,15 @@ impl InquiryState {
         if let Some((_, at)) = &self.answered_at {
             add(copenhagen_month(*at), department, Dimension::Answered, "");
         }
-        if let Some(at) = self.breached_at {
-            add(copenhagen_month(at), department, Dimension::Overdue, "");
-        }
         // A stop counts while it stands: a later deadline (reopened) means the clock runs again.
         let stop = self.stop.as_ref().filter(|(revision, _)| {
             self.due_date
                 .as_ref()
                 .is_none_or(|(due_revision, _)| revision >= due_revision)
         });
+        if let Some(month) = self.overdue_month(stop.map(|(_, stop)| stop)) {
+            add(month, department, Dimension::Overdue, "");
+        }
         if let Some((_, stop)) = stop
             && let Some(result) = stop
                 .result
@@ -359,6 +359,30 @@ impl InquiryState {
             );
         }
         counters
+    }
+}
+
+impl InquiryState {
+    /// The month the inquiry went overdue in, if it did. The verdict of the stop that stands
+    /// decides: a breach notice can go out on stale state (after downtime) for an inquiry
+    /// answered in time, so with a stop saying "met" the inquiry is not overdue, and with one
+    /// saying "breached" it is, even without a notice. It falls in the month of the first
+    /// breach notice, or without one in the month of the first day past the due date (or, with
+    /// no due date known, the month the clock stopped). Without a verdict, the notice decides.
+    fn overdue_month(&self, standing_stop: Option<&Stop>) -> Option<Month> {
+        let notice = self.breached_at.map(copenhagen_month);
+        match standing_stop.and_then(|stop| stop.result.as_deref().map(|result| (stop, result))) {
+            Some((_, "met")) => None,
+            Some((stop, "breached")) => notice.or_else(|| {
+                Some(
+                    match self.latest_due_date().and_then(|due| due.succ_opt()) {
+                        Some(day_after) => Month::of(day_after),
+                        None => copenhagen_month(stop.stopped_at),
+                    },
+                )
+            }),
+            _ => notice,
+        }
     }
 }
 
@@ -667,6 +691,68 @@ mod tests {
         assert_eq!(count(&state, Dimension::DeadlineResult, "breached"), 0);
         assert!(state.is_overdue_on(NaiveDate::from_ymd_opt(2026, 6, 23).expect("date")));
         assert!(!state.is_overdue_on(NaiveDate::from_ymd_opt(2026, 6, 22).expect("date")));
+    }
+
+    #[test]
+    fn a_breach_notice_on_stale_state_is_not_overdue_when_the_stop_says_met() {
+        let mut state = project(&a_case()[..4]);
+        state.apply(&Fact::DeadlineBreached {
+            at: at(2026, 3, 25),
+        });
+        assert_eq!(count(&state, Dimension::Overdue, ""), 1, "no verdict yet");
+        let before = state.clone();
+        state.apply(&Fact::DeadlineStopped {
+            revision: 1,
+            result: Some("met".into()),
+            working_days_used: 14,
+            stopped_at: at(2026, 3, 20),
+        });
+        assert_eq!(count(&state, Dimension::Overdue, ""), 0);
+        assert_eq!(count(&state, Dimension::DeadlineResult, "met"), 1);
+        let overdue_change: i64 = delta(&before, &state)
+            .iter()
+            .filter(|(key, _)| key.dimension == Dimension::Overdue)
+            .map(|(_, change)| change)
+            .sum();
+        assert_eq!(overdue_change, -1, "the earlier count is taken back");
+    }
+
+    #[test]
+    fn a_stop_saying_breached_is_overdue_from_the_day_after_the_due_date_without_a_notice() {
+        let mut state = project(&a_case()[..4]);
+        state.apply(&Fact::DeadlineStopped {
+            revision: 1,
+            result: Some("breached".into()),
+            working_days_used: 23,
+            stopped_at: at(2026, 4, 3),
+        });
+        let overdue: Vec<Month> = state
+            .contributions()
+            .into_keys()
+            .filter(|key| key.dimension == Dimension::Overdue)
+            .map(|key| key.month)
+            .collect();
+        // Due 23 March: overdue from 24 March, in March, though the clock stopped in April.
+        assert_eq!(overdue, [Month::new(2026, 3).expect("month")]);
+    }
+
+    #[test]
+    fn after_a_reopening_the_old_met_verdict_no_longer_hides_a_new_breach() {
+        let mut state = project(&a_case()[..4]);
+        state.apply(&Fact::DeadlineStopped {
+            revision: 1,
+            result: Some("met".into()),
+            working_days_used: 10,
+            stopped_at: at(2026, 3, 16),
+        });
+        state.apply(&Fact::DeadlineScheduled {
+            revision: 2,
+            due_date: NaiveDate::from_ymd_opt(2026, 6, 22).expect("date"),
+        });
+        state.apply(&Fact::DeadlineBreached {
+            at: at(2026, 6, 23),
+        });
+        assert_eq!(count(&state, Dimension::Overdue, ""), 1);
     }
 
     #[test]
