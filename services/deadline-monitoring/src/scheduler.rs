@@ -244,14 +244,16 @@ impl Scheduler {
         // stop whose DELETE waits on our row lock) goes first, and its timers are left alone;
         // a change that comes later waits for this batch.
         let inquiry_ids: Vec<Uuid> = claimed.iter().map(|t| t.inquiry_id).collect();
-        let free: Vec<Uuid> = sqlx::query_scalar(
+        let free: std::collections::HashSet<Uuid> = sqlx::query_scalar::<_, Uuid>(
             "SELECT inquiry_id FROM unnest($1::uuid[]) AS i(inquiry_id) \
              WHERE pg_try_advisory_xact_lock(hashtextextended(inquiry_id::text, 7))",
         )
         .bind(&inquiry_ids)
         .fetch_all(&mut *transaction)
         .await
-        .context("cannot lock inquiries")?;
+        .context("cannot lock inquiries")?
+        .into_iter()
+        .collect();
         // Asked after the claim and the locks, so an event that reached the consumer before
         // them is seen as pending.
         let release = match (&self.backlog, cut_off) {

@@ -1383,16 +1383,21 @@ fn submission() -> pb::SubmitInquiryRequest {
     }
 }
 
-#[tokio::test]
-async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let clock = ManualClock::new(cph(2026, 11, 25, 10));
+/// A real intake service for reconciliation to ask: its port, its stop token, its task and a
+/// client.
+async fn start_intake(
+    database: &TestDatabase,
+    nats: &NatsServer,
+    clock: Arc<ManualClock>,
+) -> (
+    u16,
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+    borgerraad_proto::v1::intake_service_client::IntakeServiceClient<Channel>,
+) {
     let intake = intake::Application::build(
         intake::Settings {
-            common: common("intake", &database, &nats),
+            common: common("intake", database, nats),
             departments: intake::domain::DEFAULT_DEPARTMENTS
                 .iter()
                 .map(|d| d.to_string())
@@ -1401,18 +1406,30 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
                 personal_data::DataKey::generate("test").expect("key"),
             )),
         },
-        clock.clone(),
+        clock,
     )
     .await
     .expect("intake");
-    let intake_port = intake.port();
-    let intake_stop = CancellationToken::new();
-    let intake_task = tokio::spawn(intake.run_until(intake_stop.clone()));
-    let mut intake_client = borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
-        Channel::from_shared(format!("http://127.0.0.1:{intake_port}"))
+    let port = intake.port();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(intake.run_until(stop.clone()));
+    let client = borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
+        Channel::from_shared(format!("http://127.0.0.1:{port}"))
             .expect("url")
             .connect_lazy(),
     );
+    (port, stop, task, client)
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let clock = ManualClock::new(cph(2026, 11, 25, 10));
+    let (intake_port, intake_stop, intake_task, mut intake_client) =
+        start_intake(&database, &nats, clock.clone()).await;
     let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
@@ -1508,29 +1525,8 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
         TestDatabase::create().await.expect("db"),
     );
     let clock = ManualClock::new(cph(2026, 11, 25, 10));
-    let intake = intake::Application::build(
-        intake::Settings {
-            common: common("intake", &database, &nats),
-            departments: intake::domain::DEFAULT_DEPARTMENTS
-                .iter()
-                .map(|d| d.to_string())
-                .collect(),
-            personal_data_keys: Arc::new(personal_data::Keyring::new(
-                personal_data::DataKey::generate("test").expect("key"),
-            )),
-        },
-        clock.clone(),
-    )
-    .await
-    .expect("intake");
-    let intake_port = intake.port();
-    let intake_stop = CancellationToken::new();
-    let intake_task = tokio::spawn(intake.run_until(intake_stop.clone()));
-    let mut intake_client = borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
-        Channel::from_shared(format!("http://127.0.0.1:{intake_port}"))
-            .expect("url")
-            .connect_lazy(),
-    );
+    let (intake_port, intake_stop, intake_task, mut intake_client) =
+        start_intake(&database, &nats, clock.clone()).await;
     let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
