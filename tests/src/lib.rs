@@ -191,6 +191,11 @@ pub async fn channel(port: u16) -> anyhow::Result<Channel> {
 }
 
 /// A valid submission from a citizen who has talked to By- og Kulturforvaltningen first.
+/// A date as the protos carry it.
+pub fn date(year: i32, month: i32, day: i32) -> Option<borgerraad_proto::v1::Date> {
+    Some(borgerraad_proto::v1::Date { year, month, day })
+}
+
 /// The fields an INVALID_ARGUMENT status names, in its order.
 pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt as _;
@@ -271,6 +276,24 @@ impl TestSystem {
             .state
             .last_sequence;
         Ok(published_before == published_after)
+    }
+
+    /// The inquiry's version once every service has caught up: intake records each assessment
+    /// as a step, so a caseworker's next step must wait for them to avoid a stale version.
+    pub async fn settled_version(&self, inquiry_id: &str) -> i64 {
+        borgerraad_test_harness::eventually("the system settles", SETTLE, || async {
+            self.settled().await.ok()?.then_some(())
+        })
+        .await;
+        self.intake
+            .clone()
+            .get_inquiry(borgerraad_proto::v1::GetInquiryRequest {
+                inquiry_id: inquiry_id.to_owned(),
+                reveal_cpr: false,
+            })
+            .await
+            .map(|r| r.into_inner().version)
+            .unwrap_or_default()
     }
 
     /// Events a service has written but not yet published.

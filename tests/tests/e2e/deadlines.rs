@@ -2,16 +2,12 @@
 //! the requester's information moves the due date, warnings fire as the clock moves, and the
 //! answer stops the clock with the promise kept.
 
-use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
+use borgerraad_e2e::{SETTLE, TestSystem, date, valid_submission};
 use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
 use chrono::TimeZone as _;
 
 const ACTOR: &str = "cw-17";
-
-fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
-    Some(pb::Date { year, month, day })
-}
 
 async fn deadline_when(
     system: &TestSystem,
@@ -33,25 +29,6 @@ async fn deadline_when(
     .await
 }
 
-/// The inquiry's version once every service has caught up (intake records assessments too).
-async fn settled_version(system: &TestSystem, inquiry_id: &str) -> i64 {
-    eventually("the system settles", SETTLE, || async {
-        system.settled().await.ok()?.then_some(())
-    })
-    .await;
-    system
-        .intake
-        .clone()
-        .get_inquiry(pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.to_owned(),
-            reveal_cpr: false,
-        })
-        .await
-        .expect("read")
-        .into_inner()
-        .version
-}
-
 #[tokio::test]
 async fn a_wait_for_the_requester_moves_the_deadline_and_an_answer_in_time_keeps_the_promise() {
     let system = TestSystem::start().await.expect("system starts");
@@ -67,7 +44,7 @@ async fn a_wait_for_the_requester_moves_the_deadline_and_an_answer_in_time_keeps
     assert_eq!(scheduled.due_date, date(2026, 12, 16));
     assert_eq!(scheduled.state(), pb::DeadlineState::Running);
 
-    let version = settled_version(&system, &inquiry_id).await;
+    let version = system.settled_version(&inquiry_id).await;
     let assigned = intake
         .assign_caseworker(pb::AssignCaseworkerRequest {
             inquiry_id: inquiry_id.clone(),

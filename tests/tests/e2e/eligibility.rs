@@ -2,15 +2,11 @@
 //! with the description read from intake over gRPC; caseworkers override with a reason, and an
 //! override survives re-assessment until cleared. Evaluate stores nothing.
 
-use borgerraad_e2e::{SETTLE, TestSystem, valid_submission, violated_fields};
+use borgerraad_e2e::{SETTLE, TestSystem, date, valid_submission, violated_fields};
 use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
 use pb::EligibilityOutcome as O;
 use tonic::Code;
-
-fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
-    Some(pb::Date { year, month, day })
-}
 
 async fn submit(system: &TestSystem, request: pb::SubmitInquiryRequest) -> String {
     system
@@ -54,23 +50,6 @@ async fn review_queue(system: &TestSystem) -> Vec<String> {
         .into_iter()
         .map(|a| a.inquiry_id)
         .collect()
-}
-
-/// The inquiry's version once intake has recorded its first assessment.
-async fn assessed_version(system: &TestSystem, inquiry_id: &str) -> i64 {
-    let intake = system.intake.clone();
-    eventually("assessment recorded on the case", SETTLE, || {
-        let mut intake = intake.clone();
-        let request = pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.to_owned(),
-            reveal_cpr: false,
-        };
-        async move {
-            let inquiry = intake.get_inquiry(request).await.ok()?.into_inner();
-            (inquiry.status() == pb::InquiryStatus::Assessed).then_some(inquiry.version)
-        }
-    })
-    .await
 }
 
 fn override_to(inquiry_id: &str, outcome: O, reason: &str) -> pb::OverrideAssessmentRequest {
@@ -280,19 +259,7 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
     // The caseworker corrects the form: the matter turns out to be the service level.
     let mut intake = system.intake.clone();
     // Intake records each assessment and override as a step; amend on the settled version.
-    eventually("intake has recorded the override", SETTLE, || async {
-        system.settled().await.ok()?.then_some(())
-    })
-    .await;
-    let version = intake
-        .get_inquiry(pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.clone(),
-            reveal_cpr: false,
-        })
-        .await
-        .expect("read")
-        .into_inner()
-        .version;
+    let version = system.settled_version(&inquiry_id).await;
     let amended = intake
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: inquiry_id.clone(),
@@ -501,7 +468,7 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
 
     // Intake: an amendment is checked as a submission is, and refused once answered.
     let mut intake = system.intake.clone();
-    let version = assessed_version(&system, &inquiry_id).await;
+    let version = system.settled_version(&inquiry_id).await;
     let bad = intake
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: inquiry_id.clone(),
