@@ -68,6 +68,25 @@ pub trait EventHandler: Send + Sync + 'static {
         transaction: &mut PgConnection,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
+    /// Applies a chunk's new events, in stream order, each with the span of its message. By
+    /// default one `handle` per event; a handler whose work batches well (one statement for the
+    /// whole chunk) overrides it. A failure undoes the whole chunk, which is then applied one
+    /// event at a time.
+    fn handle_all(
+        &self,
+        events: &[(&Event, tracing::Span)],
+        transaction: &mut PgConnection,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async move {
+            for (event, span) in events {
+                self.handle(event, &mut *transaction)
+                    .instrument(span.clone())
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Runs before a batch is applied, outside its transaction, so a handler can fetch what the
     /// whole batch needs at once (one call instead of one per event). Best effort: `handle`
     /// must still work for an event nothing was prepared for.
@@ -251,19 +270,21 @@ impl<H: EventHandler> Consumer<H> {
         .await?
         .into_iter()
         .collect();
-        let mut applied = 0;
+        let mut new_events = Vec::with_capacity(fresh.len());
         for (i, (event_id, event)) in events.iter().enumerate() {
             // `remove` is true once per id, so an event twice in one chunk is applied once.
             if fresh.remove(event_id) {
                 let span = span_of(i);
                 span.record("messaging.message.id", event.id.as_str());
                 span.record("inquiry_id", event.subject.as_str());
-                self.handler
-                    .handle(event, &mut transaction)
-                    .instrument(span)
-                    .await?;
-                applied += 1;
+                new_events.push((event, span));
             }
+        }
+        let applied = new_events.len();
+        if applied > 0 {
+            self.handler
+                .handle_all(&new_events, &mut transaction)
+                .await?;
         }
         transaction.commit().await?;
         if let Some(outbox) = &self.outbox {

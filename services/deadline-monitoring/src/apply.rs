@@ -97,7 +97,10 @@ pub async fn apply(
     let revision_changed = stored.as_ref().is_none_or(|s| s.revision != revision);
     let state_changed = stored.as_ref().is_none_or(|s| s.state != deadline.state);
     if revision_changed || state_changed {
-        db::cancel_timers(connection, inquiry_id).await?;
+        // A deadline seen for the first time has no timers yet (they reference its row).
+        if stored.is_some() {
+            db::cancel_timers(connection, inquiry_id).await?;
+        }
         if sla.wants_timers() {
             lay_out_timers(connection, rules, &deadline, now).await?;
         }

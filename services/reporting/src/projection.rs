@@ -253,7 +253,8 @@ pub async fn apply_facts(
     Ok(())
 }
 
-/// The live projection: the service's durable consumer hands it one event at a time.
+/// The live projection: the service's durable consumer hands it a chunk of events at a time,
+/// applied as one merge (two statements), as the rebuild does.
 pub struct Projection;
 
 impl EventHandler for Projection {
@@ -266,6 +267,19 @@ impl EventHandler for Projection {
             apply_facts(transaction, std::slice::from_ref(&fact)).await?;
         }
         Ok(())
+    }
+
+    async fn handle_all(
+        &self,
+        events: &[(&pb::Event, tracing::Span)],
+        transaction: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let mut facts = Vec::with_capacity(events.len());
+        for (event, span) in events {
+            let _in_span = span.enter();
+            facts.extend(fact_from(event)?);
+        }
+        apply_facts(transaction, &facts).await
     }
 }
 

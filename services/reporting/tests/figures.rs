@@ -66,13 +66,21 @@ async fn serve(
 
 impl Reporting {
     async fn start() -> Self {
+        Self::start_after(&[]).await
+    }
+
+    /// Starts the service once `waiting` is on the stream, so it takes them in full chunks.
+    async fn start_after(waiting: &[pb::Event]) -> Self {
         let nats = NatsServer::start().await.expect("nats-server");
         let database = TestDatabase::create().await.expect("database");
-        let (client, shutdown, service) = serve(&nats, &database).await;
         let events = jetstream::new(nats.client().await.expect("client"));
         borgerraad_messaging::stream::ensure_stream(&events)
             .await
             .expect("stream");
+        for event in waiting {
+            publish_on(&events, event, &event.id).await;
+        }
+        let (client, shutdown, service) = serve(&nats, &database).await;
         let tables = database.pool("reporting").await.expect("pool");
         Self {
             nats,
@@ -86,14 +94,7 @@ impl Reporting {
     }
 
     async fn publish_as(&self, event: &pb::Event, message_id: &str) {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", message_id);
-        self.events
-            .publish_with_headers(event.r#type.clone(), headers, event.encode_to_vec().into())
-            .await
-            .expect("publish")
-            .await
-            .expect("acknowledged");
+        publish_on(&self.events, event, message_id).await;
     }
 
     async fn publish(&self, events: &[pb::Event]) {
@@ -183,6 +184,17 @@ impl Reporting {
             .expect("joined")
             .expect("stopped cleanly");
     }
+}
+
+async fn publish_on(events: &jetstream::Context, event: &pb::Event, message_id: &str) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", message_id);
+    events
+        .publish_with_headers(event.r#type.clone(), headers, event.encode_to_vec().into())
+        .await
+        .expect("publish")
+        .await
+        .expect("acknowledged");
 }
 
 fn at(year: i32, month: u32, day: u32) -> DateTime<Utc> {
@@ -728,6 +740,46 @@ async fn a_redelivered_or_republished_event_changes_nothing() {
         (reporting.year(2026, "").await, reporting.counters().await),
         before
     );
+    reporting.stop().await;
+}
+
+#[tokio::test]
+async fn a_broken_event_among_waiting_ones_is_set_aside_and_the_rest_are_counted() {
+    let events = a_realistic_mix();
+    let live = Reporting::start().await;
+    live.publish(&events).await;
+    live.settled().await;
+    let expected = (live.year(2026, "").await, live.counters().await);
+    live.stop().await;
+
+    // A deadline event whose inquiry id is broken, in the middle of events that wait on the
+    // stream, so the service takes them in one chunk.
+    let broken = new_event(
+        "/borgerraad/test",
+        EventType::DeadlineScheduled,
+        Uuid::now_v7(),
+        at(2026, 3, 1),
+        Data::DeadlineScheduled(pb::DeadlineScheduled {
+            inquiry_id: "not-an-id".into(),
+            department: "social".into(),
+            ..Default::default()
+        }),
+    );
+    let mut waiting = events.clone();
+    waiting.insert(events.len() / 2, broken.clone());
+    let reporting = Reporting::start_after(&waiting).await;
+    reporting.settled().await;
+
+    assert_eq!(
+        (reporting.year(2026, "").await, reporting.counters().await),
+        expected,
+        "every other event counted once"
+    );
+    let dead: Vec<String> = sqlx::query_scalar("SELECT subject FROM dead_letters")
+        .fetch_all(&reporting.tables)
+        .await
+        .expect("dead letters");
+    assert_eq!(dead, vec![broken.r#type]);
     reporting.stop().await;
 }
 
