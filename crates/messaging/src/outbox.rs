@@ -34,15 +34,43 @@ impl Outbox {
 
     /// Stores `event` in the transaction behind `connection`, with the current trace context.
     pub async fn enqueue(&self, connection: &mut PgConnection, event: &Event) -> sqlx::Result<()> {
-        let event_id =
-            Uuid::parse_str(&event.id).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+        let trace_context = borgerraad_platform::telemetry::current_context_map();
+        self.enqueue_all(connection, &[(event, trace_context)])
+            .await
+    }
+
+    /// Stores `events`, each with the trace context it continues, in one statement.
+    pub async fn enqueue_all(
+        &self,
+        connection: &mut PgConnection,
+        events: &[(&Event, HashMap<String, String>)],
+    ) -> sqlx::Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let event_ids = events
+            .iter()
+            .map(|(event, _)| Uuid::parse_str(&event.id))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
         sqlx::query(
-            "INSERT INTO outbox (event_id, subject, payload, trace_context) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO outbox (event_id, subject, payload, trace_context) \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[])",
         )
-        .bind(event_id)
-        .bind(&event.r#type)
-        .bind(event.encode_to_vec())
-        .bind(Json(borgerraad_platform::telemetry::current_context_map()))
+        .bind(event_ids)
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.r#type.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|(e, _)| e.encode_to_vec())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|(_, c)| Json(c)).collect::<Vec<_>>())
         .execute(connection)
         .await?;
         Ok(())

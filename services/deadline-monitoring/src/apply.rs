@@ -3,6 +3,8 @@
 //! deadline, and write the row, its timers and its events (through the outbox) in the caller's
 //! transaction.
 
+use std::collections::{HashMap, HashSet};
+
 use borgerraad_messaging::{EventType, Outbox, new_event};
 use borgerraad_platform::convert::{date, timestamp};
 use borgerraad_proto::v1::{self as pb, event::Data};
@@ -12,7 +14,9 @@ use uuid::Uuid;
 use working_days::Calendar;
 
 use crate::db::{self, Receipt, StoredDeadline};
-use crate::domain::{NoticePolicy, SlaResult, SlaState, StopReason, lay_out, replay};
+use crate::domain::{
+    NoticePolicy, PlannedNotice, SlaResult, SlaState, Step, StopReason, lay_out, replay,
+};
 
 pub const SOURCE: &str = "/borgerraad/deadline-monitoring";
 
@@ -24,40 +28,56 @@ pub struct Rules {
     pub policy: NoticePolicy,
 }
 
-/// Re-derives the deadline of `inquiry_id`, taking `receipt` when it is newer than the stored
-/// one. Returns the deadline as now stored, or `None` while no receipt is known (steps that came
-/// first wait in `inquiry_steps`).
-pub async fn apply(
-    connection: &mut PgConnection,
+/// One inquiry's change, as an event or reconciliation brings it.
+#[derive(Debug)]
+pub struct Change {
+    pub inquiry_id: Uuid,
+    /// Receipt facts, taken when newer than the stored ones.
+    pub receipt: Option<Receipt>,
+    /// Lifecycle steps to record first, each with the caseworker at that step.
+    pub steps: Vec<(Step, String)>,
+    /// The span of the message or run behind the change: its events continue that trace.
+    pub span: tracing::Span,
+}
+
+/// What a change does to one deadline: pure, from the stored row, receipt and steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub deadline: StoredDeadline,
+    /// The row changed and must be written.
+    pub save: bool,
+    /// The unfired timers of the stored row are obsolete.
+    pub cancel_timers: bool,
+    /// The clock wants the timers of this revision laid out.
+    pub lay_out: bool,
+    pub publish: Vec<EventType>,
+}
+
+/// Re-derives a deadline from the stored row (if any), the newest receipt and all steps;
+/// `None` while no receipt is known (steps that came first wait in `inquiry_steps`).
+pub fn decide(
     rules: &Rules,
-    outbox: &Outbox,
-    inquiry_id: Uuid,
+    stored: Option<&StoredDeadline>,
     receipt: Option<Receipt>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<StoredDeadline>> {
-    db::lock_inquiry(connection, inquiry_id).await?;
-    let stored = db::load_deadline(connection, inquiry_id).await?;
-    let receipt = match (stored.as_ref().map(|s| &s.receipt), receipt) {
+    steps: &[Step],
+    caseworker_id: String,
+) -> Option<Decision> {
+    let receipt = match (stored.map(|s| &s.receipt), receipt) {
         (Some(old), Some(new)) if new.answers_version > old.answers_version => new,
         (Some(old), _) => old.clone(),
         (None, Some(new)) => new,
-        (None, None) => return Ok(None),
+        (None, None) => return None,
     };
-    let (steps, caseworker_id) = db::load_steps(connection, inquiry_id).await?;
-    let working_days = stored
-        .as_ref()
-        .map_or(rules.working_days, |s| s.working_days);
-    let sla = replay(&rules.calendar, working_days, receipt.received_at, &steps);
+    let working_days = stored.map_or(rules.working_days, |s| s.working_days);
+    let sla = replay(&rules.calendar, working_days, receipt.received_at, steps);
 
-    let mut revision = stored.as_ref().map_or(0, |s| s.revision);
-    let period_changed = stored
-        .as_ref()
-        .is_none_or(|s| s.clock_started_at != sla.period_started_at);
+    let mut revision = stored.map_or(0, |s| s.revision);
+    let period_changed = stored.is_none_or(|s| s.clock_started_at != sla.period_started_at);
     // Only a new due date is a new revision: a pause begun after the due date adds waited days
     // but moves nothing, and must not lay out (and fire) the chain a second time.
-    let due_changed = stored.as_ref().is_some_and(|s| s.due_date != sla.due_date);
+    let due_changed = stored.is_some_and(|s| s.due_date != sla.due_date);
     let stopped = sla.state == SlaState::Stopped;
-    let outcome_changed = stored.as_ref().is_none_or(|s| s.outcome != sla.outcome);
+    let outcome_changed = stored.is_none_or(|s| s.outcome != sla.outcome);
     let mut publish = Vec::new();
     if period_changed {
         revision += 1;
@@ -66,8 +86,7 @@ pub async fn apply(
         revision += 1;
         publish.push(EventType::DeadlineRescheduled);
     } else if stopped
-        && (due_changed
-            || (outcome_changed && stored.as_ref().is_some_and(|s| s.outcome.is_some())))
+        && (due_changed || (outcome_changed && stored.is_some_and(|s| s.outcome.is_some())))
     {
         // A stop that corrects an earlier one (a late step changed the history) is a new revision.
         revision += 1;
@@ -89,61 +108,149 @@ pub async fn apply(
         paused_working_days: sla.paused_working_days,
         outcome: sla.outcome,
     };
-    if stored.as_ref() == Some(&deadline) {
-        return Ok(stored);
+    if stored == Some(&deadline) {
+        return Some(Decision {
+            deadline,
+            save: false,
+            cancel_timers: false,
+            lay_out: false,
+            publish: Vec::new(),
+        });
     }
-    db::save_deadline(connection, &deadline, now).await?;
-
-    let revision_changed = stored.as_ref().is_none_or(|s| s.revision != revision);
-    let state_changed = stored.as_ref().is_none_or(|s| s.state != deadline.state);
-    if revision_changed || state_changed {
+    let timers_changed = stored.is_none_or(|s| s.revision != revision || s.state != sla.state);
+    Some(Decision {
+        deadline,
+        save: true,
         // A deadline seen for the first time has no timers yet (they reference its row).
-        if stored.is_some() {
-            db::cancel_timers(connection, inquiry_id).await?;
-        }
-        if sla.wants_timers() {
-            lay_out_timers(connection, rules, &deadline, now).await?;
-        }
-    }
-    for event_type in publish {
-        outbox
-            .enqueue(connection, &deadline_event(&deadline, event_type, now))
-            .await?;
-        tracing::info!(
-            %inquiry_id,
-            revision,
-            due_date = %deadline.due_date,
-            event = event_type.as_str(),
-            "deadline changed"
-        );
-    }
-    Ok(Some(deadline))
+        cancel_timers: timers_changed && stored.is_some(),
+        lay_out: timers_changed && sla.wants_timers(),
+        publish,
+    })
 }
 
-/// Lays out the current revision's timers (steps fired already, in this revision or an earlier
-/// one with the same due date, are not laid again).
-async fn lay_out_timers(
+/// Re-derives the deadline of one inquiry (see `apply_all`).
+pub async fn apply(
     connection: &mut PgConnection,
     rules: &Rules,
-    deadline: &StoredDeadline,
+    outbox: &Outbox,
+    change: Change,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let plan = lay_out(
+    apply_all(connection, rules, outbox, vec![change], now).await
+}
+
+/// Applies changes of distinct inquiries under their locks, with a few statements for all of
+/// them: records the steps, re-derives each deadline from its stored receipt and steps, and
+/// writes the rows, their timers and their events (through the outbox).
+pub async fn apply_all(
+    connection: &mut PgConnection,
+    rules: &Rules,
+    outbox: &Outbox,
+    changes: Vec<Change>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = changes.iter().map(|c| c.inquiry_id).collect();
+    let distinct: HashSet<Uuid> = ids.iter().copied().collect();
+    anyhow::ensure!(
+        distinct.len() == ids.len(),
+        "one change per inquiry at a time"
+    );
+    db::lock_inquiries(connection, &ids).await?;
+    let new_steps: Vec<(Uuid, &Step, &str)> = changes
+        .iter()
+        .flat_map(|c| {
+            c.steps
+                .iter()
+                .map(|(step, caseworker)| (c.inquiry_id, step, caseworker.as_str()))
+        })
+        .collect();
+    db::insert_steps(connection, &new_steps).await?;
+    let mut stored = db::load_deadlines(connection, &ids).await?;
+    let mut steps = db::load_steps_of(connection, &ids).await?;
+
+    let mut decisions = Vec::with_capacity(changes.len());
+    let mut events = Vec::new();
+    for change in changes {
+        let stored = stored.remove(&change.inquiry_id);
+        let (steps, caseworker_id) = steps.remove(&change.inquiry_id).unwrap_or_default();
+        let Some(decision) = decide(
+            rules,
+            stored.as_ref(),
+            change.receipt,
+            &steps,
+            caseworker_id,
+        ) else {
+            continue;
+        };
+        let _in_span = change.span.enter();
+        for event_type in &decision.publish {
+            let deadline = &decision.deadline;
+            events.push((
+                deadline_event(deadline, *event_type, now),
+                borgerraad_platform::telemetry::current_context_map(),
+            ));
+            tracing::info!(
+                inquiry_id = %change.inquiry_id,
+                revision = deadline.revision,
+                due_date = %deadline.due_date,
+                event = event_type.as_str(),
+                "deadline changed"
+            );
+        }
+        decisions.push(decision);
+    }
+
+    let saved: Vec<&StoredDeadline> = decisions
+        .iter()
+        .filter(|d| d.save)
+        .map(|d| &d.deadline)
+        .collect();
+    db::save_deadlines(connection, &saved, now).await?;
+    let obsolete: Vec<Uuid> = decisions
+        .iter()
+        .filter(|d| d.cancel_timers)
+        .map(|d| d.deadline.receipt.inquiry_id)
+        .collect();
+    db::cancel_timers(connection, &obsolete).await?;
+    let plans: Vec<(&StoredDeadline, Vec<PlannedNotice>)> = decisions
+        .iter()
+        .filter(|d| d.lay_out)
+        .map(|d| (&d.deadline, plan_of(rules, &d.deadline, now)))
+        .collect();
+    lay_out_timers(connection, &plans).await?;
+    let events: Vec<(&pb::Event, HashMap<String, String>)> =
+        events.iter().map(|(e, c)| (e, c.clone())).collect();
+    outbox.enqueue_all(connection, &events).await?;
+    Ok(())
+}
+
+/// The timers of the deadline's current revision, as from `now`.
+fn plan_of(rules: &Rules, deadline: &StoredDeadline, now: DateTime<Utc>) -> Vec<PlannedNotice> {
+    lay_out(
         &rules.calendar,
         &rules.policy,
         deadline.start_day,
         deadline.due_date,
         Some(now),
-    );
-    db::insert_timers(
-        connection,
-        deadline.receipt.inquiry_id,
-        deadline.revision,
-        deadline.due_date,
-        &plan,
     )
-    .await?;
-    Ok(())
+}
+
+/// Lays out the planned timers (steps fired already, in this revision or an earlier one with
+/// the same due date, are not laid again).
+async fn lay_out_timers(
+    connection: &mut PgConnection,
+    plans: &[(&StoredDeadline, Vec<PlannedNotice>)],
+) -> sqlx::Result<()> {
+    let plans: Vec<db::TimerPlan<'_>> = plans
+        .iter()
+        .map(|(deadline, plan)| db::TimerPlan {
+            inquiry_id: deadline.receipt.inquiry_id,
+            revision: deadline.revision,
+            due_date: deadline.due_date,
+            plan,
+        })
+        .collect();
+    db::insert_timers(connection, &plans).await
 }
 
 /// Lays out the timers of every deadline that should have some and has none for its current
@@ -174,7 +281,8 @@ pub async fn lay_out_missing_timers(
         {
             continue;
         }
-        lay_out_timers(&mut transaction, rules, &deadline, now).await?;
+        let plan = plan_of(rules, &deadline, now);
+        lay_out_timers(&mut transaction, &[(&deadline, plan)]).await?;
         transaction.commit().await?;
         laid += 1;
         tracing::info!(%inquiry_id, revision = deadline.revision, "timers laid out");

@@ -1,5 +1,7 @@
 //! SQL on the `deadline_monitoring` schema.
 
+use std::collections::HashMap;
+
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -111,10 +113,25 @@ impl TryFrom<DeadlineRow> for StoredDeadline {
 /// Serialises every change of one inquiry's deadline (consumer chunks, reconciliation) for the
 /// rest of the transaction, also before the deadline row exists.
 pub async fn lock_inquiry(connection: &mut PgConnection, inquiry_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
-        .bind(inquiry_id)
-        .execute(connection)
-        .await?;
+    lock_inquiries(connection, &[inquiry_id]).await
+}
+
+/// `lock_inquiry` for several inquiries, in id order, so two transactions locking overlapping
+/// sets cannot deadlock.
+pub async fn lock_inquiries(
+    connection: &mut PgConnection,
+    inquiry_ids: &[Uuid],
+) -> sqlx::Result<()> {
+    let mut ids = inquiry_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(inquiry_id::text, 7)) \
+         FROM unnest($1::uuid[]) AS i(inquiry_id)",
+    )
+    .bind(&ids)
+    .execute(connection)
+    .await?;
     Ok(())
 }
 
@@ -122,14 +139,26 @@ pub async fn load_deadline(
     connection: &mut PgConnection,
     inquiry_id: Uuid,
 ) -> anyhow::Result<Option<StoredDeadline>> {
-    let row: Option<DeadlineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE inquiry_id = $1"
+    Ok(load_deadlines(connection, &[inquiry_id])
+        .await?
+        .remove(&inquiry_id))
+}
+
+/// The stored deadlines of `inquiry_ids` that have one.
+pub async fn load_deadlines(
+    connection: &mut PgConnection,
+    inquiry_ids: &[Uuid],
+) -> anyhow::Result<HashMap<Uuid, StoredDeadline>> {
+    let rows: Vec<DeadlineRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE inquiry_id = ANY($1)"
     )))
-    .bind(inquiry_id)
-    .fetch_optional(connection)
+    .bind(inquiry_ids)
+    .fetch_all(connection)
     .await
-    .context("cannot read deadline")?;
-    row.map(StoredDeadline::try_from).transpose()
+    .context("cannot read deadlines")?;
+    rows.into_iter()
+        .map(|row| Ok((row.inquiry_id, StoredDeadline::try_from(row)?)))
+        .collect()
 }
 
 pub async fn get_deadline(
@@ -144,67 +173,142 @@ fn count(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-/// Writes the whole deadline row.
-pub async fn save_deadline(
+/// Writes the whole rows of `deadlines`.
+pub async fn save_deadlines(
     connection: &mut PgConnection,
-    deadline: &StoredDeadline,
+    deadlines: &[&StoredDeadline],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let outcome = deadline.outcome.as_ref();
+    if deadlines.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&StoredDeadline) -> Option<&str>| -> Vec<Option<&str>> {
+        deadlines.iter().map(|d| f(d)).collect()
+    };
+    let outcomes: Vec<Option<&Outcome>> = deadlines.iter().map(|d| d.outcome.as_ref()).collect();
     sqlx::query(
         "INSERT INTO deadlines (inquiry_id, department, reference, received_at, answers_version, \
          caseworker_id, working_days, revision, clock_started_at, start_day, due_date, due_at, \
          state, paused_working_days, stop_reason, stopped_at, result, working_days_over, \
          working_days_used, scheduled_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $20) \
-         ON CONFLICT (inquiry_id) DO UPDATE SET department = $2, reference = $3, received_at = $4, \
-         answers_version = $5, caseworker_id = $6, working_days = $7, revision = $8, \
-         clock_started_at = $9, start_day = $10, due_date = $11, due_at = $12, state = $13, \
-         paused_working_days = $14, stop_reason = $15, stopped_at = $16, result = $17, \
-         working_days_over = $18, working_days_used = $19, updated_at = $20",
+         SELECT *, $20, $20 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], \
+             $5::bigint[], $6::text[], $7::int[], $8::bigint[], $9::timestamptz[], $10::date[], \
+             $11::date[], $12::timestamptz[], $13::text[], $14::int[], $15::text[], \
+             $16::timestamptz[], $17::text[], $18::int[], $19::int[]) \
+         ON CONFLICT (inquiry_id) DO UPDATE SET department = EXCLUDED.department, \
+         reference = EXCLUDED.reference, received_at = EXCLUDED.received_at, \
+         answers_version = EXCLUDED.answers_version, caseworker_id = EXCLUDED.caseworker_id, \
+         working_days = EXCLUDED.working_days, revision = EXCLUDED.revision, \
+         clock_started_at = EXCLUDED.clock_started_at, start_day = EXCLUDED.start_day, \
+         due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at, state = EXCLUDED.state, \
+         paused_working_days = EXCLUDED.paused_working_days, stop_reason = EXCLUDED.stop_reason, \
+         stopped_at = EXCLUDED.stopped_at, result = EXCLUDED.result, \
+         working_days_over = EXCLUDED.working_days_over, \
+         working_days_used = EXCLUDED.working_days_used, updated_at = EXCLUDED.updated_at",
     )
-    .bind(deadline.receipt.inquiry_id)
-    .bind(&deadline.receipt.department)
-    .bind(&deadline.receipt.reference)
-    .bind(deadline.receipt.received_at)
-    .bind(deadline.receipt.answers_version)
-    .bind(&deadline.caseworker_id)
-    .bind(count(deadline.working_days))
-    .bind(deadline.revision)
-    .bind(deadline.clock_started_at)
-    .bind(deadline.start_day)
-    .bind(deadline.due_date)
-    .bind(deadline.due_at)
-    .bind(deadline.state.as_str())
-    .bind(count(deadline.paused_working_days))
-    .bind(outcome.map(|o| o.reason.as_str()))
-    .bind(outcome.map(|o| o.stopped_at))
-    .bind(outcome.map(|o| o.result.as_str()))
-    .bind(outcome.map(|o| count(o.working_days_over)))
-    .bind(outcome.map(|o| count(o.working_days_used)))
+    .bind(
+        deadlines
+            .iter()
+            .map(|d| d.receipt.inquiry_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(column(|d| Some(&d.receipt.department)))
+    .bind(column(|d| Some(&d.receipt.reference)))
+    .bind(
+        deadlines
+            .iter()
+            .map(|d| d.receipt.received_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        deadlines
+            .iter()
+            .map(|d| d.receipt.answers_version)
+            .collect::<Vec<_>>(),
+    )
+    .bind(column(|d| Some(&d.caseworker_id)))
+    .bind(
+        deadlines
+            .iter()
+            .map(|d| count(d.working_days))
+            .collect::<Vec<_>>(),
+    )
+    .bind(deadlines.iter().map(|d| d.revision).collect::<Vec<_>>())
+    .bind(
+        deadlines
+            .iter()
+            .map(|d| d.clock_started_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(deadlines.iter().map(|d| d.start_day).collect::<Vec<_>>())
+    .bind(deadlines.iter().map(|d| d.due_date).collect::<Vec<_>>())
+    .bind(deadlines.iter().map(|d| d.due_at).collect::<Vec<_>>())
+    .bind(column(|d| Some(d.state.as_str())))
+    .bind(
+        deadlines
+            .iter()
+            .map(|d| count(d.paused_working_days))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.map(|o| o.reason.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.map(|o| o.stopped_at))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.map(|o| o.result.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.map(|o| count(o.working_days_over)))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        outcomes
+            .iter()
+            .map(|o| o.map(|o| count(o.working_days_used)))
+            .collect::<Vec<_>>(),
+    )
     .bind(now)
     .execute(connection)
     .await?;
     Ok(())
 }
 
-/// Records a step once; a repeated version is the same step.
-pub async fn insert_step(
+/// Records steps once each; a repeated version of an inquiry is the same step.
+pub async fn insert_steps(
     connection: &mut PgConnection,
-    inquiry_id: Uuid,
-    step: &Step,
-    caseworker_id: &str,
+    steps: &[(Uuid, &Step, &str)],
 ) -> sqlx::Result<()> {
+    if steps.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO inquiry_steps (inquiry_id, version, kind, at, caseworker_id) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (inquiry_id, version) DO NOTHING",
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[]) \
+         ON CONFLICT (inquiry_id, version) DO NOTHING",
     )
-    .bind(inquiry_id)
-    .bind(step.version)
-    .bind(step.kind.as_str())
-    .bind(step.at)
-    .bind(caseworker_id)
+    .bind(steps.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+    .bind(steps.iter().map(|(_, s, _)| s.version).collect::<Vec<_>>())
+    .bind(
+        steps
+            .iter()
+            .map(|(_, s, _)| s.kind.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(steps.iter().map(|(_, s, _)| s.at).collect::<Vec<_>>())
+    .bind(steps.iter().map(|(_, _, c)| *c).collect::<Vec<_>>())
     .execute(connection)
     .await?;
     Ok(())
@@ -215,30 +319,34 @@ pub async fn load_steps(
     connection: &mut PgConnection,
     inquiry_id: Uuid,
 ) -> anyhow::Result<(Vec<Step>, String)> {
-    let rows: Vec<(i64, String, DateTime<Utc>, String)> = sqlx::query_as(
-        "SELECT version, kind, at, caseworker_id FROM inquiry_steps WHERE inquiry_id = $1 \
-         ORDER BY version",
+    Ok(load_steps_of(connection, &[inquiry_id])
+        .await?
+        .remove(&inquiry_id)
+        .unwrap_or_default())
+}
+
+/// `load_steps` for each of `inquiry_ids` that has steps.
+pub async fn load_steps_of(
+    connection: &mut PgConnection,
+    inquiry_ids: &[Uuid],
+) -> anyhow::Result<HashMap<Uuid, (Vec<Step>, String)>> {
+    let rows: Vec<(Uuid, i64, String, DateTime<Utc>, String)> = sqlx::query_as(
+        "SELECT inquiry_id, version, kind, at, caseworker_id FROM inquiry_steps \
+         WHERE inquiry_id = ANY($1) ORDER BY inquiry_id, version",
     )
-    .bind(inquiry_id)
+    .bind(inquiry_ids)
     .fetch_all(connection)
     .await
     .context("cannot read steps")?;
-    let caseworker = rows
-        .last()
-        .map(|(_, _, _, caseworker)| caseworker.clone())
-        .unwrap_or_default();
-    let steps = rows
-        .into_iter()
-        .map(|(version, kind, at, _)| {
-            Ok(Step {
-                version,
-                at,
-                kind: StepKind::from_code(&kind)
-                    .with_context(|| format!("unknown step kind {kind:?}"))?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((steps, caseworker))
+    let mut steps: HashMap<Uuid, (Vec<Step>, String)> = HashMap::new();
+    for (inquiry_id, version, kind, at, caseworker) in rows {
+        let kind =
+            StepKind::from_code(&kind).with_context(|| format!("unknown step kind {kind:?}"))?;
+        let (of_inquiry, latest_caseworker) = steps.entry(inquiry_id).or_default();
+        of_inquiry.push(Step { version, at, kind });
+        *latest_caseworker = caseworker;
+    }
+    Ok(steps)
 }
 
 /// Open deadlines without a timer of their current revision (candidates; the caller checks
@@ -268,46 +376,60 @@ pub async fn has_timers(
     .await
 }
 
-/// Drops the unfired timers of an inquiry (a pause, a stop or a new revision).
-pub async fn cancel_timers(connection: &mut PgConnection, inquiry_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM timers WHERE inquiry_id = $1 AND fired_at IS NULL")
-        .bind(inquiry_id)
+/// Drops the unfired timers of inquiries (a pause, a stop or a new revision).
+pub async fn cancel_timers(
+    connection: &mut PgConnection,
+    inquiry_ids: &[Uuid],
+) -> sqlx::Result<()> {
+    if inquiry_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM timers WHERE inquiry_id = ANY($1) AND fired_at IS NULL")
+        .bind(inquiry_ids)
         .execute(connection)
         .await?;
     Ok(())
 }
 
-/// Lays out a revision's timers; a step that already fired for the same due date (in this
+/// The timers of one deadline revision.
+pub struct TimerPlan<'a> {
+    pub inquiry_id: Uuid,
+    pub revision: i64,
+    pub due_date: NaiveDate,
+    pub plan: &'a [PlannedNotice],
+}
+
+/// Lays out revisions' timers; a step that already fired for the same due date (in this
 /// revision or an earlier one) is not laid again.
 pub async fn insert_timers(
     connection: &mut PgConnection,
-    inquiry_id: Uuid,
-    revision: i64,
-    due_date: NaiveDate,
-    plan: &[PlannedNotice],
+    plans: &[TimerPlan<'_>],
 ) -> sqlx::Result<()> {
-    let steps: Vec<&str> = plan.iter().map(|n| n.step.as_str()).collect();
-    let kinds: Vec<&str> = plan.iter().map(|n| n.kind.as_str()).collect();
-    let recipients: Vec<&str> = plan.iter().map(|n| n.recipient.as_str()).collect();
-    let days: Vec<i32> = plan.iter().map(|n| count(n.working_days)).collect();
-    let fire_at: Vec<DateTime<Utc>> = plan.iter().map(|n| n.fire_at).collect();
+    let notices = || {
+        plans
+            .iter()
+            .flat_map(|p| p.plan.iter().map(move |notice| (p, notice)))
+    };
+    if notices().next().is_none() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO timers (inquiry_id, revision, step, kind, recipient, working_days, due_date, fire_at) \
-         SELECT $1, $2, step, kind, recipient, days, $3, fire_at \
-         FROM unnest($4::text[], $5::text[], $6::text[], $7::int[], $8::timestamptz[]) \
-              AS t(step, kind, recipient, days, fire_at) \
-         WHERE NOT EXISTS (SELECT 1 FROM timers f WHERE f.inquiry_id = $1 AND f.step = t.step \
-               AND f.due_date = $3 AND f.fired_at IS NOT NULL) \
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+              $6::int[], $7::date[], $8::timestamptz[]) \
+              AS t(inquiry_id, revision, step, kind, recipient, days, due_date, fire_at) \
+         WHERE NOT EXISTS (SELECT 1 FROM timers f WHERE f.inquiry_id = t.inquiry_id \
+               AND f.step = t.step AND f.due_date = t.due_date AND f.fired_at IS NOT NULL) \
          ON CONFLICT (inquiry_id, revision, step) DO NOTHING",
     )
-    .bind(inquiry_id)
-    .bind(revision)
-    .bind(due_date)
-    .bind(&steps)
-    .bind(&kinds)
-    .bind(&recipients)
-    .bind(&days)
-    .bind(&fire_at)
+    .bind(notices().map(|(p, _)| p.inquiry_id).collect::<Vec<_>>())
+    .bind(notices().map(|(p, _)| p.revision).collect::<Vec<_>>())
+    .bind(notices().map(|(_, n)| n.step.as_str()).collect::<Vec<_>>())
+    .bind(notices().map(|(_, n)| n.kind.as_str()).collect::<Vec<_>>())
+    .bind(notices().map(|(_, n)| n.recipient.as_str()).collect::<Vec<_>>())
+    .bind(notices().map(|(_, n)| count(n.working_days)).collect::<Vec<_>>())
+    .bind(notices().map(|(p, _)| p.due_date).collect::<Vec<_>>())
+    .bind(notices().map(|(_, n)| n.fire_at).collect::<Vec<_>>())
     .execute(connection)
     .await?;
     Ok(())

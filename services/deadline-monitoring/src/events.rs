@@ -1,6 +1,9 @@
 //! Reacts to intake's events (`borgerraad.inquiry.>`): the receipt and amendments give the
 //! receipt facts, lifecycle steps are recorded by version; then the deadline is re-derived and
-//! its changes published, all in the consumer's transaction.
+//! its changes published, all in the consumer's transaction. A chunk's changes are applied in rounds
+//! of distinct inquiries, a few statements per round instead of several per event.
+
+use std::collections::HashMap;
 
 use borgerraad_messaging::{EventHandler, HandlerError, Outbox};
 use borgerraad_platform::clock::SharedClock;
@@ -9,8 +12,8 @@ use borgerraad_proto::v1::{self as pb, event::Data};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::apply::{Rules, apply};
-use crate::db::{self, Receipt};
+use crate::apply::{Change, Rules, apply, apply_all};
+use crate::db::Receipt;
 use crate::domain::{InquiryStatus, Step, step_kind};
 
 pub struct TrackInquiries {
@@ -56,16 +59,13 @@ pub fn status_of(status: pb::InquiryStatus) -> InquiryStatus {
     }
 }
 
-impl EventHandler for TrackInquiries {
-    async fn handle(
-        &self,
-        event: &pb::Event,
-        transaction: &mut PgConnection,
-    ) -> Result<(), HandlerError> {
-        let (id, receipt) = match &event.data {
+impl TrackInquiries {
+    /// The change an event of intake's brings, if any.
+    fn change_of(event: &pb::Event, span: tracing::Span) -> Result<Option<Change>, HandlerError> {
+        let (inquiry_id, receipt, steps) = match &event.data {
             Some(Data::InquiryReceived(received)) => {
                 let receipt = receipt_of(received, 0)?;
-                (receipt.inquiry_id, Some(receipt))
+                (receipt.inquiry_id, Some(receipt), vec![])
             }
             Some(Data::InquiryAmended(amended)) => {
                 let answers = amended
@@ -73,10 +73,9 @@ impl EventHandler for TrackInquiries {
                     .as_ref()
                     .ok_or_else(|| HandlerError::Poison("amendment without answers".into()))?;
                 let receipt = receipt_of(answers, amended.version.max(1))?;
-                (receipt.inquiry_id, Some(receipt))
+                (receipt.inquiry_id, Some(receipt), vec![])
             }
             Some(Data::InquiryStepTaken(taken)) => {
-                let id = inquiry_id(&taken.inquiry_id)?;
                 let at =
                     taken.at.as_ref().and_then(from_timestamp).ok_or_else(|| {
                         HandlerError::Poison("at is missing or out of range".into())
@@ -89,21 +88,128 @@ impl EventHandler for TrackInquiries {
                         status_of(taken.status_after()),
                     ),
                 };
-                db::lock_inquiry(transaction, id).await?;
-                db::insert_step(transaction, id, &step, &taken.caseworker_id).await?;
-                (id, None)
+                let caseworker_id = taken.caseworker_id.clone();
+                (
+                    inquiry_id(&taken.inquiry_id)?,
+                    None,
+                    vec![(step, caseworker_id)],
+                )
             }
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
-        apply(
-            transaction,
-            &self.rules,
-            &self.outbox,
-            id,
+        Ok(Some(Change {
+            inquiry_id,
             receipt,
-            self.clock.now(),
-        )
-        .await?;
+            steps,
+            span,
+        }))
+    }
+}
+
+/// Splits changes into rounds with one change per inquiry each, keeping each inquiry's order:
+/// the first change of every inquiry, then the second, and so on.
+pub fn rounds(changes: Vec<Change>) -> Vec<Vec<Change>> {
+    let mut rounds: Vec<Vec<Change>> = Vec::new();
+    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+    for change in changes {
+        let round = seen.entry(change.inquiry_id).or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(change);
+        *round += 1;
+    }
+    rounds
+}
+
+impl EventHandler for TrackInquiries {
+    async fn handle(
+        &self,
+        event: &pb::Event,
+        transaction: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        if let Some(change) = Self::change_of(event, tracing::Span::current())? {
+            apply(
+                transaction,
+                &self.rules,
+                &self.outbox,
+                change,
+                self.clock.now(),
+            )
+            .await?;
+        }
         Ok(())
+    }
+
+    /// The chunk's changes in rounds of distinct inquiries, each round in a few statements.
+    async fn handle_all(
+        &self,
+        events: &[(&pb::Event, tracing::Span)],
+        transaction: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let mut changes = Vec::with_capacity(events.len());
+        for (event, span) in events {
+            changes.extend(Self::change_of(event, span.clone())?);
+        }
+        let now = self.clock.now();
+        for round in rounds(changes) {
+            apply_all(transaction, &self.rules, &self.outbox, round, now).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(inquiry_id: Uuid, version: i64) -> Change {
+        Change {
+            inquiry_id,
+            receipt: None,
+            steps: vec![(
+                Step {
+                    version,
+                    at: chrono::DateTime::UNIX_EPOCH,
+                    kind: crate::domain::StepKind::Other,
+                },
+                String::new(),
+            )],
+            span: tracing::Span::none(),
+        }
+    }
+
+    fn versions(rounds: &[Vec<Change>]) -> Vec<Vec<(Uuid, i64)>> {
+        rounds
+            .iter()
+            .map(|round| {
+                round
+                    .iter()
+                    .map(|c| (c.inquiry_id, c.steps[0].0.version))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rounds_hold_one_change_per_inquiry_in_each_inquirys_order() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let chunk = vec![
+            change(a, 1),
+            change(b, 1),
+            change(a, 2),
+            change(a, 3),
+            change(c, 1),
+            change(b, 2),
+        ];
+        assert_eq!(
+            versions(&rounds(chunk)),
+            vec![
+                vec![(a, 1), (b, 1), (c, 1)],
+                vec![(a, 2), (b, 2)],
+                vec![(a, 3)],
+            ]
+        );
+        assert!(rounds(vec![]).is_empty());
     }
 }

@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::apply::{Rules, apply};
-use crate::db::{self, Receipt};
+use crate::apply::{Change, Rules, apply};
+use crate::db::Receipt;
 use crate::domain::{InquiryStatus, Step, step_kind};
 use crate::events::status_of;
 
@@ -191,9 +191,9 @@ impl Reconciler {
         };
         let mut transaction = self.pool.begin().await.context("no connection")?;
         if let Some(inquiry) = inquiry {
-            db::lock_inquiry(&mut transaction, inquiry_id).await?;
             let mut before = InquiryStatus::Unknown;
             let last_version = inquiry.journal.iter().map(|e| e.version).max();
+            let mut steps = Vec::with_capacity(inquiry.journal.len());
             for entry in &inquiry.journal {
                 let after = status_of(entry.status_after());
                 let Some(at) = entry.at.as_ref().and_then(from_timestamp) else {
@@ -205,11 +205,11 @@ impl Reconciler {
                     kind: step_kind(before, after),
                 };
                 let caseworker = if Some(entry.version) == last_version {
-                    inquiry.caseworker_id.as_str()
+                    inquiry.caseworker_id.clone()
                 } else {
-                    ""
+                    String::new()
                 };
-                db::insert_step(&mut transaction, inquiry_id, &step, caseworker).await?;
+                steps.push((step, caseworker));
                 before = after;
             }
             let receipt =
@@ -224,15 +224,13 @@ impl Reconciler {
                         received_at,
                         answers_version: inquiry.version,
                     });
-            apply(
-                &mut transaction,
-                &self.rules,
-                &self.outbox,
+            let change = Change {
                 inquiry_id,
                 receipt,
-                now,
-            )
-            .await?;
+                steps,
+                span: tracing::Span::current(),
+            };
+            apply(&mut transaction, &self.rules, &self.outbox, change, now).await?;
         }
         sqlx::query("UPDATE deadlines SET reconciled_at = $2 WHERE inquiry_id = $1")
             .bind(inquiry_id)
