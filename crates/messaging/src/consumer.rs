@@ -69,8 +69,10 @@ pub trait EventHandler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
     /// Applies a chunk's new events, in stream order, each with the span of its message. By
-    /// default one `handle` per event; a handler whose work batches well (one statement for the
-    /// whole chunk) overrides it. A failure undoes the whole chunk, which is then applied one
+    /// default one `handle` per event, each in its message's span; a handler whose work batches
+    /// well (one statement for the whole chunk) overrides it, and then gets every event through
+    /// here, single ones too. It runs in the message's span for one event, else in a chunk span
+    /// linked to the messages' spans. A failure undoes the whole chunk, which is then applied one
     /// event at a time.
     fn handle_all(
         &self,
@@ -244,7 +246,8 @@ impl<H: EventHandler> Consumer<H> {
     }
 
     /// Applies `events` in one transaction that also marks them applied, and returns how many
-    /// were new; events applied before are skipped. Event `i`'s handler runs in `span_of(i)`.
+    /// were new; events applied before are skipped. Event `i`'s span is `span_of(i)`; it stays
+    /// open until the chunk is committed.
     async fn apply_events(
         &self,
         events: &[(Uuid, Event)],
@@ -281,9 +284,15 @@ impl<H: EventHandler> Consumer<H> {
             }
         }
         let applied = new_events.len();
-        if applied > 0 {
+        let span = match new_events.as_slice() {
+            [] => None,
+            [(_, span)] => Some(span.clone()),
+            several => Some(self.chunk_span(several)),
+        };
+        if let Some(span) = span {
             self.handler
                 .handle_all(&new_events, &mut transaction)
+                .instrument(span)
                 .await?;
         }
         transaction.commit().await?;
@@ -291,6 +300,23 @@ impl<H: EventHandler> Consumer<H> {
             outbox.wake();
         }
         Ok(applied)
+    }
+
+    /// A span for the work on several messages at once, linked to each message's span.
+    fn chunk_span(&self, events: &[(&Event, tracing::Span)]) -> tracing::Span {
+        let span = tracing::info_span!(
+            "process chunk",
+            otel.name = %format!("process {}", self.spec.filter_subject),
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.operation.type = "process",
+            messaging.batch.message_count = events.len(),
+            messaging.consumer.group.name = self.spec.durable_name,
+        );
+        for (_, message) in events {
+            borgerraad_platform::telemetry::link(&span, message);
+        }
+        span
     }
 
     /// A span per message, continuing the trace the message's headers carry.

@@ -35,7 +35,7 @@ impl Outbox {
     /// Stores `event` in the transaction behind `connection`, with the current trace context.
     pub async fn enqueue(&self, connection: &mut PgConnection, event: &Event) -> sqlx::Result<()> {
         let trace_context = borgerraad_platform::telemetry::current_context_map();
-        self.enqueue_all(connection, &[(event, trace_context)])
+        self.enqueue_all(connection, &[(event, &trace_context)])
             .await
     }
 
@@ -43,7 +43,7 @@ impl Outbox {
     pub async fn enqueue_all(
         &self,
         connection: &mut PgConnection,
-        events: &[(&Event, HashMap<String, String>)],
+        events: &[(&Event, &HashMap<String, String>)],
     ) -> sqlx::Result<()> {
         if events.is_empty() {
             return Ok(());

@@ -137,6 +137,17 @@ pub fn set_parent_from(span: &tracing::Span, carrier: &dyn Extractor) {
     let _ = span.set_parent(extract_context(carrier));
 }
 
+/// Links `span` to `to`: a span for a batch of messages to the span of each message, which
+/// continues its own trace.
+pub fn link(span: &tracing::Span, to: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    let context = to.context();
+    let target = context.span().span_context().clone();
+    if target.is_valid() {
+        span.add_link(target);
+    }
+}
+
 /// The current trace context as a small map (`traceparent`, `tracestate`), for storing beside an
 /// outbox row so the event is published in the trace of the request that caused it.
 pub fn current_context_map() -> HashMap<String, String> {

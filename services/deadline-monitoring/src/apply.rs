@@ -182,45 +182,53 @@ pub async fn apply_all(
         ) else {
             continue;
         };
-        let _in_span = change.span.enter();
         for event_type in &decision.publish {
-            let deadline = &decision.deadline;
-            events.push((
-                deadline_event(deadline, *event_type, now),
-                borgerraad_platform::telemetry::current_context_map(),
-            ));
-            tracing::info!(
-                inquiry_id = %change.inquiry_id,
-                revision = deadline.revision,
-                due_date = %deadline.due_date,
-                event = event_type.as_str(),
-                "deadline changed"
-            );
+            let event = deadline_event(&decision.deadline, *event_type, now);
+            let trace_context = change
+                .span
+                .in_scope(borgerraad_platform::telemetry::current_context_map);
+            events.push((event, trace_context));
         }
-        decisions.push(decision);
+        decisions.push((decision, change.span));
     }
 
     let saved: Vec<&StoredDeadline> = decisions
         .iter()
-        .filter(|d| d.save)
-        .map(|d| &d.deadline)
+        .filter(|(d, _)| d.save)
+        .map(|(d, _)| &d.deadline)
         .collect();
     db::save_deadlines(connection, &saved, now).await?;
     let obsolete: Vec<Uuid> = decisions
         .iter()
-        .filter(|d| d.cancel_timers)
-        .map(|d| d.deadline.receipt.inquiry_id)
+        .filter(|(d, _)| d.cancel_timers)
+        .map(|(d, _)| d.deadline.receipt.inquiry_id)
         .collect();
     db::cancel_timers(connection, &obsolete).await?;
     let plans: Vec<(&StoredDeadline, Vec<PlannedNotice>)> = decisions
         .iter()
-        .filter(|d| d.lay_out)
-        .map(|d| (&d.deadline, plan_of(rules, &d.deadline, now)))
+        .filter(|(d, _)| d.lay_out)
+        .map(|(d, _)| (&d.deadline, plan_of(rules, &d.deadline, now)))
         .collect();
     lay_out_timers(connection, &plans).await?;
-    let events: Vec<(&pb::Event, HashMap<String, String>)> =
-        events.iter().map(|(e, c)| (e, c.clone())).collect();
-    outbox.enqueue_all(connection, &events).await?;
+    let queued: Vec<(&pb::Event, &HashMap<String, String>)> =
+        events.iter().map(|(e, c)| (e, c)).collect();
+    outbox.enqueue_all(connection, &queued).await?;
+
+    // Told once all is written (a failed chunk is applied again one event at a time).
+    for (decision, span) in &decisions {
+        let deadline = &decision.deadline;
+        for event_type in &decision.publish {
+            span.in_scope(|| {
+                tracing::info!(
+                    inquiry_id = %deadline.receipt.inquiry_id,
+                    revision = deadline.revision,
+                    due_date = %deadline.due_date,
+                    event = event_type.as_str(),
+                    "deadline changed"
+                );
+            });
+        }
+    }
     Ok(())
 }
 
@@ -334,4 +342,171 @@ fn deadline_event(
         }),
     };
     new_event(SOURCE, event_type, inquiry_id, now, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone as _};
+
+    use crate::domain::StepKind;
+
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules {
+            calendar: Calendar::danish_default(),
+            working_days: 15,
+            policy: NoticePolicy::default(),
+        }
+    }
+
+    /// 10:00 in Copenhagen (UTC+1 in winter).
+    fn at(month: u32, day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, month, day, 9, 0, 0)
+            .single()
+            .expect("a time")
+    }
+
+    fn date(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, month, day).expect("a date")
+    }
+
+    fn receipt(id: Uuid, received_at: DateTime<Utc>, answers_version: i64) -> Receipt {
+        Receipt {
+            inquiry_id: id,
+            department: "by-og-kultur".into(),
+            reference: "BR-2026-000042".into(),
+            received_at,
+            answers_version,
+        }
+    }
+
+    fn step(version: i64, kind: StepKind, at: DateTime<Utc>) -> Step {
+        Step { version, at, kind }
+    }
+
+    fn first(id: Uuid) -> Decision {
+        decide(
+            &rules(),
+            None,
+            Some(receipt(id, at(11, 25), 0)),
+            &[],
+            "".into(),
+        )
+        .expect("a receipt gives a deadline")
+    }
+
+    #[test]
+    fn nothing_is_decided_before_the_receipt() {
+        let pause = step(3, StepKind::Pause, at(11, 26));
+        assert_eq!(decide(&rules(), None, None, &[pause], "cw".into()), None);
+    }
+
+    #[test]
+    fn a_first_receipt_schedules_revision_one_and_lays_out_its_timers() {
+        let decision = first(Uuid::now_v7());
+        assert_eq!(decision.deadline.revision, 1);
+        assert_eq!(decision.deadline.due_date, date(12, 16));
+        assert_eq!(decision.deadline.state, SlaState::Running);
+        assert_eq!(decision.publish, vec![EventType::DeadlineScheduled]);
+        assert!(decision.save && decision.lay_out);
+        assert!(
+            !decision.cancel_timers,
+            "a new deadline has no timers to cancel"
+        );
+    }
+
+    #[test]
+    fn the_same_facts_again_change_nothing() {
+        let id = Uuid::now_v7();
+        let stored = first(id).deadline;
+        let again = decide(
+            &rules(),
+            Some(&stored),
+            Some(receipt(id, at(11, 25), 0)),
+            &[],
+            "".into(),
+        )
+        .expect("a deadline");
+        assert_eq!(again.deadline, stored);
+        assert!(!again.save && !again.cancel_timers && !again.lay_out);
+        assert!(again.publish.is_empty());
+    }
+
+    #[test]
+    fn an_older_amendment_is_ignored_and_a_newer_one_restarts_the_period() {
+        let id = Uuid::now_v7();
+        let mut stored = first(id).deadline;
+        stored.receipt.answers_version = 5;
+        let older = decide(
+            &rules(),
+            Some(&stored),
+            Some(receipt(id, at(11, 20), 4)),
+            &[],
+            "".into(),
+        )
+        .expect("a deadline");
+        assert!(
+            !older.save,
+            "answers older than the stored ones change nothing"
+        );
+
+        let newer = decide(
+            &rules(),
+            Some(&stored),
+            Some(receipt(id, at(11, 20), 6)),
+            &[],
+            "".into(),
+        )
+        .expect("a deadline");
+        assert_eq!(newer.deadline.revision, 2);
+        assert_eq!(newer.deadline.due_date, date(12, 11));
+        assert_eq!(newer.publish, vec![EventType::DeadlineScheduled]);
+        assert!(newer.cancel_timers && newer.lay_out);
+    }
+
+    #[test]
+    fn a_pause_keeps_the_revision_and_drops_the_timers_until_the_resumption_moves_the_due_date() {
+        let id = Uuid::now_v7();
+        let stored = first(id).deadline;
+        let pause = step(3, StepKind::Pause, at(11, 26));
+        let paused =
+            decide(&rules(), Some(&stored), None, &[pause], "cw".into()).expect("a deadline");
+        assert_eq!(paused.deadline.state, SlaState::Paused);
+        assert_eq!(paused.deadline.revision, 1);
+        assert!(paused.publish.is_empty());
+        assert!(paused.save && paused.cancel_timers && !paused.lay_out);
+
+        let resume = step(4, StepKind::Resume, at(11, 30));
+        let resumed = decide(
+            &rules(),
+            Some(&paused.deadline),
+            None,
+            &[pause, resume],
+            "cw".into(),
+        )
+        .expect("a deadline");
+        assert_eq!(resumed.deadline.state, SlaState::Running);
+        assert_eq!(resumed.deadline.revision, 2);
+        assert!(resumed.deadline.due_date > stored.due_date);
+        assert_eq!(resumed.publish, vec![EventType::DeadlineRescheduled]);
+        assert!(resumed.cancel_timers && resumed.lay_out);
+    }
+
+    #[test]
+    fn an_answer_stops_the_clock_met_without_a_new_revision() {
+        let id = Uuid::now_v7();
+        let stored = first(id).deadline;
+        let answered = step(7, StepKind::Stop(StopReason::Answered), at(12, 1));
+        let stopped =
+            decide(&rules(), Some(&stored), None, &[answered], "cw".into()).expect("a deadline");
+        assert_eq!(stopped.deadline.state, SlaState::Stopped);
+        assert_eq!(stopped.deadline.revision, 1);
+        assert_eq!(
+            stopped.deadline.outcome.as_ref().map(|o| o.result),
+            Some(SlaResult::Met)
+        );
+        assert_eq!(stopped.publish, vec![EventType::DeadlineStopped]);
+        assert!(stopped.cancel_timers && !stopped.lay_out);
+    }
 }

@@ -116,20 +116,18 @@ pub async fn lock_inquiry(connection: &mut PgConnection, inquiry_id: Uuid) -> sq
     lock_inquiries(connection, &[inquiry_id]).await
 }
 
-/// `lock_inquiry` for several inquiries, in id order, so two transactions locking overlapping
-/// sets cannot deadlock.
+/// `lock_inquiry` for several inquiries, taken in the order of their lock keys, so two
+/// transactions locking overlapping sets cannot deadlock.
 pub async fn lock_inquiries(
     connection: &mut PgConnection,
     inquiry_ids: &[Uuid],
 ) -> sqlx::Result<()> {
-    let mut ids = inquiry_ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
     sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtextextended(inquiry_id::text, 7)) \
-         FROM unnest($1::uuid[]) AS i(inquiry_id)",
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT \
+         hashtextextended(inquiry_id::text, 7) AS k FROM unnest($1::uuid[]) AS i(inquiry_id) \
+         ORDER BY k) AS keys",
     )
-    .bind(&ids)
+    .bind(inquiry_ids)
     .execute(connection)
     .await?;
     Ok(())
@@ -182,9 +180,8 @@ pub async fn save_deadlines(
     if deadlines.is_empty() {
         return Ok(());
     }
-    let column = |f: fn(&StoredDeadline) -> Option<&str>| -> Vec<Option<&str>> {
-        deadlines.iter().map(|d| f(d)).collect()
-    };
+    let text =
+        |f: fn(&StoredDeadline) -> &str| -> Vec<&str> { deadlines.iter().map(|d| f(d)).collect() };
     let outcomes: Vec<Option<&Outcome>> = deadlines.iter().map(|d| d.outcome.as_ref()).collect();
     sqlx::query(
         "INSERT INTO deadlines (inquiry_id, department, reference, received_at, answers_version, \
@@ -212,8 +209,8 @@ pub async fn save_deadlines(
             .map(|d| d.receipt.inquiry_id)
             .collect::<Vec<_>>(),
     )
-    .bind(column(|d| Some(&d.receipt.department)))
-    .bind(column(|d| Some(&d.receipt.reference)))
+    .bind(text(|d| &d.receipt.department))
+    .bind(text(|d| &d.receipt.reference))
     .bind(
         deadlines
             .iter()
@@ -226,7 +223,7 @@ pub async fn save_deadlines(
             .map(|d| d.receipt.answers_version)
             .collect::<Vec<_>>(),
     )
-    .bind(column(|d| Some(&d.caseworker_id)))
+    .bind(text(|d| &d.caseworker_id))
     .bind(
         deadlines
             .iter()
@@ -243,7 +240,7 @@ pub async fn save_deadlines(
     .bind(deadlines.iter().map(|d| d.start_day).collect::<Vec<_>>())
     .bind(deadlines.iter().map(|d| d.due_date).collect::<Vec<_>>())
     .bind(deadlines.iter().map(|d| d.due_at).collect::<Vec<_>>())
-    .bind(column(|d| Some(d.state.as_str())))
+    .bind(text(|d| d.state.as_str()))
     .bind(
         deadlines
             .iter()

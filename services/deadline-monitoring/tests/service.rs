@@ -550,6 +550,152 @@ async fn redelivered_and_out_of_order_events_change_nothing() {
     replica.stop().await;
 }
 
+/// What one run of the service made of the events: each inquiry's deadline events (type and
+/// payload), its deadline row and its timers.
+type Outcome = Vec<(Uuid, Vec<(String, Option<Data>)>, String, Vec<String>)>;
+
+async fn outcome_of(pool: &PgPool, ids: &[Uuid]) -> Outcome {
+    let events = published(pool).await;
+    let mut outcome = Vec::new();
+    for id in ids {
+        let of_inquiry = events
+            .iter()
+            .filter(|e| e.subject == id.to_string())
+            .map(|e| (e.r#type.clone(), e.data.clone()))
+            .collect();
+        let row: String = sqlx::query_scalar(
+            "SELECT concat_ws(' ', revision, state, due_date, paused_working_days, result, \
+             working_days_used) FROM deadlines WHERE inquiry_id = $1",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("deadline");
+        let timers: Vec<String> = sqlx::query_scalar(
+            "SELECT concat_ws(' ', revision, step, fire_at) FROM timers \
+             WHERE inquiry_id = $1 ORDER BY fire_at, step",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .expect("timers");
+        outcome.push((*id, of_inquiry, row, timers));
+    }
+    outcome
+}
+
+#[tokio::test]
+async fn events_taken_in_one_chunk_end_as_when_taken_one_at_a_time() {
+    use pb::InquiryStatus as S;
+    let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    // Three inquiries, several events each, interleaved: a is paused and resumed, b answered,
+    // c amended after a pause began.
+    let amended = new_event(
+        "/borgerraad/intake",
+        EventType::InquiryAmended,
+        c,
+        cph(2026, 11, 27, 12),
+        Data::InquiryAmended(pb::InquiryAmended {
+            version: 4,
+            answers: Some(pb::InquiryReceived {
+                inquiry_id: c.to_string(),
+                reference: "BR-2026-000042".into(),
+                department: "social-og-sundhed".into(),
+                received_at: Some(timestamp(cph(2026, 11, 24, 15))),
+                ..Default::default()
+            }),
+            amended_at: Some(timestamp(cph(2026, 11, 27, 12))),
+        }),
+    );
+    let events = [
+        received(a, cph(2026, 11, 25, 10)),
+        received(b, cph(2026, 11, 25, 11)),
+        step(
+            EventType::InquiryInformationRequested,
+            a,
+            5,
+            S::InProgress,
+            S::AwaitingRequester,
+            cph(2026, 11, 26, 9),
+        ),
+        received(c, cph(2026, 11, 25, 12)),
+        step(
+            EventType::InquiryInformationRequested,
+            c,
+            3,
+            S::InProgress,
+            S::AwaitingRequester,
+            cph(2026, 11, 26, 10),
+        ),
+        step(
+            EventType::InquiryAnswered,
+            b,
+            7,
+            S::InProgress,
+            S::Answered,
+            cph(2026, 12, 1, 14),
+        ),
+        amended,
+        step(
+            EventType::InquiryInformationReceived,
+            a,
+            6,
+            S::AwaitingRequester,
+            S::InProgress,
+            cph(2026, 12, 2, 9),
+        ),
+    ];
+    let now = cph(2026, 12, 3, 10);
+
+    // One at a time: each event applied before the next is published.
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let replica = Replica::start(&database, &nats, ManualClock::new(now), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+    for (applied, event) in (1..).zip(&events) {
+        publish(&js, event).await;
+        wait_for_applied(&pool, applied).await;
+    }
+    let one_at_a_time = outcome_of(&pool, &[a, b, c]).await;
+    replica.stop().await;
+
+    // All waiting on the stream when the service starts, so they come in one chunk.
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let js = jetstream(&nats).await;
+    for event in &events {
+        publish(&js, event).await;
+    }
+    let replica = Replica::start(&database, &nats, ManualClock::new(now), |_| {}).await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    wait_for_applied(&pool, events.len() as i64).await;
+    let in_one_chunk = outcome_of(&pool, &[a, b, c]).await;
+    replica.stop().await;
+
+    assert_eq!(in_one_chunk, one_at_a_time);
+    let types = |id: Uuid| -> Vec<String> {
+        let (_, events, _, _) = one_at_a_time
+            .iter()
+            .find(|(i, ..)| *i == id)
+            .expect("inquiry");
+        events.iter().map(|(t, _)| t.clone()).collect()
+    };
+    assert_eq!(
+        types(a),
+        ["scheduled", "rescheduled"].map(|t| format!("borgerraad.deadline.{t}")),
+        "a: scheduled, and moved by the waiting once the information came"
+    );
+    assert_eq!(
+        types(b),
+        ["scheduled", "stopped"].map(|t| format!("borgerraad.deadline.{t}"))
+    );
+}
+
 #[tokio::test]
 async fn two_replicas_fire_each_timer_exactly_once() {
     let (nats, database) = (

@@ -263,10 +263,8 @@ impl EventHandler for Projection {
         event: &pb::Event,
         transaction: &mut PgConnection,
     ) -> Result<(), HandlerError> {
-        if let Some(fact) = fact_from(event)? {
-            apply_facts(transaction, std::slice::from_ref(&fact)).await?;
-        }
-        Ok(())
+        self.handle_all(&[(event, tracing::Span::current())], transaction)
+            .await
     }
 
     async fn handle_all(
