@@ -1,7 +1,7 @@
 //! Reacts to intake's events (`borgerraad.inquiry.>`): the receipt and amendments give the
 //! receipt facts, lifecycle steps are recorded by version; then the deadline is re-derived and
-//! its changes published, all in the consumer's transaction. A chunk's changes are applied in rounds
-//! of distinct inquiries, a few statements per round instead of several per event.
+//! its changes published, all in the consumer's transaction. A chunk's changes are applied in
+//! rounds of distinct inquiries, a few statements per round instead of several per event.
 
 use std::collections::HashMap;
 
