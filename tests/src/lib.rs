@@ -14,6 +14,7 @@ use borgerraad_proto::v1::{
     eligibility_service_client::EligibilityServiceClient,
     intake_service_client::IntakeServiceClient, reporting_service_client::ReportingServiceClient,
 };
+pub use borgerraad_test_harness::valid_submission;
 use borgerraad_test_harness::{NatsServer, TestDatabase};
 use chrono::{TimeZone, Utc};
 use tokio::task::JoinHandle;
@@ -203,32 +204,6 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .get_details_bad_request()
         .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
-}
-
-pub fn valid_submission() -> borgerraad_proto::v1::SubmitInquiryRequest {
-    use borgerraad_proto::v1 as pb;
-    pb::SubmitInquiryRequest {
-        requester_kind: pb::RequesterKind::Citizen.into(),
-        requester: Some(pb::Requester {
-            name: "Karen Jensen".into(),
-            ..Default::default()
-        }),
-        department: "by-og-kultur".into(),
-        request_type: pb::RequestType::Complaint.into(),
-        complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
-        description: "Jeg har ventet otte måneder på svar om min byggetilladelse.".into(),
-        prior_dialogue: Some(pb::PriorDialogue {
-            held: true,
-            date: Some(pb::Date {
-                year: 2026,
-                month: 11,
-                day: 2,
-            }),
-            ..Default::default()
-        }),
-        contact_channel: pb::ContactChannel::DigitalPost.into(),
-        ..Default::default()
-    }
 }
 
 impl TestSystem {

@@ -3,6 +3,7 @@
 //! without changing anything. Failures are classified: a transient one is retried with backoff,
 //! a message that can never be applied is set aside as a dead letter, never looped on forever.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,27 @@ impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {
         Self::Retry(error.into())
     }
+}
+
+/// Records the ids of `events` in the `applied_events` table on the connection's `search_path`
+/// and returns those not recorded before: the events to apply.
+pub async fn record_applied(
+    connection: &mut PgConnection,
+    events: &[(Uuid, Event)],
+) -> sqlx::Result<HashSet<Uuid>> {
+    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let types: Vec<&str> = events.iter().map(|(_, e)| e.r#type.as_str()).collect();
+    // Sorted, so concurrent chunks take the index locks in the same order.
+    let fresh = sqlx::query_scalar(
+        "INSERT INTO applied_events (event_id, event_type) \
+         SELECT * FROM unnest($1::uuid[], $2::text[]) ORDER BY 1 \
+         ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind(&ids)
+    .bind(&types)
+    .fetch_all(connection)
+    .await?;
+    Ok(fresh.into_iter().collect())
 }
 
 /// A service's reaction to one event, applied inside the consumer's transaction.
@@ -253,26 +275,10 @@ impl<H: EventHandler> Consumer<H> {
         events: &[(Uuid, Event)],
         span_of: impl Fn(usize) -> tracing::Span,
     ) -> Result<usize, HandlerError> {
-        let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
-        let types: Vec<&str> = events
-            .iter()
-            .map(|(_, event)| event.r#type.as_str())
-            .collect();
         let batch: Vec<&Event> = events.iter().map(|(_, event)| event).collect();
         self.handler.prepare(&batch).await;
         let mut transaction = self.pool.begin().await?;
-        // Sorted, so concurrent chunks take the index locks in the same order.
-        let mut fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
-            "INSERT INTO applied_events (event_id, event_type) \
-             SELECT * FROM unnest($1::uuid[], $2::text[]) ORDER BY 1 \
-             ON CONFLICT DO NOTHING RETURNING event_id",
-        )
-        .bind(&ids)
-        .bind(&types)
-        .fetch_all(&mut *transaction)
-        .await?
-        .into_iter()
-        .collect();
+        let mut fresh = record_applied(&mut transaction, events).await?;
         let mut new_events = Vec::with_capacity(fresh.len());
         for (i, (event_id, event)) in events.iter().enumerate() {
             // `remove` is true once per id, so an event twice in one chunk is applied once.

@@ -213,3 +213,31 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A complete, valid submission: a citizen's complaint about handling time, after dialogue
+/// with the department.
+pub fn valid_submission() -> borgerraad_proto::v1::SubmitInquiryRequest {
+    use borgerraad_proto::v1 as pb;
+    pb::SubmitInquiryRequest {
+        requester_kind: pb::RequesterKind::Citizen.into(),
+        requester: Some(pb::Requester {
+            name: "Karen Jensen".into(),
+            ..Default::default()
+        }),
+        department: "by-og-kultur".into(),
+        request_type: pb::RequestType::Complaint.into(),
+        complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
+        description: "Jeg har ventet otte måneder på svar om min byggetilladelse.".into(),
+        prior_dialogue: Some(pb::PriorDialogue {
+            held: true,
+            date: Some(pb::Date {
+                year: 2026,
+                month: 11,
+                day: 2,
+            }),
+            ..Default::default()
+        }),
+        contact_channel: pb::ContactChannel::DigitalPost.into(),
+        ..Default::default()
+    }
+}

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use working_days::Calendar;
 
-use crate::db::{self, Receipt, StoredDeadline};
+use crate::db::{self, Receipt, StoredDeadline, days};
 use crate::domain::{
     NoticePolicy, PlannedNotice, SlaResult, SlaState, Step, StopReason, lay_out, replay,
 };
@@ -298,8 +298,19 @@ pub async fn lay_out_missing_timers(
     Ok(laid)
 }
 
-fn days(value: u32) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
+pub fn reason_to_proto(reason: StopReason) -> pb::DeadlineStopReason {
+    match reason {
+        StopReason::Answered => pb::DeadlineStopReason::Answered,
+        StopReason::Closed => pb::DeadlineStopReason::Closed,
+        StopReason::Withdrawn => pb::DeadlineStopReason::Withdrawn,
+    }
+}
+
+pub fn result_to_proto(result: SlaResult) -> pb::SlaResult {
+    match result {
+        SlaResult::Met => pb::SlaResult::Met,
+        SlaResult::Breached => pb::SlaResult::Breached,
+    }
 }
 
 fn deadline_event(
@@ -312,19 +323,10 @@ fn deadline_event(
         (EventType::DeadlineStopped, Some(outcome)) => Data::DeadlineStopped(pb::DeadlineStopped {
             inquiry_id: inquiry_id.to_string(),
             department: deadline.receipt.department.clone(),
-            reason: match outcome.reason {
-                StopReason::Answered => pb::DeadlineStopReason::Answered,
-                StopReason::Closed => pb::DeadlineStopReason::Closed,
-                StopReason::Withdrawn => pb::DeadlineStopReason::Withdrawn,
-            }
-            .into(),
+            reason: reason_to_proto(outcome.reason).into(),
             stopped_at: Some(timestamp(outcome.stopped_at)),
             due_date: Some(date(deadline.due_date)),
-            result: match outcome.result {
-                SlaResult::Met => pb::SlaResult::Met,
-                SlaResult::Breached => pb::SlaResult::Breached,
-            }
-            .into(),
+            result: result_to_proto(outcome.result).into(),
             working_days_over: days(outcome.working_days_over),
             working_days_used: days(outcome.working_days_used),
             paused_working_days: days(deadline.paused_working_days),

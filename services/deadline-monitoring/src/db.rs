@@ -67,6 +67,11 @@ const DEADLINE_COLUMNS: &str = "inquiry_id, department, reference, received_at, 
     caseworker_id, working_days, revision, clock_started_at, start_day, due_date, due_at, state, \
     paused_working_days, stop_reason, stopped_at, result, working_days_over, working_days_used";
 
+/// A count of working days as SQL and proto hold it.
+pub fn days(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
 fn non_negative(value: i32) -> anyhow::Result<u32> {
     u32::try_from(value).context("negative count of working days")
 }
@@ -167,10 +172,6 @@ pub async fn get_deadline(
     load_deadline(&mut connection, inquiry_id).await
 }
 
-fn count(value: u32) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
-
 /// Writes the whole rows of `deadlines`.
 pub async fn save_deadlines(
     connection: &mut PgConnection,
@@ -227,7 +228,7 @@ pub async fn save_deadlines(
     .bind(
         deadlines
             .iter()
-            .map(|d| count(d.working_days))
+            .map(|d| days(d.working_days))
             .collect::<Vec<_>>(),
     )
     .bind(deadlines.iter().map(|d| d.revision).collect::<Vec<_>>())
@@ -244,7 +245,7 @@ pub async fn save_deadlines(
     .bind(
         deadlines
             .iter()
-            .map(|d| count(d.paused_working_days))
+            .map(|d| days(d.paused_working_days))
             .collect::<Vec<_>>(),
     )
     .bind(
@@ -268,13 +269,13 @@ pub async fn save_deadlines(
     .bind(
         outcomes
             .iter()
-            .map(|o| o.map(|o| count(o.working_days_over)))
+            .map(|o| o.map(|o| days(o.working_days_over)))
             .collect::<Vec<_>>(),
     )
     .bind(
         outcomes
             .iter()
-            .map(|o| o.map(|o| count(o.working_days_used)))
+            .map(|o| o.map(|o| days(o.working_days_used)))
             .collect::<Vec<_>>(),
     )
     .bind(now)
@@ -424,7 +425,7 @@ pub async fn insert_timers(
     .bind(notices().map(|(_, n)| n.step.as_str()).collect::<Vec<_>>())
     .bind(notices().map(|(_, n)| n.kind.as_str()).collect::<Vec<_>>())
     .bind(notices().map(|(_, n)| n.recipient.as_str()).collect::<Vec<_>>())
-    .bind(notices().map(|(_, n)| count(n.working_days)).collect::<Vec<_>>())
+    .bind(notices().map(|(_, n)| days(n.working_days)).collect::<Vec<_>>())
     .bind(notices().map(|(p, _)| p.due_date).collect::<Vec<_>>())
     .bind(notices().map(|(_, n)| n.fire_at).collect::<Vec<_>>())
     .execute(connection)

@@ -11,8 +11,9 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use working_days::{Calendar, DayKind, answer_deadline, copenhagen_date};
 
-use crate::db::{self, StoredDeadline};
-use crate::domain::{SlaResult, SlaState, StopReason, replay, standing};
+use crate::apply::{reason_to_proto, result_to_proto};
+use crate::db::{self, StoredDeadline, days};
+use crate::domain::{SlaState, replay, standing};
 use crate::scheduler::{kind_to_proto, recipient_to_proto};
 
 /// The widest date range `ListNonWorkingDays` answers.
@@ -25,10 +26,6 @@ pub struct DeadlineApi {
     pub clock: SharedClock,
     pub calendar: Calendar,
     pub working_days: u32,
-}
-
-fn days(value: u32) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
 }
 
 impl DeadlineApi {
@@ -70,18 +67,9 @@ impl DeadlineApi {
             pauses: Vec::new(),
             notices: Vec::new(),
             outcome: deadline.outcome.map(|outcome| pb::DeadlineOutcome {
-                reason: match outcome.reason {
-                    StopReason::Answered => pb::DeadlineStopReason::Answered,
-                    StopReason::Closed => pb::DeadlineStopReason::Closed,
-                    StopReason::Withdrawn => pb::DeadlineStopReason::Withdrawn,
-                }
-                .into(),
+                reason: reason_to_proto(outcome.reason).into(),
                 stopped_at: Some(timestamp(outcome.stopped_at)),
-                result: match outcome.result {
-                    SlaResult::Met => pb::SlaResult::Met,
-                    SlaResult::Breached => pb::SlaResult::Breached,
-                }
-                .into(),
+                result: result_to_proto(outcome.result).into(),
                 working_days_over: days(outcome.working_days_over),
                 working_days_used: days(outcome.working_days_used),
             }),

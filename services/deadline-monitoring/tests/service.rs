@@ -13,7 +13,7 @@ use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{
     self as pb, deadline_monitoring_service_client::DeadlineMonitoringServiceClient, event::Data,
 };
-use borgerraad_test_harness::{NatsServer, TestDatabase, eventually};
+use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, valid_submission};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
 use deadline_monitoring::{Application, Settings};
@@ -237,21 +237,66 @@ async fn wait_for_revision(
     .await
 }
 
+/// One replica on its own NATS and database, and one inquiry received on Wednesday 25 November
+/// 2026 at 10:00 (due Wednesday 16 December), its deadline running; the clock at the receipt.
+struct OneInquiry {
+    nats: NatsServer,
+    database: TestDatabase,
+    clock: Arc<ManualClock>,
+    replica: Replica,
+    pool: PgPool,
+    js: async_nats::jetstream::Context,
+    client: DeadlineMonitoringServiceClient<Channel>,
+    id: Uuid,
+    received_at: DateTime<Utc>,
+    /// The deadline as first scheduled.
+    fresh: pb::Deadline,
+}
+
+impl OneInquiry {
+    async fn running() -> Self {
+        let (nats, database) = (
+            NatsServer::start().await.expect("nats"),
+            TestDatabase::create().await.expect("db"),
+        );
+        let received_at = cph(2026, 11, 25, 10);
+        let clock = ManualClock::new(received_at);
+        let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+        let pool = database.pool("deadline_monitoring").await.expect("pool");
+        let js = jetstream(&nats).await;
+        let id = Uuid::now_v7();
+        publish(&js, &received(id, received_at)).await;
+        let mut client = replica.client().await;
+        let fresh = wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+        Self {
+            nats,
+            database,
+            clock,
+            replica,
+            pool,
+            js,
+            client,
+            id,
+            received_at,
+            fresh,
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_chain_warns_then_due_today_then_breach_then_escalation_as_time_passes() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
-    let clock = ManualClock::new(received_at);
-    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
-    let pool = database.pool("deadline_monitoring").await.expect("pool");
-    let js = jetstream(&nats).await;
-    let id = Uuid::now_v7();
-    publish(&js, &received(id, received_at)).await;
-    let mut client = replica.client().await;
-    let fresh = wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    let OneInquiry {
+        nats: _nats,
+        database: _database,
+        clock,
+        replica,
+        pool,
+        js,
+        mut client,
+        id,
+        received_at: _received_at,
+        fresh,
+    } = OneInquiry::running().await;
     assert_eq!(
         fresh.due_date.as_ref().and_then(from_date),
         Some(date(2026, 12, 16))
@@ -780,19 +825,18 @@ async fn two_replicas_fire_each_timer_exactly_once() {
 
 #[tokio::test]
 async fn after_downtime_every_missed_timer_fires_once_in_order() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let received_at = cph(2026, 11, 25, 10);
-    let clock = ManualClock::new(received_at);
-    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
-    let pool = database.pool("deadline_monitoring").await.expect("pool");
-    let js = jetstream(&nats).await;
-    let id = Uuid::now_v7();
-    publish(&js, &received(id, received_at)).await;
-    let mut client = replica.client().await;
-    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    let OneInquiry {
+        nats,
+        database,
+        clock,
+        replica,
+        pool,
+        js: _js,
+        client: _client,
+        id,
+        received_at: _received_at,
+        fresh: _fresh,
+    } = OneInquiry::running().await;
     clock.set(cph(2026, 12, 9, 9));
     replica.tick();
     wait_for_events(&pool, "warning-5", 2).await;
@@ -856,19 +900,18 @@ async fn hold_inquiry_lock(pool: &PgPool, id: Uuid) -> sqlx::Transaction<'static
 
 #[tokio::test]
 async fn an_answer_still_queued_after_downtime_holds_the_breach_and_then_stops_it() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
-    let clock = ManualClock::new(received_at);
-    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
-    let pool = database.pool("deadline_monitoring").await.expect("pool");
-    let js = jetstream(&nats).await;
-    let id = Uuid::now_v7();
-    publish(&js, &received(id, received_at)).await;
-    let mut client = replica.client().await;
-    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    let OneInquiry {
+        nats,
+        database,
+        clock,
+        replica,
+        pool,
+        js,
+        client: _client,
+        id,
+        received_at: _received_at,
+        fresh: _fresh,
+    } = OneInquiry::running().await;
     replica.stop().await;
 
     // Down over midnight: the inquiry was answered in time on its due date, and the answer
@@ -964,19 +1007,18 @@ async fn without_nats_only_caseworker_reminders_fire_until_the_hold_runs_out() {
 
 #[tokio::test]
 async fn a_pause_after_the_due_date_keeps_the_breach_escalates_once_and_lists_it_overdue() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let received_at = cph(2026, 11, 25, 10); // due Wednesday 16 December
-    let clock = ManualClock::new(received_at);
-    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
-    let pool = database.pool("deadline_monitoring").await.expect("pool");
-    let js = jetstream(&nats).await;
-    let id = Uuid::now_v7();
-    publish(&js, &received(id, received_at)).await;
-    let mut client = replica.client().await;
-    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    let OneInquiry {
+        nats: _nats,
+        database: _database,
+        clock,
+        replica,
+        pool,
+        js,
+        mut client,
+        id,
+        received_at: _received_at,
+        fresh: _fresh,
+    } = OneInquiry::running().await;
     clock.set(cph(2026, 12, 17, 7));
     replica.tick();
     wait_for_events(&pool, "the breach", 3).await;
@@ -1048,19 +1090,18 @@ async fn a_pause_after_the_due_date_keeps_the_breach_escalates_once_and_lists_it
 
 #[tokio::test]
 async fn deadlines_without_timers_after_an_upgrade_get_them_at_startup() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let received_at = cph(2026, 11, 25, 10);
-    let clock = ManualClock::new(received_at);
-    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
-    let pool = database.pool("deadline_monitoring").await.expect("pool");
-    let js = jetstream(&nats).await;
-    let id = Uuid::now_v7();
-    publish(&js, &received(id, received_at)).await;
-    let mut client = replica.client().await;
-    wait_for_revision(&mut client, id, pb::DeadlineState::Running, 1).await;
+    let OneInquiry {
+        nats,
+        database,
+        clock,
+        replica,
+        pool,
+        js: _js,
+        client: _client,
+        id,
+        received_at: _received_at,
+        fresh: _fresh,
+    } = OneInquiry::running().await;
     replica.stop().await;
     // As migration 0001 left running deadlines: no timers at all.
     sqlx::query("DELETE FROM timers")
@@ -1504,31 +1545,6 @@ async fn the_api_previews_lists_and_refuses_bad_input_precisely() {
     replica.stop().await;
 }
 
-fn submission() -> pb::SubmitInquiryRequest {
-    pb::SubmitInquiryRequest {
-        requester_kind: pb::RequesterKind::Citizen.into(),
-        requester: Some(pb::Requester {
-            name: "Karen Jensen".into(),
-            ..Default::default()
-        }),
-        department: "by-og-kultur".into(),
-        request_type: pb::RequestType::Complaint.into(),
-        complaint_themes: vec![pb::ComplaintTheme::HandlingTime.into()],
-        description: "Jeg har ventet otte måneder på svar om min byggetilladelse.".into(),
-        prior_dialogue: Some(pb::PriorDialogue {
-            held: true,
-            date: Some(pb::Date {
-                year: 2026,
-                month: 11,
-                day: 2,
-            }),
-            ..Default::default()
-        }),
-        contact_channel: pb::ContactChannel::DigitalPost.into(),
-        ..Default::default()
-    }
-}
-
 /// A real intake service for reconciliation to ask: its port, its stop token, its task and a
 /// client.
 async fn start_intake(
@@ -1580,7 +1596,7 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
     let submitted = intake_client
-        .submit_inquiry(submission())
+        .submit_inquiry(valid_submission())
         .await
         .expect("submitted")
         .into_inner();
@@ -1679,7 +1695,7 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
     let mut ids = Vec::new();
     for _ in 0..2 {
         let submitted = intake_client
-            .submit_inquiry(submission())
+            .submit_inquiry(valid_submission())
             .await
             .expect("submitted")
             .into_inner();

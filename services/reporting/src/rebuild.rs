@@ -21,6 +21,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_nats::jetstream::{self, consumer::pull};
 use borgerraad_messaging::HandlerError;
+use borgerraad_messaging::consumer::record_applied;
 use borgerraad_proto::v1::Event;
 use futures::StreamExt as _;
 use prost::Message as _;
@@ -59,20 +60,9 @@ pub async fn apply_events(
     connection: &mut PgConnection,
     events: &[(Uuid, Event)],
 ) -> anyhow::Result<usize> {
-    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
-    let types: Vec<&str> = events.iter().map(|(_, e)| e.r#type.as_str()).collect();
-    let mut fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
-        "INSERT INTO applied_events (event_id, event_type) \
-         SELECT * FROM unnest($1::uuid[], $2::text[]) ORDER BY 1 \
-         ON CONFLICT DO NOTHING RETURNING event_id",
-    )
-    .bind(&ids)
-    .bind(&types)
-    .fetch_all(&mut *connection)
-    .await
-    .context("cannot record applied events")?
-    .into_iter()
-    .collect();
+    let mut fresh = record_applied(&mut *connection, events)
+        .await
+        .context("cannot record applied events")?;
     let applied = fresh.len();
     let mut facts = Vec::with_capacity(events.len());
     for (id, event) in events {

@@ -834,18 +834,7 @@ async fn a_rebuild_from_the_stream_gives_the_live_figures_and_counts_nothing_twi
     assert_eq!(started.state(), pb::RebuildState::Running);
     // Events go on arriving during the rebuild.
     reporting.publish(rest).await;
-    let done = eventually("the rebuild to finish", WAIT, || {
-        let mut client = client.clone();
-        async move {
-            let status = client
-                .get_rebuild_status(pb::GetRebuildStatusRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (status.state() != pb::RebuildState::Running).then_some(status)
-        }
-    })
-    .await;
+    let done = rebuild_finished(&client).await;
     assert_eq!(done.state(), pb::RebuildState::Succeeded);
     assert!(done.events_replayed >= first.len() as i64);
     reporting.settled().await;
@@ -870,18 +859,10 @@ async fn a_rebuild_from_the_stream_gives_the_live_figures_and_counts_nothing_twi
         .rebuild_projection(pb::RebuildProjectionRequest {})
         .await
         .expect("started again");
-    eventually("the second rebuild", WAIT, || {
-        let mut client = client.clone();
-        async move {
-            let status = client
-                .get_rebuild_status(pb::GetRebuildStatusRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (status.state() == pb::RebuildState::Succeeded).then_some(())
-        }
-    })
-    .await;
+    assert_eq!(
+        rebuild_finished(&client).await.state(),
+        pb::RebuildState::Succeeded
+    );
     assert_eq!(reporting.counters().await, expected.2);
     live.stop().await;
     reporting.stop().await;
@@ -1047,23 +1028,28 @@ async fn a_service_that_finds_events_applied_but_no_figures_rebuilds_them_at_sta
     reporting.restart().await;
 
     let client = reporting.client.clone();
-    eventually("the figures to be rebuilt", WAIT, || {
-        let mut client = client.clone();
-        async move {
-            let status = client
-                .get_rebuild_status(pb::GetRebuildStatusRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (status.state() == pb::RebuildState::Succeeded).then_some(())
-        }
-    })
-    .await;
+    assert_eq!(
+        rebuild_finished(&client).await.state(),
+        pb::RebuildState::Succeeded
+    );
     assert_eq!(
         (reporting.year(2026, "").await, reporting.counters().await),
         expected
     );
     reporting.stop().await;
+}
+
+/// The status of the latest rebuild once it has ended, well or not.
+async fn rebuild_finished(client: &ReportingServiceClient<Channel>) -> pb::RebuildStatus {
+    eventually("the rebuild to finish", WAIT, || async move {
+        let status = rebuild_status(client).await?;
+        matches!(
+            status.state(),
+            pb::RebuildState::Succeeded | pb::RebuildState::Failed
+        )
+        .then_some(status)
+    })
+    .await
 }
 
 async fn rebuild_status(client: &ReportingServiceClient<Channel>) -> Option<pb::RebuildStatus> {
@@ -1146,11 +1132,7 @@ async fn a_required_rebuild_survives_an_interrupted_attempt_and_runs_once_across
 
     let mut replayed = vec![];
     for client in [&reporting.client, &second] {
-        let status = eventually("the rebuild to finish", WAIT, || async move {
-            let status = rebuild_status(client).await?;
-            (status.state() != pb::RebuildState::Running).then_some(status)
-        })
-        .await;
+        let status = rebuild_finished(client).await;
         assert_eq!(status.state(), pb::RebuildState::Succeeded);
         replayed.push(status.events_replayed);
     }
