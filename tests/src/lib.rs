@@ -76,10 +76,7 @@ impl TestSystem {
         let intake = intake::Application::build(
             intake::Settings {
                 common: settings("intake", &database, &nats),
-                departments: intake::domain::DEFAULT_DEPARTMENTS
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect(),
+                departments: borgerraad_platform::departments::Departments::odense(),
                 personal_data_keys: Arc::new(test_keyring()),
             },
             clock.clone(),

@@ -1,6 +1,7 @@
 //! Wiring that every Borgerraad service shares, so each service holds only its domain and adapters.
 //!
 //! - [`settings`]: configuration from environment variables with working local defaults.
+//! - [`departments`]: the configured departments, their codes and Danish names.
 //! - [`telemetry`]: `tracing` logs, OpenTelemetry traces and metrics over OTLP, and W3C trace
 //!   context in and out of gRPC metadata and message headers.
 //! - [`shutdown`]: one cancellation token per process, tripped by SIGTERM or Ctrl-C.
@@ -12,6 +13,7 @@
 pub mod clock;
 pub mod convert;
 pub mod db;
+pub mod departments;
 pub mod grpc;
 pub mod settings;
 pub mod shutdown;

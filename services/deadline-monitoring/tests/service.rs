@@ -1560,10 +1560,7 @@ async fn start_intake(
     let intake = intake::Application::build(
         intake::Settings {
             common: common("intake", database, nats),
-            departments: intake::domain::DEFAULT_DEPARTMENTS
-                .iter()
-                .map(|d| d.to_string())
-                .collect(),
+            departments: borgerraad_platform::departments::Departments::odense(),
             personal_data_keys: Arc::new(personal_data::Keyring::new(
                 personal_data::DataKey::generate("test").expect("key"),
             )),

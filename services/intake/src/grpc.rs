@@ -6,6 +6,7 @@ use std::sync::Arc;
 use borgerraad_messaging::{Outbox, OutboxRow};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::{date, from_date, from_timestamp, timestamp};
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::paging::Page;
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
 use borgerraad_proto::v1::{self as pb, intake_service_server::IntakeService};
@@ -33,7 +34,7 @@ pub struct IntakeApi {
     pub pool: PgPool,
     pub outbox: Outbox,
     pub clock: SharedClock,
-    pub departments: Arc<[String]>,
+    pub departments: Departments,
     pub keyring: Arc<Keyring>,
 }
 
@@ -902,7 +903,7 @@ impl IntakeService for IntakeApi {
         if !self.departments.contains(&department) {
             f.0.push(FieldViolation::new(
                 "department",
-                format!("must be one of: {}", self.departments.join(", ")),
+                format!("must be one of: {}", self.departments.codes_joined()),
             ));
         }
         let suggestion = f.text("suggestion", &r.suggestion, MAX_TEXT_CHARS, true);

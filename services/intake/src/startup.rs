@@ -6,13 +6,13 @@ use anyhow::Context as _;
 use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec, EventType, Outbox};
 use borgerraad_platform::clock::SharedClock;
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::settings::{CommonSettings, var};
 use borgerraad_proto::v1::intake_service_server::IntakeServiceServer;
 use futures::FutureExt as _;
 use personal_data::{DataKey, Keyring};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::DEFAULT_DEPARTMENTS;
 use crate::events::RecordAssessment;
 use crate::grpc::IntakeApi;
 
@@ -22,8 +22,8 @@ pub const DEFAULT_PORT: u16 = 50051;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
-    /// Department codes a submission may name (`DEPARTMENTS`, comma-separated).
-    pub departments: Vec<String>,
+    /// The departments a submission may name (`DEPARTMENTS`).
+    pub departments: Departments,
     /// Keys that seal CPR numbers at rest (`PERSONAL_DATA_KEYS`: `id:base64,…`, the first one
     /// current, older ones kept to open what they sealed). `Debug` shows key ids only.
     pub personal_data_keys: Arc<Keyring>,
@@ -50,14 +50,7 @@ pub fn parse_keyring(value: &str) -> anyhow::Result<Keyring> {
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
-        let departments = match var("DEPARTMENTS") {
-            Some(list) => list
-                .split(',')
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty())
-                .collect(),
-            None => DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
-        };
+        let departments = Departments::from_env()?;
         let keys = var("PERSONAL_DATA_KEYS").context(
             "PERSONAL_DATA_KEYS must hold the key that seals CPR numbers at rest \
              (id:base64 of 32 random bytes, e.g. k1:$(head -c32 /dev/urandom | base64))",
@@ -85,7 +78,7 @@ impl Application {
             pool: core.pool.clone(),
             outbox: Outbox::new(),
             clock,
-            departments: Arc::from(settings.departments),
+            departments: settings.departments,
             keyring: settings.personal_data_keys,
         };
         Ok(Self { core, api })

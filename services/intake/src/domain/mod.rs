@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::FieldViolation;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use personal_data::{Cpr, Cvr};
@@ -19,15 +20,6 @@ pub const MAX_TEXT_CHARS: usize = 5_000;
 pub const MAX_SHORT_TEXT_CHARS: usize = 500;
 pub const MAX_ATTACHMENTS: usize = 20;
 pub const MAX_CLIENT_REQUEST_ID_CHARS: usize = 128;
-
-/// Odense Kommune's departments (forvaltninger), by code.
-pub const DEFAULT_DEPARTMENTS: &[&str] = &[
-    "borgmesterforvaltningen",
-    "boern-og-unge",
-    "beskaeftigelse-og-social",
-    "aeldre-og-handicap",
-    "by-og-kultur",
-];
 
 macro_rules! coded_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $code:literal),+ $(,)? }) => {
@@ -427,7 +419,7 @@ impl Violations {
 /// Checks every rule and reports every violation at once. `now` is the time of submission.
 pub fn validate(
     submission: Submission,
-    departments: &[String],
+    departments: &Departments,
     now: DateTime<Utc>,
 ) -> Result<NewInquiry, Vec<FieldViolation>> {
     let mut v = Violations::default();
@@ -610,7 +602,7 @@ pub fn validate(
 /// Checks a caseworker's correction of the case facts by the same rules as a submission.
 pub fn validate_amendment(
     input: CaseFactsInput,
-    departments: &[String],
+    departments: &Departments,
     now: DateTime<Utc>,
 ) -> Result<CaseFacts, Vec<FieldViolation>> {
     let mut v = Violations::default();
@@ -672,11 +664,11 @@ struct Subject {
     description: Option<String>,
 }
 
-fn subject(v: &mut Violations, input: SubjectInput<'_>, departments: &[String]) -> Subject {
+fn subject(v: &mut Violations, input: SubjectInput<'_>, departments: &Departments) -> Subject {
     if !departments.contains(&input.department) {
         v.add(
             "department",
-            format!("must be one of: {}", departments.join(", ")),
+            format!("must be one of: {}", departments.codes_joined()),
         );
     }
     let unit = v.text("unit", input.unit, MAX_SHORT_TEXT_CHARS);
@@ -957,8 +949,8 @@ mod tests {
 
     use super::*;
 
-    fn departments() -> Vec<String> {
-        DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect()
+    fn departments() -> Departments {
+        Departments::odense()
     }
 
     fn now() -> DateTime<Utc> {
