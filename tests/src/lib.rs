@@ -88,6 +88,7 @@ impl TestSystem {
                 rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
                 intake_url: format!("http://127.0.0.1:{}", intake.port()),
                 calendar: Default::default(),
+                departments: borgerraad_platform::departments::Departments::odense(),
             },
             clock.clone(),
         )

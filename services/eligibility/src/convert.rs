@@ -1,15 +1,11 @@
 //! Protobuf to rule-engine facts and back: the edge between the contract and [`crate::rules`].
 
 use borgerraad_platform::convert::{date, from_date};
-use borgerraad_platform::grpc::FieldViolation;
 use borgerraad_proto::v1 as pb;
 use chrono::NaiveDate;
 
 use crate::domain::{Outcome, StoredAssessment};
 use crate::rules::{ComplaintTheme, Facts, OtherAuthority, OtherBody, RequestType};
-
-/// The longest description scanned, as intake accepts it.
-pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 
 /// A proto enum number the contract does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,103 +105,32 @@ pub fn facts_from_answers(
     })
 }
 
-/// The facts of a draft from a web form, or every field that cannot be read.
-pub fn facts_from_draft(draft: &pb::EvaluateRequest) -> Result<Facts, Vec<FieldViolation>> {
-    let mut violations = Vec::new();
-    let mut unreadable = Vec::new();
-    let mut check = |field: &'static str, result: Result<(), Unknown>, what: &'static str| {
-        if result.is_err() {
-            unreadable.push(FieldViolation::new(field, what));
-        }
-    };
-    let department = draft.department.trim().to_owned();
-    if department.is_empty() || department.chars().count() > 100 {
-        violations.push(FieldViolation::new(
-            "department",
-            "name the department's code, e.g. by-og-kultur",
-        ));
-    }
-    if draft.description.chars().count() > MAX_DESCRIPTION_CHARS {
-        violations.push(FieldViolation::new(
-            "description",
-            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
-        ));
-    }
+/// The facts of a draft from a web form, as far as they can be read: the rules assess a draft
+/// whatever else is wrong with it, so the form can show the outcome beside the violations.
+pub fn facts_from_draft(draft: &pb::EvaluateRequest) -> Facts {
     let dialogue = draft.prior_dialogue.clone().unwrap_or_default();
     let decision = draft.related_decision.clone().unwrap_or_default();
     let scope = draft.scope.unwrap_or_default();
-    let request_type_ = request_type(draft.request_type);
-    check(
-        "request_type",
-        request_type_.map(drop),
-        "is not a known request type",
-    );
-    let dialogue_date = optional_date(dialogue.date.as_ref());
-    check(
-        "prior_dialogue.date",
-        dialogue_date.map(drop),
-        "is not a valid date",
-    );
-    let brought_before = other_body(decision.brought_before);
-    check(
-        "related_decision.brought_before",
-        brought_before.map(drop),
-        "is not a known complaint body",
-    );
-    let decision_date = optional_date(decision.decision_date.as_ref());
-    check(
-        "related_decision.decision_date",
-        decision_date.map(drop),
-        "is not a valid date",
-    );
-    let appeal_deadline = optional_date(decision.appeal_deadline.as_ref());
-    check(
-        "related_decision.appeal_deadline",
-        appeal_deadline.map(drop),
-        "is not a valid date",
-    );
-    let authority = other_authority(scope.other_authority);
-    check(
-        "scope.other_authority",
-        authority.map(drop),
-        "is not a known authority",
-    );
-    let closed_on = optional_date(scope.matter_closed_on.as_ref());
-    check(
-        "scope.matter_closed_on",
-        closed_on.map(drop),
-        "is not a valid date",
-    );
-    let themes = complaint_themes(&draft.complaint_themes);
-    check(
-        "complaint_themes",
-        themes.as_ref().map(drop).map_err(|e| *e),
-        "holds an unknown theme",
-    );
-    violations.extend(unreadable);
-    if !violations.is_empty() {
-        return Err(violations);
-    }
     let description = draft.description.trim();
-    Ok(Facts {
-        department,
-        request_type: request_type_.unwrap_or(None),
+    Facts {
+        department: draft.department.trim().to_owned(),
+        request_type: request_type(draft.request_type).unwrap_or(None),
         prior_dialogue_held: dialogue.held,
         prior_dialogue_ongoing: dialogue.ongoing,
-        prior_dialogue_date: dialogue_date.unwrap_or(None),
+        prior_dialogue_date: optional_date(dialogue.date.as_ref()).unwrap_or(None),
         about_employment: scope.about_employment,
         about_political_decision: scope.about_political_decision,
         wants_decision_changed: scope.wants_decision_changed,
-        brought_before: brought_before.unwrap_or(None),
-        about_other_authority: authority.unwrap_or(None),
+        brought_before: other_body(decision.brought_before).unwrap_or(None),
+        about_other_authority: other_authority(scope.other_authority).unwrap_or(None),
         decision_appealed: decision.appealed,
-        decision_date: decision_date.unwrap_or(None),
-        appeal_deadline: appeal_deadline.unwrap_or(None),
-        complaint_themes: themes.unwrap_or_default(),
-        anonymous: draft.anonymous,
-        department_closed_matter_on: closed_on.unwrap_or(None),
+        decision_date: optional_date(decision.decision_date.as_ref()).unwrap_or(None),
+        appeal_deadline: optional_date(decision.appeal_deadline.as_ref()).unwrap_or(None),
+        complaint_themes: complaint_themes(&draft.complaint_themes).unwrap_or_default(),
+        anonymous: draft.anonymous || draft.requester.as_ref().is_some_and(|r| r.anonymous),
+        department_closed_matter_on: optional_date(scope.matter_closed_on.as_ref()).unwrap_or(None),
         description: (!description.is_empty()).then(|| description.to_owned()),
-    })
+    }
 }
 
 pub fn outcome(outcome: Outcome) -> pb::EligibilityOutcome {
@@ -275,5 +200,6 @@ pub fn assessment(stored: &StoredAssessment) -> pb::Assessment {
             .unwrap_or_default(),
         revision: stored.revision,
         history: Vec::new(),
+        violations: Vec::new(),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use borgerraad_messaging::Outbox;
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::timestamp;
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::paging::Page;
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
 use borgerraad_proto::v1::{self as pb, eligibility_service_server::EligibilityService};
@@ -32,6 +33,7 @@ pub struct EligibilityApi {
     pub clock: SharedClock,
     pub rules: Arc<RuleSet>,
     pub calendar: Arc<Calendar>,
+    pub departments: Departments,
 }
 
 fn history_entry(entry: HistoryEntry) -> pb::AssessmentHistoryEntry {
@@ -150,21 +152,35 @@ impl EligibilityApi {
 
 #[tonic::async_trait]
 impl EligibilityService for EligibilityApi {
-    /// Never logs or stores the draft: it may hold a person's own words.
+    /// Never logs or stores the draft: it may hold a person's own words and numbers.
     #[tracing::instrument(skip_all, err(level = "info", Display))]
     async fn evaluate(
         &self,
         request: Request<pb::EvaluateRequest>,
     ) -> Result<Response<pb::Assessment>, Status> {
-        let facts = facts_from_draft(request.get_ref()).map_err(|v| invalid_argument(&v))?;
+        let draft = request.get_ref();
         let now = self.clock.now();
+        // The very rules SubmitInquiry applies, so the pre-check and the submission agree.
+        let submission = inquiry_form::proto::draft(draft);
+        let unreadable = submission.unreadable_fields();
+        let violations = inquiry_form::validate(submission, &self.departments, now)
+            .err()
+            .unwrap_or_default();
+        if !unreadable.is_empty() {
+            let unreadable: Vec<FieldViolation> = violations
+                .into_iter()
+                .filter(|v| unreadable.contains(&v.field.as_str()))
+                .collect();
+            return Err(invalid_argument(&unreadable));
+        }
+        let facts = facts_from_draft(draft);
         let verdict = Verdict::from(rules::assess(
             &self.rules,
             &facts,
             working_days::copenhagen_date(now),
             &self.calendar,
         ));
-        let draft = StoredAssessment {
+        let assessed = StoredAssessment {
             inquiry_id: Uuid::nil(),
             department: facts.department.clone(),
             inquiry_version: 0,
@@ -173,8 +189,15 @@ impl EligibilityService for EligibilityApi {
             revision: 0,
             assessed_at: now,
         };
-        let mut assessment = convert::assessment(&draft);
+        let mut assessment = convert::assessment(&assessed);
         assessment.inquiry_id.clear();
+        assessment.violations = violations
+            .into_iter()
+            .map(|v| pb::DraftViolation {
+                field: v.field,
+                description: v.description,
+            })
+            .collect();
         Ok(Response::new(assessment))
     }
 

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec, Outbox};
 use borgerraad_platform::clock::SharedClock;
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::TraceContextInterceptor;
 use borgerraad_platform::settings::{CommonSettings, var};
 use borgerraad_proto::v1::eligibility_service_server::EligibilityServiceServer;
@@ -34,6 +35,9 @@ pub struct Settings {
     /// `CLOSING_DAYS` and `EXTRA_CLOSING_DAYS`, as deadline-monitoring reads them, so an appeal
     /// deadline is urgent by the same working days the office counts.
     pub calendar: CalendarConfig,
+    /// The departments a draft may name (`DEPARTMENTS`, as intake reads it), so `Evaluate`
+    /// checks a draft exactly as submission will.
+    pub departments: Departments,
 }
 
 impl Settings {
@@ -47,8 +51,26 @@ impl Settings {
             rules: Arc::new(rules),
             intake_url: var("INTAKE_URL").unwrap_or_else(|| DEFAULT_INTAKE_URL.to_owned()),
             calendar: CalendarConfig::from_env().map_err(anyhow::Error::msg)?,
+            departments: Departments::from_env()?,
         })
     }
+}
+
+/// A referral back to a department names it in the person's words: the rule set must name
+/// every department a submission may be about.
+fn check_departments_named(rules: &RuleSet, departments: &Departments) -> anyhow::Result<()> {
+    let unnamed: Vec<&str> = departments
+        .codes()
+        .filter(|code| !rules.departments.contains_key(*code))
+        .collect();
+    anyhow::ensure!(
+        unnamed.is_empty(),
+        "the rule set (version {}) has no names for the departments {}: add them under \
+         `departments` in the rule file, or remove them from DEPARTMENTS",
+        rules.version,
+        unnamed.join(", ")
+    );
+    Ok(())
 }
 
 /// Reads and validates a rule file as a whole: a broken file stops the service with the field
@@ -66,10 +88,12 @@ pub struct Application {
     rules: Arc<RuleSet>,
     calendar: Arc<Calendar>,
     intake: IntakeClient,
+    departments: Departments,
 }
 
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        check_departments_named(&settings.rules, &settings.departments)?;
         let core =
             ServiceCore::connect(&settings.common, SERVICE_NAME, 32, &crate::db::MIGRATOR).await?;
         // Connects on first use, so the services can start in any order.
@@ -89,6 +113,7 @@ impl Application {
             rules: settings.rules,
             calendar: Arc::new(Calendar::danish(settings.calendar)),
             intake: IntakeServiceClient::with_interceptor(channel, TraceContextInterceptor),
+            departments: settings.departments,
         })
     }
 
@@ -134,6 +159,7 @@ impl Application {
             clock: self.clock,
             rules: self.rules,
             calendar,
+            departments: self.departments,
         }));
         self.core
             .run(

@@ -12,7 +12,7 @@ use crate::cases::{StepError, StepTaken, take_step};
 use crate::db::InquiryRow;
 use crate::domain::lifecycle::{Command, Step};
 use crate::domain::{Form, Inquiry};
-use crate::proto_enums::encode;
+use inquiry_form::proto::encode;
 
 const SOURCE: &str = "/borgerraad/intake";
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use borgerraad_messaging::{Outbox, OutboxRow};
 use borgerraad_platform::clock::SharedClock;
-use borgerraad_platform::convert::{date, from_date, from_timestamp, timestamp};
+use borgerraad_platform::convert::{date, from_timestamp, timestamp};
 use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::paging::Page;
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
@@ -20,14 +20,12 @@ use crate::cases::{StepError, take_step};
 use crate::db;
 use crate::domain::lifecycle::Command;
 use crate::domain::{
-    self, ArrivalChannel, Attachment, CaseFactsInput, ClosingOutcome, ComplaintTheme,
-    ContactChannel, DateInput, HandlingMethod, Inquiry, InquiryStatus, MAX_SHORT_TEXT_CHARS,
-    MAX_TEXT_CHARS, MediationResult, MediationStage, OtherAuthority, OtherBody,
-    RelatedDecisionInput, RepresentativeInput, RepresentativeRole, RequestType, RequestedChannel,
-    RequesterInput, RequesterKind, ScopeAnswersInput, Submission, Unreadable,
+    self, ClosingOutcome, ContactChannel, HandlingMethod, Inquiry, InquiryStatus,
+    MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS, MediationResult, MediationStage, RequestType,
+    RequestedChannel, Unreadable,
 };
 use crate::error::IntakeError;
-use crate::proto_enums::{decode, encode};
+use inquiry_form::proto::{decode, encode, requested_channel};
 
 #[derive(Clone)]
 pub struct IntakeApi {
@@ -36,139 +34,6 @@ pub struct IntakeApi {
     pub clock: SharedClock,
     pub departments: Departments,
     pub keyring: Arc<Keyring>,
-}
-
-fn date_input(value: Option<&pb::Date>) -> DateInput {
-    match value {
-        None => Ok(None),
-        Some(value) => from_date(value).map(Some).ok_or(Unreadable),
-    }
-}
-
-fn related_decision_input(d: pb::RelatedDecision) -> RelatedDecisionInput {
-    RelatedDecisionInput {
-        decision_date: date_input(d.decision_date.as_ref()),
-        case_number: d.case_number,
-        appealed: d.appealed,
-        brought_before: decode::<pb::OtherBody, _>(d.brought_before, OtherBody::from_code),
-        appeal_deadline: date_input(d.appeal_deadline.as_ref()),
-    }
-}
-
-fn scope_input(scope: Option<pb::ScopeAnswers>) -> ScopeAnswersInput {
-    scope.map_or_else(ScopeAnswersInput::default, |s| ScopeAnswersInput {
-        about_employment: s.about_employment,
-        about_political_decision: s.about_political_decision,
-        wants_decision_changed: s.wants_decision_changed,
-        other_authority: decode::<pb::OtherAuthority, _>(
-            s.other_authority,
-            OtherAuthority::from_code,
-        ),
-        matter_closed_on: date_input(s.matter_closed_on.as_ref()),
-    })
-}
-
-fn complaint_themes_input(themes: &[i32]) -> Result<Vec<ComplaintTheme>, Unreadable> {
-    themes
-        .iter()
-        .map(|theme| {
-            decode::<pb::ComplaintTheme, _>(*theme, ComplaintTheme::from_code)?.ok_or(Unreadable)
-        })
-        .collect()
-}
-
-/// An amendment as it arrived.
-fn case_facts_input(r: &pb::AmendInquiryRequest) -> CaseFactsInput {
-    let dialogue = r.prior_dialogue.clone().unwrap_or_default();
-    CaseFactsInput {
-        department: r.department.clone(),
-        unit: r.unit.clone(),
-        request_type: decode::<pb::RequestType, _>(r.request_type, RequestType::from_code)
-            .ok()
-            .flatten(),
-        complaint_themes: complaint_themes_input(&r.complaint_themes),
-        description: r.description.clone(),
-        prior_dialogue_held: dialogue.held,
-        prior_dialogue_ongoing: dialogue.ongoing,
-        prior_dialogue_date: date_input(dialogue.date.as_ref()),
-        prior_dialogue_with_whom: dialogue.with_whom,
-        prior_dialogue_outcome: dialogue.outcome,
-        related_decision: r.related_decision.clone().map(related_decision_input),
-        scope: scope_input(r.scope),
-    }
-}
-
-fn submission(request: pb::SubmitInquiryRequest) -> Submission {
-    let dialogue = request.prior_dialogue.unwrap_or_default();
-    let requester = request.requester.unwrap_or_default();
-    Submission {
-        requester_kind: decode::<pb::RequesterKind, _>(
-            request.requester_kind,
-            RequesterKind::from_code,
-        )
-        .ok()
-        .flatten(),
-        requester: RequesterInput {
-            name: requester.name,
-            cpr: requester.cpr,
-            cvr: requester.cvr,
-            anonymous: requester.anonymous,
-        },
-        representative: request.representative.map(|r| RepresentativeInput {
-            name: r.name,
-            role: decode::<pb::RepresentativeRole, _>(r.role, RepresentativeRole::from_code)
-                .ok()
-                .flatten(),
-            power_of_attorney_scope: r.power_of_attorney_scope,
-            power_of_attorney_valid_until: date_input(r.power_of_attorney_valid_until.as_ref()),
-        }),
-        consent_to_contact_department: request.consent_to_contact_department,
-        arrival_channel: decode::<pb::ArrivalChannel, _>(
-            request.arrival_channel,
-            ArrivalChannel::from_code,
-        ),
-        department: request.department,
-        unit: request.unit,
-        request_type: decode::<pb::RequestType, _>(request.request_type, RequestType::from_code)
-            .ok()
-            .flatten(),
-        complaint_themes: complaint_themes_input(&request.complaint_themes),
-        description: request.description,
-        desired_outcome: request.desired_outcome,
-        prior_dialogue_held: dialogue.held,
-        prior_dialogue_ongoing: dialogue.ongoing,
-        prior_dialogue_date: date_input(dialogue.date.as_ref()),
-        prior_dialogue_with_whom: dialogue.with_whom,
-        prior_dialogue_outcome: dialogue.outcome,
-        related_decision: request.related_decision.map(related_decision_input),
-        scope: scope_input(request.scope),
-        attachments: request
-            .attachments
-            .into_iter()
-            .map(|a| Attachment {
-                title: a.title,
-                document_ref: a.document_ref,
-            })
-            .collect(),
-        received_at: match &request.received_at {
-            None => Ok(None),
-            Some(at) => from_timestamp(at).map(Some).ok_or(Unreadable),
-        },
-        client_request_id: request.client_request_id,
-        contains_sensitive_data: request.contains_sensitive_data,
-        contact_channel: requested_channel(request.contact_channel),
-    }
-}
-
-fn requested_channel(value: i32) -> RequestedChannel {
-    if value == i32::from(pb::ContactChannel::Sms) {
-        return RequestedChannel::Sms;
-    }
-    match decode::<pb::ContactChannel, _>(value, ContactChannel::from_code) {
-        Ok(Some(channel)) => RequestedChannel::Allowed(channel),
-        // An unknown number is treated like no choice: Digital Post, the safe default.
-        _ => RequestedChannel::Unspecified,
-    }
 }
 
 /// Masks a CPR number's serial unless the caller asked to see it: "010190-XXXX".
@@ -322,8 +187,12 @@ impl IntakeApi {
         {
             return Ok(submitted(first));
         }
-        let details = domain::validate(submission(request), &self.departments, now)
-            .map_err(IntakeError::Invalid)?;
+        let details = domain::validate(
+            inquiry_form::proto::submission(request),
+            &self.departments,
+            now,
+        )
+        .map_err(IntakeError::Invalid)?;
         let number = db::next_number(&self.pool).await?;
         let year = working_days::copenhagen_date(details.received_at).year();
         let inquiry = Inquiry {
@@ -496,8 +365,13 @@ impl Fields {
     ) -> Option<D> {
         match decoded {
             Ok(Some(value)) => Some(value),
-            _ => {
+            Ok(None) => {
                 self.0.push(FieldViolation::new(field, what));
+                None
+            }
+            Err(Unreadable) => {
+                self.0
+                    .push(FieldViolation::new(field, "is not a known value"));
                 None
             }
         }
@@ -794,6 +668,10 @@ impl IntakeService for IntakeApi {
             }
             RequestedChannel::Allowed(channel) => Some(channel),
             RequestedChannel::Unspecified => Some(ContactChannel::DigitalPost),
+            RequestedChannel::Unknown => {
+                f.0.push(FieldViolation::new("channel", "is not a known channel"));
+                None
+            }
         };
         let summary = f.text("summary", &r.summary, MAX_TEXT_CHARS, false);
         self.step(
@@ -927,9 +805,12 @@ impl IntakeService for IntakeApi {
         request: Request<pb::AmendInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
         let r = request.into_inner();
-        let facts =
-            domain::validate_amendment(case_facts_input(&r), &self.departments, self.clock.now())
-                .map(|facts| Command::Amend(Box::new(facts)));
+        let facts = domain::validate_amendment(
+            inquiry_form::proto::case_facts_input(&r),
+            &self.departments,
+            self.clock.now(),
+        )
+        .map(|facts| Command::Amend(Box::new(facts)));
         self.step(&r.inquiry_id, r.expected_version, &r.actor, facts)
             .await
     }
@@ -943,18 +824,5 @@ mod tests {
     fn a_cpr_number_is_shown_masked_unless_revealed() {
         assert_eq!(cpr_for_display("0101901234", false), "010190-XXXX");
         assert_eq!(cpr_for_display("0101901234", true), "010190-1234");
-    }
-
-    #[test]
-    fn sms_is_told_apart_from_an_unknown_channel() {
-        assert_eq!(
-            requested_channel(pb::ContactChannel::Sms.into()),
-            RequestedChannel::Sms
-        );
-        assert_eq!(requested_channel(99), RequestedChannel::Unspecified);
-        assert_eq!(
-            requested_channel(pb::ContactChannel::Letter.into()),
-            RequestedChannel::Allowed(ContactChannel::Letter)
-        );
     }
 }

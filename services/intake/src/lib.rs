@@ -18,7 +18,6 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
-mod proto_enums;
 pub mod startup;
 
 pub use startup::{Application, Settings};

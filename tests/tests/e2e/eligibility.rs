@@ -380,10 +380,12 @@ async fn evaluate_warns_a_web_form_before_submission_and_stores_nothing() {
         })
         .await
         .expect_err("refused");
+    // Values the contract cannot read are refused; an empty department is only a violation of
+    // the form's rules, returned with the outcome.
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(
         violated_fields(&refused),
-        ["department", "request_type", "scope.matter_closed_on"]
+        ["request_type", "scope.matter_closed_on"]
     );
 
     let rules = eligibility
@@ -514,5 +516,121 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
         .await
         .expect_err("refused");
     assert_eq!(too_late.code(), Code::FailedPrecondition);
+    system.stop().await.expect("system stops");
+}
+
+/// The draft a web form would send to `Evaluate` for the submission it is about to make.
+fn draft_of(submission: &pb::SubmitInquiryRequest) -> pb::EvaluateRequest {
+    let s = submission.clone();
+    pb::EvaluateRequest {
+        department: s.department,
+        request_type: s.request_type,
+        description: s.description,
+        prior_dialogue: s.prior_dialogue,
+        related_decision: s.related_decision,
+        scope: s.scope,
+        complaint_themes: s.complaint_themes,
+        anonymous: false,
+        requester_kind: s.requester_kind,
+        requester: s.requester,
+        contact_channel: s.contact_channel,
+        contains_sensitive_data: s.contains_sensitive_data,
+        arrival_channel: s.arrival_channel,
+        unit: s.unit,
+        representative: s.representative,
+        consent_to_contact_department: s.consent_to_contact_department,
+        desired_outcome: s.desired_outcome,
+        attachments: s.attachments,
+        received_at: s.received_at,
+    }
+}
+
+#[tokio::test]
+async fn evaluate_and_submission_agree_on_every_draft() {
+    let system = TestSystem::start().await.expect("system starts");
+    let mut eligibility = system.eligibility.clone();
+    let mut intake = system.intake.clone();
+    let anonymous_complaint = pb::SubmitInquiryRequest {
+        requester: Some(pb::Requester {
+            anonymous: true,
+            ..Default::default()
+        }),
+        ..valid_submission()
+    };
+    let by_sms = pb::SubmitInquiryRequest {
+        contact_channel: pb::ContactChannel::Sms.into(),
+        ..valid_submission()
+    };
+    let sensitive_by_email = pb::SubmitInquiryRequest {
+        contains_sensitive_data: true,
+        contact_channel: pb::ContactChannel::Email.into(),
+        ..valid_submission()
+    };
+    let nameless_with_a_bad_cpr = pb::SubmitInquiryRequest {
+        requester: Some(pb::Requester {
+            cpr: "320190-1234".into(),
+            ..Default::default()
+        }),
+        ..valid_submission()
+    };
+    let unknown_department = pb::SubmitInquiryRequest {
+        department: "teknik".into(),
+        ..valid_submission()
+    };
+    let cases = [
+        ("valid", valid_submission(), vec![]),
+        (
+            "anonymous complaint",
+            anonymous_complaint,
+            vec!["requester.anonymous"],
+        ),
+        ("answer by SMS", by_sms, vec!["contact_channel"]),
+        (
+            "sensitive data by e-mail",
+            sensitive_by_email,
+            vec!["contact_channel"],
+        ),
+        (
+            "no name, an invalid CPR number",
+            nameless_with_a_bad_cpr,
+            vec!["requester.name", "requester.cpr"],
+        ),
+        ("unknown department", unknown_department, vec!["department"]),
+    ];
+    for (case, submission, expected) in cases {
+        let evaluated = eligibility
+            .evaluate(draft_of(&submission))
+            .await
+            .unwrap_or_else(|e| panic!("{case}: evaluated: {e}"))
+            .into_inner();
+        let warned: Vec<&str> = evaluated
+            .violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(warned, expected, "{case}: Evaluate's violations");
+        assert_ne!(
+            evaluated.outcome(),
+            O::Unspecified,
+            "{case}: the outcome comes with the violations"
+        );
+        match intake.submit_inquiry(submission).await {
+            Ok(_) => assert!(expected.is_empty(), "{case}: submission took the draft"),
+            Err(refused) => {
+                assert_eq!(refused.code(), Code::InvalidArgument, "{case}");
+                assert_eq!(violated_fields(&refused), expected, "{case}: submission");
+                let warned_texts: Vec<String> = evaluated
+                    .violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect();
+                assert_eq!(
+                    refused.message(),
+                    warned_texts.join("; "),
+                    "{case}: the same words"
+                );
+            }
+        }
+    }
     system.stop().await.expect("system stops");
 }
