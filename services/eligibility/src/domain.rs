@@ -87,6 +87,7 @@ impl From<rules::Assessment> for Verdict {
                     rules::SignalKind::PoliticalDecision => "political_decision",
                     rules::SignalKind::OtherBody => "other_body",
                     rules::SignalKind::Lawsuit => "lawsuit",
+                    rules::SignalKind::SmsAnswer => "sms_answer",
                 }
                 .to_owned(),
                 signal: hit.signal.clone(),

@@ -97,7 +97,7 @@ async fn a_matter_before_ankestyrelsen_is_referred_there_by_name_and_address_wit
     let assessment = system.assessment(&inquiry_id).await;
     assert_eq!(assessment.outcome(), O::Referred);
     assert_eq!(assessment.referral_target, "ankestyrelsen");
-    assert_eq!(assessment.rule_set_version, "2026.11-2");
+    assert_eq!(assessment.rule_set_version, "2026.12-1");
     assert!(
         assessment.urgent,
         "a deadline two working days away is urgent"
@@ -360,6 +360,33 @@ async fn evaluate_warns_a_web_form_before_submission_and_stores_nothing() {
     assert_eq!(draft.fired_rules[0].rule_id, "employment");
     assert!(!draft.fired_rules[0].explanation_da.is_empty());
 
+    // Written in English, with a form that says nothing of employment: a caseworker looks.
+    let english = eligibility
+        .evaluate(pb::EvaluateRequest {
+            department: "aeldre-og-handicap".into(),
+            request_type: pb::RequestType::Complaint.into(),
+            description: "I was dismissed from my job at the nursing home and nobody explains \
+                          why. Please answer by SMS."
+                .into(),
+            prior_dialogue: Some(pb::PriorDialogue {
+                held: true,
+                date: date(2026, 11, 10),
+                ..Default::default()
+            }),
+            complaint_themes: vec![pb::ComplaintTheme::Reasons.into()],
+            ..Default::default()
+        })
+        .await
+        .expect("evaluated")
+        .into_inner();
+    assert_eq!(english.outcome(), O::NeedsReview);
+    let topics: Vec<&str> = english
+        .review_signals
+        .iter()
+        .map(|s| s.topic.as_str())
+        .collect();
+    assert_eq!(topics, ["employment", "sms_answer"]);
+
     let listed = eligibility
         .list_assessments(pb::ListAssessmentsRequest::default())
         .await
@@ -393,8 +420,8 @@ async fn evaluate_warns_a_web_form_before_submission_and_stores_nothing() {
         .await
         .expect("rules")
         .into_inner();
-    assert_eq!(rules.rule_set_version, "2026.11-2");
-    assert_eq!(rules.rules.len(), 14);
+    assert_eq!(rules.rule_set_version, "2026.12-1");
+    assert_eq!(rules.rules.len(), 15);
     assert!(
         rules
             .rules

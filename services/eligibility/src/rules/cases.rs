@@ -716,6 +716,90 @@ fn cases() -> Vec<Case> {
             &["appeal-pending"],
             Some("beskaeftigelse-og-social"),
         ),
+        // The same in English: people write to the office in either language.
+        case(
+            "an English complaint about a dismissal from a municipal job needs review",
+            "I was dismissed from my job at the municipal nursing home last month and my manager \
+             never explained why.",
+            |f| f.department = "aeldre-og-handicap".into(),
+            NeedsReview,
+            &["free-text-contradicts-form"],
+            None,
+        ),
+        case(
+            "an English lawsuit against the municipality needs review",
+            "My lawyer has filed a lawsuit against the municipality over the building permit for \
+             my neighbour's extension.",
+            |_| {},
+            NeedsReview,
+            &["free-text-contradicts-form"],
+            None,
+        ),
+        case(
+            "an English complaint already with the Parliamentary Ombudsman needs review",
+            "My complaint about the home help is already with the Parliamentary Ombudsman, but I \
+             have heard nothing for months.",
+            |f| f.department = "aeldre-og-handicap".into(),
+            NeedsReview,
+            &["free-text-contradicts-form"],
+            None,
+        ),
+        case(
+            "English talk of budget cuts in a complaint needs review",
+            "The city council's budget cuts mean my son no longer gets the support he needs at \
+             school.",
+            |f| {
+                f.department = "boern-og-unge".into();
+                f.complaint_themes = vec![ComplaintTheme::CaseInvestigation];
+            },
+            NeedsReview,
+            &["free-text-contradicts-form"],
+            None,
+        ),
+        case(
+            "an ordinary English complaint is accepted",
+            "I have waited six months for an answer about my building permit, and nobody at the \
+             department answers my e-mails.",
+            |_| {},
+            Accepted,
+            &[],
+            None,
+        ),
+        case(
+            "English employment words agree with a form that says employment",
+            "I am employed by the municipality and my boss has given me a warning.",
+            |f| f.about_employment = true,
+            OutOfScope,
+            &["employment"],
+            None,
+        ),
+        // A wish to be answered by SMS: the person is told, the caseworker sees it.
+        case(
+            "a Danish wish for an answer by SMS is a notice and a signal",
+            "Jeg har ventet i otte måneder på min byggetilladelse. Svar mig gerne på SMS, jeg \
+             læser ikke Digital Post.",
+            |_| {},
+            Accepted,
+            &["sms-requested"],
+            None,
+        ),
+        case(
+            "an English wish for an answer by SMS is a notice and a signal",
+            "I have waited eight months for my building permit. Please reply by SMS, I never \
+             read my Digital Post.",
+            |_| {},
+            Accepted,
+            &["sms-requested"],
+            None,
+        ),
+        case(
+            "a word on a text message from the municipality is not a wish for an answer by SMS",
+            "Kommunen sendte mig en påmindelse om afhentning af storskrald, men bilen kom aldrig.",
+            |f| f.complaint_themes = vec![ComplaintTheme::PracticalTasks],
+            Accepted,
+            &[],
+            None,
+        ),
         // Everything at once.
         case(
             "a complaint body beats every other target and all rules are listed in order",
@@ -1001,7 +1085,7 @@ fn the_rule_set_version_is_stamped_on_the_assessment() {
     let rules = RuleSet::default_rules().unwrap();
     let got = assess(&rules, &base(""), today(), &Calendar::danish_default());
     assert_eq!(got.rule_set_version, rules.version);
-    assert_eq!(got.rule_set_version, "2026.11-2");
+    assert_eq!(got.rule_set_version, "2026.12-1");
 }
 
 #[test]
@@ -1021,4 +1105,58 @@ fn the_same_inquiry_always_gets_the_same_assessment() {
     facts.prior_dialogue_held = false;
     facts.appeal_deadline = Some(date(2026, 11, 30));
     assert_eq!(assess_default(&facts), assess_default(&facts));
+}
+
+#[test]
+fn every_signal_topic_has_english_keywords_beside_the_danish_ones() {
+    let rules = RuleSet::default_rules().unwrap();
+    let topics = &rules.signals;
+    for (name, topic) in [
+        ("employment", &topics.employment),
+        ("political_decision", &topics.political_decision),
+        ("other_body", &topics.other_body),
+        ("lawsuit", &topics.lawsuit),
+        ("sms_answer", &topics.sms_answer),
+    ] {
+        assert!(!topic.danish().is_empty(), "{name}: Danish keywords");
+        assert!(!topic.english().is_empty(), "{name}: English keywords");
+    }
+}
+
+#[test]
+fn an_sms_wish_shows_the_caseworker_the_signal_and_tells_the_person_the_channel() {
+    let got = assess_default(&base(
+        "Kan I ikke bare sende mig en sms, når sagen er afgjort?",
+    ));
+    let kinds: Vec<SignalKind> = got.review_signals.iter().map(|hit| hit.kind).collect();
+    assert_eq!(kinds, [SignalKind::SmsAnswer]);
+    assert_eq!(got.review_signals[0].signal, "sende mig en sms");
+    assert_eq!(
+        got.outcome,
+        Outcome::Accepted,
+        "the wish changes no outcome"
+    );
+    let rule = &got.fired_rules[0];
+    assert!(rule.explanation_da.contains("svarer ikke på SMS"));
+    assert!(
+        rule.explanation_en
+            .contains("does not answer by text message")
+    );
+}
+
+#[test]
+fn an_sms_wish_beside_a_contradiction_leaves_the_review_to_the_contradiction() {
+    let got = assess_default(&base("Min chef har fyret mig. Svar på sms, tak."));
+    let kinds: Vec<SignalKind> = got.review_signals.iter().map(|hit| hit.kind).collect();
+    assert_eq!(kinds, [SignalKind::Employment, SignalKind::SmsAnswer]);
+    assert_eq!(
+        got.fired_rule_ids(),
+        ["free-text-contradicts-form", "sms-requested"]
+    );
+    assert_eq!(got.outcome, Outcome::NeedsReview);
+    assert!(
+        !got.fired_rules[0].explanation_da.contains("sms"),
+        "the contradiction names only its own topics: {}",
+        got.fired_rules[0].explanation_da
+    );
 }

@@ -39,10 +39,11 @@ pub enum RuleId {
     PoliticalDecision,
     FreeTextContradictsForm,
     CprInFreeText,
+    SmsRequested,
 }
 
 impl RuleId {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::NoPriorDialogue,
         Self::DialogueOngoing,
         Self::DecisionChangeInPart,
@@ -57,6 +58,7 @@ impl RuleId {
         Self::PoliticalDecision,
         Self::FreeTextContradictsForm,
         Self::CprInFreeText,
+        Self::SmsRequested,
     ];
 
     /// The id in the rule file, in events and in the database.
@@ -76,6 +78,7 @@ impl RuleId {
             Self::PoliticalDecision => "political-decision",
             Self::FreeTextContradictsForm => "free-text-contradicts-form",
             Self::CprInFreeText => "cpr-in-free-text",
+            Self::SmsRequested => "sms-requested",
         }
     }
 
@@ -99,7 +102,7 @@ impl RuleId {
             Self::OtherAuthority => (&["authority", "url"], &[]),
             Self::MatterClosedLongAgo => (&["closed_on"], &["department"]),
             Self::FreeTextContradictsForm => (&["signals"], &[]),
-            Self::Employment | Self::CprInFreeText => (&[], &[]),
+            Self::Employment | Self::CprInFreeText | Self::SmsRequested => (&[], &[]),
         }
     }
 }
@@ -196,16 +199,31 @@ pub struct Place {
 pub struct SignalTopic {
     /// How the topic is named to the person ("dit ansættelsesforhold").
     pub label: Names,
+    /// The Danish signals, then the English ones: people write to the office in either
+    /// language, and a text is scanned for both.
     pub signals: Vec<Signal>,
+    /// How many of `signals` are the Danish ones.
+    pub danish_count: usize,
 }
 
-/// The signal topics that can contradict the form.
+impl SignalTopic {
+    pub fn danish(&self) -> &[Signal] {
+        &self.signals[..self.danish_count]
+    }
+
+    pub fn english(&self) -> &[Signal] {
+        &self.signals[self.danish_count..]
+    }
+}
+
+/// The signal topics: four that can contradict the form, and a wish to be answered by SMS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignalTopics {
     pub employment: SignalTopic,
     pub political_decision: SignalTopic,
     pub other_body: SignalTopic,
     pub lawsuit: SignalTopic,
+    pub sms_answer: SignalTopic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,6 +418,7 @@ struct RawSignals {
     political_decision: Option<RawTopic>,
     other_body: Option<RawTopic>,
     lawsuit: Option<RawTopic>,
+    sms_answer: Option<RawTopic>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +427,7 @@ struct RawTopic {
     label_da: Option<String>,
     label_en: Option<String>,
     keywords: Option<Vec<String>>,
+    keywords_en: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -485,22 +505,37 @@ fn topic(raw: Option<RawTopic>, path: &str) -> Result<SignalTopic, RuleSetError>
         da: required(raw.label_da, &format!("{path}.label_da"))?,
         en: required(raw.label_en, &format!("{path}.label_en"))?,
     };
-    let list = format!("{path}.keywords");
-    let keywords = present(raw.keywords, &list)?;
+    let mut signals = signal_list(raw.keywords, &format!("{path}.keywords"))?;
+    let danish_count = signals.len();
+    signals.extend(signal_list(
+        raw.keywords_en,
+        &format!("{path}.keywords_en"),
+    )?);
+    Ok(SignalTopic {
+        label,
+        signals,
+        danish_count,
+    })
+}
+
+/// A required, non-empty list of signals.
+fn signal_list(keywords: Option<Vec<String>>, list: &str) -> Result<Vec<Signal>, RuleSetError> {
+    let keywords = present(keywords, list)?;
     if keywords.is_empty() {
-        return Err(RuleSetError::EmptySignalList { list });
+        return Err(RuleSetError::EmptySignalList {
+            list: list.to_owned(),
+        });
     }
-    let signals = keywords
+    keywords
         .into_iter()
         .map(|keyword| {
             Signal::parse(&keyword).map_err(|reason| RuleSetError::BadSignal {
-                list: list.clone(),
+                list: list.to_owned(),
                 keyword,
                 reason,
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(SignalTopic { label, signals })
+        .collect()
 }
 
 /// The `{name}`s in a text, or `None` for an unclosed brace.
@@ -609,6 +644,7 @@ impl RawRuleSet {
             political_decision: topic(signals.political_decision, "signals.political_decision")?,
             other_body: topic(signals.other_body, "signals.other_body")?,
             lawsuit: topic(signals.lawsuit, "signals.lawsuit")?,
+            sms_answer: topic(signals.sms_answer, "signals.sms_answer")?,
         };
 
         let rules = present(self.rules, "rules")?;

@@ -289,6 +289,24 @@ fn an_empty_keyword_list_is_named() {
 }
 
 #[test]
+fn a_topic_without_english_keywords_is_named() {
+    let error = broken(|v| remove(&mut v["signals"]["other_body"], "keywords_en"));
+    assert_eq!(
+        error,
+        RuleSetError::MissingField {
+            field: "signals.other_body.keywords_en".into()
+        }
+    );
+    let error = broken(|v| v["signals"]["sms_answer"]["keywords_en"] = Value::Sequence(Vec::new()));
+    assert_eq!(
+        error,
+        RuleSetError::EmptySignalList {
+            list: "signals.sms_answer.keywords_en".into()
+        }
+    );
+}
+
+#[test]
 fn an_upper_case_keyword_is_named() {
     let error = broken(|v| {
         v["signals"]["employment"]["keywords"]

@@ -19,7 +19,9 @@
 //! 5. **accepted in part** (`decision-change-in-part`).
 //! 6. **accepted**: nothing above fired. The notices `appeal-deadline` and
 //!    `appeal-deadline-urgent` may fire with any outcome, accepted included; they only tell the
-//!    person the deadline and set [`Assessment::urgent`].
+//!    person the deadline and set [`Assessment::urgent`]. The notice `sms-requested` tells the
+//!    person the office does not answer by SMS and shows the caseworker the wish among the
+//!    review signals.
 //!
 //! The referral target is given only for the outcomes referred and needs review, and is the
 //! most relevant one: a complaint body before another authority before the department.
@@ -57,7 +59,9 @@ impl Category {
                 Self::DepartmentReferral
             }
             RuleId::DecisionChangeInPart => Self::AcceptedInPart,
-            RuleId::AppealDeadline | RuleId::AppealDeadlineUrgent => Self::Notice,
+            RuleId::AppealDeadline | RuleId::AppealDeadlineUrgent | RuleId::SmsRequested => {
+                Self::Notice
+            }
         }
     }
 
@@ -79,9 +83,12 @@ pub enum SignalKind {
     PoliticalDecision,
     OtherBody,
     Lawsuit,
+    /// The person asks to be answered by SMS, which the office never does.
+    SmsAnswer,
 }
 
-/// A signal found in the free text that contradicts the form, for the caseworker.
+/// A signal found in the free text for the caseworker: one that contradicts the form, or a
+/// wish to be answered by SMS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignalHit {
     pub kind: SignalKind,
@@ -101,7 +108,8 @@ pub struct Assessment {
     pub urgent: bool,
     /// The open appeal deadline stated to the person, if any.
     pub appeal_deadline: Option<NaiveDate>,
-    /// Why the inquiry needs review, when free text contradicts the form.
+    /// What the caseworker should look at in the free text: why it contradicts the form, and a
+    /// wish to be answered by SMS.
     pub review_signals: Vec<SignalHit>,
     pub rule_set_version: String,
 }
@@ -294,7 +302,7 @@ pub fn assess(rules: &RuleSet, facts: &Facts, today: NaiveDate, calendar: &Calen
     }
 
     // Rule 8: free text may only send the inquiry to a person, never decide on its own.
-    let review_signals = contradictions(rules, facts);
+    let mut review_signals = contradictions(rules, facts);
     if !review_signals.is_empty() {
         let labels: Vec<&Names> = review_signals
             .iter()
@@ -314,6 +322,16 @@ pub fn assess(rules: &RuleSet, facts: &Facts, today: NaiveDate, calendar: &Calen
         .is_some_and(personal_data::find_cpr_like)
     {
         firings.push(Firing::new(RuleId::CprInFreeText));
+    }
+    // The office never answers by SMS: the person is told so, and the caseworker sees the wish.
+    if let Some(description) = facts.description.as_deref()
+        && let Some(signal) = first_match(&rules.signals.sms_answer.signals, &words_of(description))
+    {
+        firings.push(Firing::new(RuleId::SmsRequested));
+        review_signals.push(SignalHit {
+            kind: SignalKind::SmsAnswer,
+            signal: signal.as_str().to_owned(),
+        });
     }
 
     firings.sort_by_key(|firing| firing.rule);
@@ -387,6 +405,7 @@ fn topic(rules: &RuleSet, kind: SignalKind) -> &SignalTopic {
         SignalKind::PoliticalDecision => &rules.signals.political_decision,
         SignalKind::OtherBody => &rules.signals.other_body,
         SignalKind::Lawsuit => &rules.signals.lawsuit,
+        SignalKind::SmsAnswer => &rules.signals.sms_answer,
     }
 }
 
