@@ -44,6 +44,17 @@ macro_rules! coded_enum {
 }
 
 coded_enum!(
+    /// What eligibility made of the inquiry: the outcome in force of its latest assessment.
+    EligibilityOutcome {
+        Accepted => "accepted",
+        AcceptedInPart => "accepted_in_part",
+        Referred => "referred",
+        OutOfScope => "out_of_scope",
+        NeedsReview => "needs_review",
+    }
+);
+
+coded_enum!(
     /// Who the inquiry is from.
     RequesterKind { Citizen => "citizen", Association => "association", Business => "business" }
 );

@@ -137,6 +137,10 @@ pub struct InquiryRow {
     pub representative_role: Option<String>,
     pub representative_scope: Option<String>,
     pub representative_valid_until: Option<NaiveDate>,
+    pub eligibility_outcome: Option<String>,
+    pub referral_target: Option<String>,
+    pub fired_rule_ids: Vec<String>,
+    pub assessment_revision: i64,
 }
 
 const SELECT_INQUIRY: &str = "SELECT i.inquiry_id, i.number, i.reference, i.requester_kind, \
@@ -146,7 +150,8 @@ const SELECT_INQUIRY: &str = "SELECT i.inquiry_id, i.number, i.reference, i.requ
      i.caseworker_id, i.closing_outcome, i.handling_method, \
      c.contact_department AS consent_to_contact_department, r.name AS representative_name, \
      r.role AS representative_role, r.power_of_attorney_scope AS representative_scope, \
-     r.power_of_attorney_valid_until AS representative_valid_until \
+     r.power_of_attorney_valid_until AS representative_valid_until, i.eligibility_outcome, \
+     i.referral_target, i.fired_rule_ids, i.assessment_revision \
      FROM inquiries i LEFT JOIN consents c USING (inquiry_id) \
      LEFT JOIN representatives r USING (inquiry_id)";
 
@@ -328,4 +333,35 @@ pub async fn record_step(
     .execute(connection)
     .await?;
     Ok(())
+}
+
+/// Records eligibility's assessment in force, unless a later revision is already recorded (events
+/// may arrive out of order). False when the inquiry is unknown or the revision is not newer.
+pub async fn record_assessment(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    assessment: &AssessmentInForce,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE inquiries SET eligibility_outcome = $2, referral_target = $3, \
+         fired_rule_ids = $4, assessment_revision = $5 \
+         WHERE inquiry_id = $1 AND assessment_revision < $5",
+    )
+    .bind(inquiry_id)
+    .bind(assessment.outcome.as_str())
+    .bind(&assessment.referral_target)
+    .bind(&assessment.fired_rule_ids)
+    .bind(assessment.revision)
+    .execute(connection)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Eligibility's decision on an inquiry, as its `eligibility.assessed` event carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentInForce {
+    pub outcome: crate::domain::EligibilityOutcome,
+    pub referral_target: Option<String>,
+    pub fired_rule_ids: Vec<String>,
+    pub revision: i64,
 }

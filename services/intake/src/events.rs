@@ -9,10 +9,10 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::cases::{StepError, StepTaken, take_step};
-use crate::db::InquiryRow;
+use crate::db::{self, InquiryRow};
 use crate::domain::lifecycle::{Command, Step};
 use crate::domain::{Form, Inquiry};
-use inquiry_form::proto::encode;
+use inquiry_form::proto::{decode, encode};
 
 const SOURCE: &str = "/borgerraad/intake";
 
@@ -193,12 +193,45 @@ impl EventHandler for RecordAssessment {
             .as_ref()
             .and_then(from_timestamp)
             .ok_or_else(|| HandlerError::Poison("assessed_at is missing".into()))?;
+        let outcome = decode::<pb::EligibilityOutcome, _>(
+            assessed.outcome,
+            crate::domain::EligibilityOutcome::from_code,
+        )
+        .ok()
+        .flatten()
+        .ok_or_else(|| HandlerError::Poison("the outcome is unknown".into()))?;
+        let in_force = db::AssessmentInForce {
+            outcome,
+            referral_target: Some(assessed.referral_target.clone()).filter(|t| !t.is_empty()),
+            fired_rule_ids: assessed.fired_rule_ids.clone(),
+            revision: assessed.revision,
+        };
+        // A late event of an older revision changes neither the record nor the journal.
+        if !db::record_assessment(transaction, inquiry_id, &in_force)
+            .await
+            .map_err(|e| HandlerError::Retry(e.into()))?
+        {
+            return match db::lock_case(transaction, inquiry_id)
+                .await
+                .map_err(|e| HandlerError::Retry(e.into()))?
+            {
+                Some(_) => Ok(()),
+                None => Err(HandlerError::Poison(
+                    "assessment of an unknown inquiry".into(),
+                )),
+            };
+        }
+        let command = Command::Assess {
+            outcome: in_force.outcome,
+            referral_target: in_force.referral_target,
+            fired_rule_ids: in_force.fired_rule_ids,
+        };
         match take_step(
             transaction,
             &self.outbox,
             inquiry_id,
             None,
-            &Command::Assess,
+            &command,
             "eligibility",
             at,
         )

@@ -154,6 +154,13 @@ impl IntakeApi {
                 .handling_method
                 .as_deref()
                 .map_or(0, encode::<pb::HandlingMethod>),
+            eligibility_outcome: row
+                .eligibility_outcome
+                .as_deref()
+                .map_or(0, encode::<pb::EligibilityOutcome>),
+            referral_target: row.referral_target.unwrap_or_default(),
+            fired_rule_ids: row.fired_rule_ids,
+            assessment_revision: row.assessment_revision,
             journal: journal
                 .into_iter()
                 .map(|entry| pb::JournalEntry {

@@ -120,7 +120,47 @@ async fn a_matter_before_ankestyrelsen_is_referred_there_by_name_and_address_wit
         assessment.fired_rules
     );
     assert_eq!(history_kinds(&assessment), [(1, "assessment", O::Referred)]);
+
+    // The case record shows the outcome, the target and the rules, as recorded from the event.
+    let inquiry = inquiry_at_assessment(&system, &inquiry_id, 1).await;
+    assert_eq!(inquiry.eligibility_outcome(), O::Referred);
+    assert_eq!(inquiry.referral_target, "ankestyrelsen");
+    assert_eq!(
+        inquiry.fired_rule_ids,
+        ["other-complaint-body", "appeal-deadline-urgent"]
+    );
+    let journaled = inquiry
+        .journal
+        .iter()
+        .find(|entry| entry.step == "assess")
+        .expect("the assessment is journaled");
+    assert_eq!(
+        journaled.details,
+        "assessed by the eligibility service: referred to ankestyrelsen \
+         (rules other-complaint-body, appeal-deadline-urgent)"
+    );
     system.stop().await.expect("system stops");
+}
+
+/// The inquiry once intake has recorded the assessment of `revision`.
+async fn inquiry_at_assessment(
+    system: &TestSystem,
+    inquiry_id: &str,
+    revision: i64,
+) -> pb::Inquiry {
+    let client = system.intake.clone();
+    eventually(&format!("assessment {revision} recorded"), SETTLE, || {
+        let mut client = client.clone();
+        let request = pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            ..Default::default()
+        };
+        async move {
+            let inquiry = client.get_inquiry(request).await.ok()?.into_inner();
+            (inquiry.assessment_revision >= revision).then_some(inquiry)
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -183,6 +223,15 @@ async fn free_text_that_contradicts_the_form_waits_in_the_review_queue_until_a_c
         ]
     );
     assert!(review_queue(&system).await.is_empty());
+    let recorded = inquiry_at_assessment(&system, &contradicting, 2).await;
+    assert_eq!(
+        (
+            recorded.eligibility_outcome(),
+            recorded.fired_rule_ids.clone()
+        ),
+        (O::Accepted, vec!["free-text-contradicts-form".to_owned()]),
+        "the case record follows the override, and keeps the rules that fired"
+    );
 
     // The override is published for intake and reporting, as the latest revision.
     eventually("both assessments published", SETTLE, || async {

@@ -156,7 +156,12 @@ pub fn transition(status: Status, step: Step) -> Result<Status, Refused> {
 /// A lifecycle step with what it records. Built by the adapters from checked input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Assess,
+    /// Eligibility's assessment in force, as its event told it.
+    Assess {
+        outcome: super::EligibilityOutcome,
+        referral_target: Option<String>,
+        fired_rule_ids: Vec<String>,
+    },
     Assign {
         caseworker_id: String,
     },
@@ -199,7 +204,7 @@ pub enum Command {
 impl Command {
     pub fn step(&self) -> Step {
         match self {
-            Self::Assess => Step::Assess,
+            Self::Assess { .. } => Step::Assess,
             Self::Assign { .. } => Step::Assign,
             Self::StartWork => Step::StartWork,
             Self::RecordMediation { .. } => Step::RecordMediation,
@@ -223,7 +228,21 @@ impl Command {
             None => prefix,
         };
         match self {
-            Self::Assess => "assessed by the eligibility service".into(),
+            Self::Assess {
+                outcome,
+                referral_target,
+                fired_rule_ids,
+            } => {
+                let mut details =
+                    format!("assessed by the eligibility service: {}", outcome.as_str());
+                if let Some(target) = referral_target {
+                    details.push_str(&format!(" to {target}"));
+                }
+                if !fired_rule_ids.is_empty() {
+                    details.push_str(&format!(" (rules {})", fired_rule_ids.join(", ")));
+                }
+                details
+            }
             Self::Assign { caseworker_id } => format!("caseworker {caseworker_id}"),
             Self::StartWork => "work started".into(),
             Self::RecordMediation {
@@ -466,5 +485,19 @@ mod tests {
         for status in Status::ALL {
             assert_eq!(Status::from_code(status.as_str()), Some(status));
         }
+    }
+
+    #[test]
+    fn an_assessment_is_journaled_with_its_outcome_target_and_rules() {
+        let assessed = Command::Assess {
+            outcome: crate::domain::EligibilityOutcome::Referred,
+            referral_target: Some("ankestyrelsen".into()),
+            fired_rule_ids: vec!["other-complaint-body".into(), "appeal-deadline".into()],
+        };
+        assert_eq!(
+            assessed.journal_details(),
+            "assessed by the eligibility service: referred to ankestyrelsen \
+             (rules other-complaint-body, appeal-deadline)"
+        );
     }
 }
