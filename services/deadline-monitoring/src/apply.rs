@@ -258,15 +258,15 @@ pub struct Rederived {
     pub rescheduled: usize,
 }
 
-/// Replays every open (running or paused) deadline with the calendar and settings in force and
-/// writes those that differ from the stored row the way any change is written: a new due date
-/// is a new revision with `deadline.rescheduled` through the outbox, its unfired timers replaced
-/// by the new revision's. So deadlines an earlier version counted by another rule, or under
-/// another calendar configuration, follow the rule in force once this version starts; stopped
-/// deadlines keep the outcome they were given. Batches of `batch_size` in id order, each in one
-/// transaction under the inquiries' locks (those the consumer takes), so a second replica doing
-/// the same, or the consumer, sees the corrected row and changes nothing more; a second run
-/// finds nothing to do.
+/// Replays every open (running or paused) deadline by the rule and calendar in force (each keeps
+/// the working days it was given) and writes those that differ from the stored row the way any
+/// change is written: a new due date is a new revision with `deadline.rescheduled` through the
+/// outbox, its unfired timers replaced by the new revision's. So deadlines an earlier version
+/// counted by another rule, or under another calendar configuration, follow the rule in force
+/// once this version starts; stopped deadlines are left as they are. Batches of `batch_size` in
+/// id order, each in one transaction under the inquiries' locks (those the consumer takes), so
+/// a second replica doing the same, or the consumer, sees the corrected row and changes nothing
+/// more; a second run finds nothing to do.
 pub async fn rederive_open_deadlines(
     pool: &PgPool,
     rules: &Rules,
