@@ -240,7 +240,7 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let pool = self.core.pool.clone();
         // Open deadlines counted by an earlier version's rule or another calendar configuration
-        // follow the rule in force before any timer of theirs can fire.
+        // follow the rule in force before this replica fires any of their timers.
         match rederive_open_deadlines(
             &pool,
             &self.reconciler.rules,
