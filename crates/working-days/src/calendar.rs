@@ -424,19 +424,21 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_due_date_is_a_working_day_exactly_n_working_days_after_receipt(
+        fn the_due_date_is_a_working_day_exactly_n_working_days_after_the_receipt_date(
             config in any_config(), days_since_1900 in 0u64..SUPPORTED_DAYS, n in 1u32..60
         ) {
             let calendar = Calendar::danish(config);
             let received = date(1900, 1, 1) + Days::new(days_since_1900);
-            let receipt_day = calendar.next_working_day_from(received);
-            prop_assert!(calendar.is_working_day(receipt_day));
-            prop_assert_eq!(calendar.working_days_between(received, receipt_day), u32::from(received != receipt_day));
-            let due = calendar.add_working_days(receipt_day, n);
+            // The receipt date itself never counts, working day or not.
+            let due = calendar.add_working_days(received, n);
             prop_assert!(calendar.is_working_day(due));
-            prop_assert_eq!(calendar.working_days_between(receipt_day, due), n);
+            prop_assert_eq!(calendar.working_days_between(received, due), n);
             // And no earlier day would do.
-            prop_assert_eq!(calendar.working_days_between(receipt_day, due - Days::new(1)), n - 1);
+            prop_assert_eq!(calendar.working_days_between(received, due - Days::new(1)), n - 1);
+            // Day 1 is the first working day strictly after the receipt date.
+            let first = calendar.add_working_days(received, 1);
+            prop_assert!(first > received);
+            prop_assert_eq!(first, calendar.next_working_day_from(received + Days::new(1)));
         }
 
         #[test]

@@ -1,7 +1,7 @@
-//! The one path every change of a deadline takes (events and reconciliation alike): under the
-//! inquiry's lock, replay the clock from the stored receipt and steps, compare it with the stored
-//! deadline, and write the row, its timers and its events (through the outbox) in the caller's
-//! transaction.
+//! The one path every change of a deadline takes (events, reconciliation and the re-derivation
+//! of open deadlines at start alike): under the inquiry's lock, replay the clock from the stored
+//! receipt and steps, compare it with the stored deadline, and write the row, its timers and its
+//! events (through the outbox) in the caller's transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -169,27 +169,39 @@ pub async fn apply_all(
     let mut steps = db::load_steps_of(connection, &ids).await?;
 
     let mut decisions = Vec::with_capacity(changes.len());
-    let mut events = Vec::new();
     for change in changes {
         let stored = stored.remove(&change.inquiry_id);
         let (steps, caseworker_id) = steps.remove(&change.inquiry_id).unwrap_or_default();
-        let Some(decision) = decide(
+        if let Some(decision) = decide(
             rules,
             stored.as_ref(),
             change.receipt,
             &steps,
             caseworker_id,
-        ) else {
-            continue;
-        };
+        ) {
+            decisions.push((decision, change.span));
+        }
+    }
+    write(connection, rules, outbox, &decisions, now).await
+}
+
+/// Writes decisions taken under the inquiries' locks: the rows, their timers (unfired ones of
+/// an obsolete revision cancelled, the new revision's laid out) and their events (through the
+/// outbox), each event continuing the trace of its decision's span.
+async fn write(
+    connection: &mut PgConnection,
+    rules: &Rules,
+    outbox: &Outbox,
+    decisions: &[(Decision, tracing::Span)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let mut events = Vec::new();
+    for (decision, span) in decisions {
         for event_type in &decision.publish {
             let event = deadline_event(&decision.deadline, *event_type, now);
-            let trace_context = change
-                .span
-                .in_scope(borgerraad_platform::telemetry::current_context_map);
+            let trace_context = span.in_scope(borgerraad_platform::telemetry::current_context_map);
             events.push((event, trace_context));
         }
-        decisions.push((decision, change.span));
     }
 
     let saved: Vec<&StoredDeadline> = decisions
@@ -215,7 +227,7 @@ pub async fn apply_all(
     outbox.enqueue_all(connection, &queued).await?;
 
     // Told once all is written (a failed chunk is applied again one event at a time).
-    for (decision, span) in &decisions {
+    for (decision, span) in decisions {
         let deadline = &decision.deadline;
         for event_type in &decision.publish {
             span.in_scope(|| {
@@ -232,6 +244,75 @@ pub async fn apply_all(
     Ok(())
 }
 
+/// Open deadlines re-derived per transaction by [`rederive_open_deadlines`].
+pub const REDERIVE_BATCH_SIZE: i64 = 500;
+
+/// What [`rederive_open_deadlines`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rederived {
+    /// Open deadlines replayed.
+    pub checked: usize,
+    /// Of those, the ones whose stored row differed and was rewritten.
+    pub changed: usize,
+    /// Of those, the ones that got a new due date (a new revision, `deadline.rescheduled`).
+    pub rescheduled: usize,
+}
+
+/// Replays every open (running or paused) deadline by the rule and calendar in force (each keeps
+/// the working days it was given) and writes those that differ from the stored row the way any
+/// change is written: a new due date is a new revision with `deadline.rescheduled` through the
+/// outbox, its unfired timers replaced by the new revision's. So deadlines an earlier version
+/// counted by another rule, or under another calendar configuration, follow the rule in force
+/// once this version starts; stopped deadlines are left as they are. Batches of `batch_size` in
+/// id order, each in one transaction under the inquiries' locks (those the consumer takes), so
+/// a second replica doing the same, or the consumer, sees the corrected row and changes nothing
+/// more; a second run finds nothing to do.
+pub async fn rederive_open_deadlines(
+    pool: &PgPool,
+    rules: &Rules,
+    outbox: &Outbox,
+    now: DateTime<Utc>,
+    batch_size: i64,
+) -> anyhow::Result<Rederived> {
+    let span = tracing::info_span!("rederive open deadlines");
+    let mut done = Rederived::default();
+    let mut after = Uuid::nil();
+    loop {
+        let ids = db::open_deadlines_after(pool, after, batch_size).await?;
+        let Some(&last) = ids.last() else {
+            break;
+        };
+        after = last;
+        let mut transaction = pool.begin().await?;
+        db::lock_inquiries(&mut transaction, &ids).await?;
+        let stored = db::load_deadlines(&mut transaction, &ids).await?;
+        let mut steps = db::load_steps_of(&mut transaction, &ids).await?;
+        let mut decisions = Vec::new();
+        for id in &ids {
+            // Judged under the lock: a deadline stopped meanwhile keeps its outcome.
+            let Some(stored) = stored.get(id).filter(|s| s.state != SlaState::Stopped) else {
+                continue;
+            };
+            done.checked += 1;
+            let (steps, caseworker_id) = steps.remove(id).unwrap_or_default();
+            let decision = decide(rules, Some(stored), None, &steps, caseworker_id);
+            if let Some(decision) = decision.filter(|d| d.save) {
+                done.changed += 1;
+                if decision.publish.contains(&EventType::DeadlineRescheduled) {
+                    done.rescheduled += 1;
+                }
+                decisions.push((decision, span.clone()));
+            }
+        }
+        write(&mut transaction, rules, outbox, &decisions, now).await?;
+        transaction.commit().await?;
+    }
+    if done.changed > 0 {
+        outbox.wake();
+    }
+    Ok(done)
+}
+
 /// The timers of the deadline's current revision, as from `now`.
 fn plan_of(rules: &Rules, deadline: &StoredDeadline, now: DateTime<Utc>) -> Vec<PlannedNotice> {
     lay_out(
@@ -243,8 +324,8 @@ fn plan_of(rules: &Rules, deadline: &StoredDeadline, now: DateTime<Utc>) -> Vec<
     )
 }
 
-/// Lays out the planned timers (steps fired already, in this revision or an earlier one with
-/// the same due date, are not laid again).
+/// Lays out the planned timers (steps fired already for the same or a later due date, in this
+/// revision or an earlier one, are not laid again).
 async fn lay_out_timers(
     connection: &mut PgConnection,
     plans: &[(&StoredDeadline, Vec<PlannedNotice>)],
@@ -493,6 +574,39 @@ mod tests {
         assert!(resumed.deadline.due_date > stored.due_date);
         assert_eq!(resumed.publish, vec![EventType::DeadlineRescheduled]);
         assert!(resumed.cancel_timers && resumed.lay_out);
+    }
+
+    #[test]
+    fn a_deadline_counted_from_the_monday_after_a_saturday_receipt_is_rescheduled_once() {
+        // Received Saturday 28 November: due Friday 18 December. An earlier version counted
+        // from Monday 30 November and stored Monday 21 December.
+        let id = Uuid::now_v7();
+        let counted_before = StoredDeadline {
+            start_day: date(11, 30),
+            due_date: date(12, 21),
+            due_at: working_days::end_of_copenhagen_day(date(12, 21)),
+            ..decide(
+                &rules(),
+                None,
+                Some(receipt(id, at(11, 28), 0)),
+                &[],
+                "".into(),
+            )
+            .expect("a deadline")
+            .deadline
+        };
+        let corrected =
+            decide(&rules(), Some(&counted_before), None, &[], "".into()).expect("a deadline");
+        assert_eq!(corrected.deadline.due_date, date(12, 18));
+        assert_eq!(corrected.deadline.start_day, date(11, 28));
+        assert_eq!(corrected.deadline.revision, 2);
+        assert_eq!(corrected.publish, vec![EventType::DeadlineRescheduled]);
+        assert!(corrected.save && corrected.cancel_timers && corrected.lay_out);
+
+        let again =
+            decide(&rules(), Some(&corrected.deadline), None, &[], "".into()).expect("a deadline");
+        assert!(!again.save && again.publish.is_empty());
+        assert!(!again.cancel_timers && !again.lay_out);
     }
 
     #[test]

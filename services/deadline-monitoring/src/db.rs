@@ -347,6 +347,24 @@ pub async fn load_steps_of(
     Ok(steps)
 }
 
+/// Up to `limit` open deadlines with an id greater than `after`, in id order (one page of a
+/// walk over all of them).
+pub async fn open_deadlines_after(
+    pool: &PgPool,
+    after: Uuid,
+    limit: i64,
+) -> anyhow::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT inquiry_id FROM deadlines WHERE state <> 'stopped' AND inquiry_id > $1 \
+         ORDER BY inquiry_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .context("cannot list open deadlines")
+}
+
 /// Open deadlines without a timer of their current revision (candidates; the caller checks
 /// under the inquiry's lock whether the clock wants timers).
 pub async fn deadlines_without_timers(pool: &PgPool) -> anyhow::Result<Vec<Uuid>> {
@@ -397,8 +415,9 @@ pub struct TimerPlan<'a> {
     pub plan: &'a [PlannedNotice],
 }
 
-/// Lays out revisions' timers; a step that already fired for the same due date (in this
-/// revision or an earlier one) is not laid again.
+/// Lays out revisions' timers; a step that already fired for the same due date or a later one
+/// (in this revision or an earlier one) is not laid again: for a due date that moved earlier,
+/// its moment has passed as well, and the notice was given.
 pub async fn insert_timers(
     connection: &mut PgConnection,
     plans: &[TimerPlan<'_>],
@@ -417,7 +436,7 @@ pub async fn insert_timers(
               $6::int[], $7::date[], $8::timestamptz[]) \
               AS t(inquiry_id, revision, step, kind, recipient, days, due_date, fire_at) \
          WHERE NOT EXISTS (SELECT 1 FROM timers f WHERE f.inquiry_id = t.inquiry_id \
-               AND f.step = t.step AND f.due_date = t.due_date AND f.fired_at IS NOT NULL) \
+               AND f.step = t.step AND f.due_date >= t.due_date AND f.fired_at IS NOT NULL) \
          ON CONFLICT (inquiry_id, revision, step) DO NOTHING",
     )
     .bind(notices().map(|(p, _)| p.inquiry_id).collect::<Vec<_>>())

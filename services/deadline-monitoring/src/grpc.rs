@@ -267,13 +267,7 @@ impl DeadlineMonitoringService for DeadlineApi {
             due_date: Some(date(due.due_date)),
             due_at: Some(timestamp(due.due_at)),
             working_days: days(self.working_days),
-            first_counted_day: Some(date(
-                self.calendar.add_working_days(
-                    self.calendar
-                        .next_working_day_from(copenhagen_date(received_at)),
-                    1,
-                ),
-            )),
+            first_counted_day: Some(date(due.first_counted_day)),
         }))
     }
 

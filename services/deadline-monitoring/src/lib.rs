@@ -2,7 +2,9 @@
 //!
 //! - [`domain`]: pure rules: the SLA clock with its pauses and outcome, the warning and
 //!   escalation chain, the notices' Danish texts.
-//! - [`apply`]: the one path a deadline changes by: replay, compare, write row, timers and events.
+//! - [`apply`]: the one path a deadline changes by: replay, compare, write row, timers and events;
+//!   at start it replays every open deadline, so one counted by an earlier rule or calendar
+//!   configuration follows the rule in force.
 //! - [`events`]: consumes intake's `inquiry.>` events into that path.
 //! - [`scheduler`]: fires due timers from Postgres, exactly once across replicas, in order.
 //! - [`delivery`]: e-mail (SMTP) and webhook delivery of notices with retries and dead letters.

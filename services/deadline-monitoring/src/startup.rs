@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use working_days::{Calendar, CalendarConfig};
 
-use crate::apply::{Rules, lay_out_missing_timers};
+use crate::apply::{REDERIVE_BATCH_SIZE, Rules, lay_out_missing_timers, rederive_open_deadlines};
 use crate::delivery::{Addresses, Channels, DeliverySettings, DeliveryWorker, smtp::SmtpSettings};
 use crate::domain::{DEFAULT_WORKING_DAYS, NoticePolicy};
 use crate::events::TrackInquiries;
@@ -239,6 +239,34 @@ impl Application {
     /// scheduler and the delivery workers their batch.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let pool = self.core.pool.clone();
+        // Open deadlines counted by an earlier version's rule or another calendar configuration
+        // follow the rule in force before this replica fires any of their timers.
+        match rederive_open_deadlines(
+            &pool,
+            &self.reconciler.rules,
+            &self.outbox,
+            self.scheduler.clock.now(),
+            REDERIVE_BATCH_SIZE,
+        )
+        .await
+        {
+            Ok(done) if done.changed == 0 => {
+                tracing::info!(
+                    checked = done.checked,
+                    "open deadlines follow the rule in force"
+                );
+            }
+            Ok(done) => tracing::info!(
+                checked = done.checked,
+                changed = done.changed,
+                rescheduled = done.rescheduled,
+                "open deadlines re-derived with the rule in force"
+            ),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot re-derive open deadlines; they stay as stored until the next start"
+            ),
+        }
         // Deadlines from before timers existed (an upgrade from migration 0001) get theirs.
         match lay_out_missing_timers(&pool, &self.reconciler.rules, self.scheduler.clock.now())
             .await

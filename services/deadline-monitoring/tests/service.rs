@@ -1136,6 +1136,327 @@ async fn deadlines_without_timers_after_an_upgrade_get_them_at_startup() {
     restarted.stop().await;
 }
 
+/// Stores a running deadline and its timers as an earlier version did, counting from
+/// `start_day`; the timers due by `now` as fired.
+async fn store_as_before(
+    pool: &PgPool,
+    id: Uuid,
+    received_at: DateTime<Utc>,
+    start_day: NaiveDate,
+    due_date: NaiveDate,
+    now: DateTime<Utc>,
+) {
+    sqlx::query(
+        "INSERT INTO deadlines (inquiry_id, department, reference, received_at, answers_version, \
+         caseworker_id, working_days, revision, clock_started_at, start_day, due_date, due_at, \
+         state, paused_working_days, scheduled_at, updated_at) \
+         VALUES ($1, 'by-og-kultur', 'BR-2026-000042', $2, 0, '', 15, 1, $2, $3, $4, $5, \
+         'running', 0, $2, $2)",
+    )
+    .bind(id)
+    .bind(received_at)
+    .bind(start_day)
+    .bind(due_date)
+    .bind(working_days::end_of_copenhagen_day(due_date))
+    .execute(pool)
+    .await
+    .expect("a deadline stored");
+    let plan = deadline_monitoring::domain::lay_out(
+        &working_days::Calendar::danish_default(),
+        &deadline_monitoring::domain::NoticePolicy::default(),
+        start_day,
+        due_date,
+        None,
+    );
+    for notice in plan {
+        sqlx::query(
+            "INSERT INTO timers (inquiry_id, revision, step, kind, recipient, working_days, \
+             due_date, fire_at, fired_at) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(&notice.step)
+        .bind(notice.kind.as_str())
+        .bind(notice.recipient.as_str())
+        .bind(i32::try_from(notice.working_days).expect("a few days"))
+        .bind(due_date)
+        .bind(notice.fire_at)
+        .bind((notice.fire_at <= now).then_some(notice.fire_at))
+        .execute(pool)
+        .await
+        .expect("a timer stored");
+    }
+}
+
+/// (step, revision, fire_at, fired) of an inquiry's timers in firing order.
+async fn timers_of(pool: &PgPool, id: Uuid) -> Vec<(String, i64, DateTime<Utc>, bool)> {
+    sqlx::query_as(
+        "SELECT step, revision, fire_at, fired_at IS NOT NULL FROM timers WHERE inquiry_id = $1 \
+         ORDER BY fire_at, timer_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .expect("timers")
+}
+
+/// `deadline.rescheduled` events on the stream.
+async fn rescheduled_on_the_stream(js: &async_nats::jetstream::Context) -> Option<usize> {
+    use futures::TryStreamExt as _;
+    let stream = js
+        .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+        .await
+        .ok()?;
+    let counts: std::collections::HashMap<String, usize> = stream
+        .info_with_subjects("borgerraad.deadline.rescheduled")
+        .await
+        .ok()?
+        .try_collect()
+        .await
+        .ok()?;
+    Some(counts.values().sum())
+}
+
+#[tokio::test]
+async fn deadlines_counted_from_the_monday_after_a_saturday_receipt_are_corrected_at_startup() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    // Tuesday 8 December 2026, 10:00, when the new version starts.
+    let now = cph(2026, 12, 8, 10);
+    let clock = ManualClock::new(now);
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    replica.stop().await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let js = jetstream(&nats).await;
+
+    // Received Saturday 28 November: an earlier version counted from Monday 30 November and
+    // stored Monday 21 December; by the rule it is due Friday 18 December. Nothing has fired.
+    let upcoming = Uuid::now_v7();
+    store_as_before(
+        &pool,
+        upcoming,
+        cph(2026, 11, 28, 10),
+        date(2026, 11, 30),
+        date(2026, 12, 21),
+        now,
+    )
+    .await;
+    // Received Saturday 14 November: stored Monday 7 December (counted from Monday 16: Nov 17-20,
+    // 23-27, Nov 30 - Dec 4, Dec 7); by the rule Friday 4 December (Nov 16-20, 23-27,
+    // Nov 30 - Dec 4). Both warnings, due-today and the breach went out for 7 December.
+    let overdue = Uuid::now_v7();
+    store_as_before(
+        &pool,
+        overdue,
+        cph(2026, 11, 14, 10),
+        date(2026, 11, 16),
+        date(2026, 12, 7),
+        now,
+    )
+    .await;
+    assert_eq!(
+        timers_of(&pool, overdue)
+            .await
+            .iter()
+            .filter(|t| t.3)
+            .count(),
+        4
+    );
+
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let mut client = replica.client().await;
+    let corrected = deadline(&mut client, upcoming).await;
+    assert_eq!(
+        corrected.due_date.as_ref().and_then(from_date),
+        Some(date(2026, 12, 18))
+    );
+    assert_eq!(corrected.due_at, Some(timestamp(cph(2026, 12, 19, 0))));
+    assert_eq!(corrected.revision, 2);
+    assert_eq!(corrected.state(), pb::DeadlineState::Running);
+    // The old unfired timers are gone; the new ones fire as for Friday 18 December: warnings 5
+    // and 2 working days before (Fri 11 and Wed 16 Dec), due today, the breach at its end, and
+    // the director 5 working days later (21-23, 28, 29 Dec; 24-27 Dec are closed).
+    let upcoming_timers = vec![
+        ("warning-5".to_owned(), 2, cph(2026, 12, 11, 0), false),
+        ("warning-2".to_owned(), 2, cph(2026, 12, 16, 0), false),
+        ("due-today".to_owned(), 2, cph(2026, 12, 18, 0), false),
+        ("breach".to_owned(), 2, cph(2026, 12, 19, 0), false),
+        ("escalation-1".to_owned(), 2, cph(2026, 12, 30, 0), false),
+    ];
+    assert_eq!(timers_of(&pool, upcoming).await, upcoming_timers);
+
+    let moved_back = deadline(&mut client, overdue).await;
+    assert_eq!(
+        moved_back.due_date.as_ref().and_then(from_date),
+        Some(date(2026, 12, 4))
+    );
+    assert_eq!(moved_back.revision, 2);
+    // Monday 7 and Tuesday 8 December are past the due date.
+    assert_eq!(moved_back.working_days_overdue, 2);
+    // What went out for 7 December is not sent again for 4 December (its moments have passed
+    // too); only the escalation, 5 working days after 4 December (7-11 Dec), is still to come.
+    let overdue_timers = vec![
+        ("warning-5".to_owned(), 1, cph(2026, 11, 30, 0), true),
+        ("warning-2".to_owned(), 1, cph(2026, 12, 3, 0), true),
+        ("due-today".to_owned(), 1, cph(2026, 12, 7, 0), true),
+        ("breach".to_owned(), 1, cph(2026, 12, 8, 0), true),
+        ("escalation-1".to_owned(), 2, cph(2026, 12, 12, 0), false),
+    ];
+    assert_eq!(timers_of(&pool, overdue).await, overdue_timers);
+    // Nothing is due now, so nothing can fire at start.
+    let due_now: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM timers WHERE fired_at IS NULL AND fire_at <= $1")
+            .bind(now)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(due_now, 0);
+
+    // One `deadline.rescheduled` each, written with the correction and relayed to NATS.
+    let events = published(&pool).await;
+    let rescheduled: Vec<_> = events
+        .iter()
+        .filter_map(|event| match &event.data {
+            Some(Data::DeadlineScheduled(scheduled))
+                if event.r#type == "borgerraad.deadline.rescheduled" =>
+            {
+                Some((
+                    scheduled.inquiry_id.clone(),
+                    scheduled.due_date.as_ref().and_then(from_date),
+                    scheduled.revision,
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), 2, "nothing but the corrections: {events:?}");
+    assert_eq!(
+        rescheduled,
+        [
+            (upcoming.to_string(), Some(date(2026, 12, 18)), 2),
+            (overdue.to_string(), Some(date(2026, 12, 4)), 2),
+        ]
+    );
+    eventually("the corrections on NATS", SETTLE, || async {
+        (rescheduled_on_the_stream(&js).await? == 2).then_some(())
+    })
+    .await;
+
+    // A second start finds nothing to correct.
+    replica.stop().await;
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let mut client = replica.client().await;
+    assert_eq!(deadline(&mut client, upcoming).await.revision, 2);
+    assert_eq!(deadline(&mut client, overdue).await.revision, 2);
+    assert_eq!(timers_of(&pool, upcoming).await, upcoming_timers);
+    assert_eq!(timers_of(&pool, overdue).await, overdue_timers);
+    assert_eq!(published(&pool).await.len(), 2);
+    assert_eq!(rescheduled_on_the_stream(&js).await, Some(2));
+
+    // The timers fire at the new times: Friday 11 December, 00:00, the first warning for
+    // 18 December; Saturday 12 December, 00:00, the escalation for 4 December, and nothing else.
+    clock.set(cph(2026, 12, 11, 0) + chrono::Duration::seconds(30));
+    replica.tick();
+    let events = wait_for_events(&pool, "the first warning", 3).await;
+    let Some(Data::DeadlineNotice(warning)) = &events[2].data else {
+        panic!("a notice");
+    };
+    assert_eq!(
+        (warning.inquiry_id.as_str(), warning.step.as_str()),
+        (upcoming.to_string().as_str(), "warning-5")
+    );
+    assert_eq!(
+        warning.due_date.as_ref().and_then(from_date),
+        Some(date(2026, 12, 18))
+    );
+    clock.set(cph(2026, 12, 12, 0) + chrono::Duration::seconds(30));
+    replica.tick();
+    let events = wait_for_events(&pool, "the escalation", 4).await;
+    let Some(Data::DeadlineNotice(escalation)) = &events[3].data else {
+        panic!("a notice");
+    };
+    assert_eq!(
+        (escalation.inquiry_id.as_str(), escalation.step.as_str()),
+        (overdue.to_string().as_str(), "escalation-1")
+    );
+    assert_eq!(notice_steps(&events), ["warning-5", "escalation-1"]);
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_starting_together_correct_each_deadline_once() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let now = cph(2026, 12, 8, 10);
+    let clock = ManualClock::new(now);
+    Replica::start(&database, &nats, clock.clone(), |_| {})
+        .await
+        .stop()
+        .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    // Forty receipts on Saturday 28 November, stored as due Monday 21 December.
+    let mut ids = Vec::new();
+    for minute in 0..40 {
+        let id = Uuid::now_v7();
+        let received_at = cph(2026, 11, 28, 9) + chrono::Duration::minutes(minute);
+        store_as_before(
+            &pool,
+            id,
+            received_at,
+            date(2026, 11, 30),
+            date(2026, 12, 21),
+            now,
+        )
+        .await;
+        ids.push(id);
+    }
+
+    let (first, second) = tokio::join!(
+        Replica::start(&database, &nats, clock.clone(), |_| {}),
+        Replica::start(&database, &nats, clock.clone(), |_| {}),
+    );
+    // Each replica serves only after its own pass over the open deadlines.
+    for replica in [&first, &second] {
+        let mut client = replica.client().await;
+        for id in &ids {
+            let corrected = deadline(&mut client, *id).await;
+            assert_eq!(
+                (
+                    corrected.revision,
+                    corrected.due_date.as_ref().and_then(from_date)
+                ),
+                (2, Some(date(2026, 12, 18)))
+            );
+        }
+    }
+    let events = published(&pool).await;
+    assert_eq!(events.len(), ids.len());
+    assert!(
+        events
+            .iter()
+            .all(|e| e.r#type == "borgerraad.deadline.rescheduled")
+    );
+    let mut subjects: Vec<_> = events.iter().map(|e| e.subject.clone()).collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), ids.len(), "one correction per inquiry");
+    let timers: (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE revision = 2) FROM timers")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(
+        timers,
+        (5 * 40, 5 * 40),
+        "one chain per inquiry, of revision 2"
+    );
+    first.stop().await;
+    second.stop().await;
+}
+
 /// A real SMTP server on a free port: accepts or refuses every recipient, records messages.
 #[derive(Clone, Default)]
 struct SmtpSink {
@@ -1542,6 +1863,89 @@ async fn the_api_previews_lists_and_refuses_bad_input_precisely() {
         .await
         .expect_err("too wide");
     assert_eq!(fields(bad), ["to"]);
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn a_preview_counts_from_the_first_working_day_after_the_receipt_date() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let clock = ManualClock::new(cph(2026, 11, 25, 10));
+    let replica = Replica::start(&database, &nats, clock.clone(), |_| {}).await;
+    let mut client = replica.client().await;
+    let local = |y, m, d, h, min| {
+        Copenhagen
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .single()
+            .expect("valid test instant")
+            .with_timezone(&Utc)
+    };
+    // (received, first counted day, due date). Derived in crates/working-days:
+    // Saturday 28 November 2026 does not count: Mon 30 Nov is day 1, Fri 18 Dec day 15, as for
+    // Friday 27; Monday 30 Nov counts from Tue 1 Dec to Mon 21 Dec; New Year's Eve 2025 from
+    // Fri 2 Jan to Thu 22 Jan 2026; Maundy Thursday 2028 from Tue 18 Apr (after Easter) to
+    // Mon 8 May.
+    let cases = [
+        (
+            local(2026, 11, 28, 0, 0),
+            date(2026, 11, 30),
+            date(2026, 12, 18),
+        ),
+        (
+            local(2026, 11, 28, 10, 0),
+            date(2026, 11, 30),
+            date(2026, 12, 18),
+        ),
+        (
+            local(2026, 11, 28, 23, 59),
+            date(2026, 11, 30),
+            date(2026, 12, 18),
+        ),
+        (
+            local(2026, 11, 27, 10, 0),
+            date(2026, 11, 30),
+            date(2026, 12, 18),
+        ),
+        (
+            local(2026, 11, 30, 10, 0),
+            date(2026, 12, 1),
+            date(2026, 12, 21),
+        ),
+        (
+            local(2025, 12, 31, 10, 0),
+            date(2026, 1, 2),
+            date(2026, 1, 22),
+        ),
+        (
+            local(2028, 4, 13, 10, 0),
+            date(2028, 4, 18),
+            date(2028, 5, 8),
+        ),
+    ];
+    for (received_at, first, due) in cases {
+        let preview = client
+            .preview_deadline(pb::PreviewDeadlineRequest {
+                received_at: Some(timestamp(received_at)),
+            })
+            .await
+            .expect("a preview")
+            .into_inner();
+        assert_eq!(
+            (
+                preview.first_counted_day.as_ref().and_then(from_date),
+                preview.due_date.as_ref().and_then(from_date),
+            ),
+            (Some(first), Some(due)),
+            "received {received_at}"
+        );
+        assert_eq!(
+            preview.due_at,
+            Some(timestamp(working_days::end_of_copenhagen_day(due)))
+        );
+        assert_eq!(preview.working_days, 15);
+    }
     replica.stop().await;
 }
 

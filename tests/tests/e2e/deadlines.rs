@@ -292,3 +292,44 @@ async fn an_unanswered_inquiry_is_breached_at_the_end_of_its_due_date_and_escala
     .await;
     system.stop().await.expect("system stops");
 }
+
+#[tokio::test]
+async fn an_inquiry_received_on_a_saturday_is_due_with_one_received_on_the_friday_before() {
+    let system = TestSystem::start().await.expect("system starts");
+    let mut intake = system.intake.clone();
+    // 10:00 in Copenhagen (UTC+1 in November).
+    let ten_oclock = |day| {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, day, 9, 0, 0)
+            .single()
+            .expect("valid")
+    };
+    // Saturday 28 November 2026: a web form is sent.
+    system.clock.set(ten_oclock(28));
+    let saturday = intake
+        .submit_inquiry(valid_submission())
+        .await
+        .expect("submitted")
+        .into_inner()
+        .inquiry_id;
+    // A letter that arrived on Friday 27 November, registered the next day.
+    let mut letter = valid_submission();
+    letter.arrival_channel = pb::ArrivalChannel::Letter.into();
+    letter.received_at = Some(borgerraad_platform::convert::timestamp(ten_oclock(27)));
+    let friday = intake
+        .submit_inquiry(letter)
+        .await
+        .expect("submitted")
+        .into_inner()
+        .inquiry_id;
+
+    // The day of receipt never counts: for both, Monday 30 November is the first working day
+    // counted, and 15 working days (30 Nov - 4 Dec, 7-11 Dec, 14-18 Dec) end on Friday
+    // 18 December, with all 15 still left on the Saturday.
+    for inquiry_id in [&saturday, &friday] {
+        let deadline = deadline_when(&system, inquiry_id, "scheduled", |d| d.revision == 1).await;
+        assert_eq!(deadline.due_date, date(2026, 12, 18));
+        assert_eq!(deadline.working_days_left, 15);
+    }
+    system.stop().await.expect("system stops");
+}

@@ -1,7 +1,8 @@
 //! The deadline's rules as pure functions over plain types; time is always a parameter.
 //!
-//! - [`sla`]: the SLA clock: receipt, pauses while the office awaits the requester, stop,
-//!   reopening, and the outcome (met or breached, by how many working days).
+//! - [`sla`]: the SLA clock: receipt (counting starts after its Copenhagen date), pauses while
+//!   the office awaits the requester, stop, reopening, and the outcome (met or breached, by how
+//!   many working days).
 //! - [`plan`]: the warning and escalation chain laid out as timers.
 //! - [`firing`]: whether due timers may fire now, and which missed warnings are skipped.
 //! - [`notice`]: the Danish texts of the notices and when a notice may be delivered.

@@ -1,21 +1,26 @@
 //! The SLA clock of one inquiry, replayed from its receipt and its lifecycle steps.
 //!
 //! The rules (also in the README):
-//! - The clock starts at receipt: the deadline is the end of the Nth working day after the day of
-//!   receipt (a receipt on a non-working day counts from the next working day).
+//! - The clock starts at receipt: the deadline is the end of the Nth working day strictly after
+//!   the Copenhagen date of receipt. The day of receipt never counts, whether or not it is a
+//!   working day, and the first working day after it is day 1: a receipt on Saturday is due on
+//!   the same day as one on the Friday before.
 //! - **Pause rule.** The clock pauses when the office asks the requester for information and
 //!   resumes when it arrives. The pause lasts the working days *after* the day of the request up
-//!   to and including the day the information arrives, that is `(request day, arrival day]`, the
-//!   way receipt is counted: a request and an answer on the same day cost nothing; a request on
-//!   Monday answered on Wednesday costs 2. Those days move the due date by as many working days.
-//!   A pause that begins after the due date has passed moves nothing: a breach stands.
+//!   to and including the day the information arrives, that is `(request day, arrival day]`,
+//!   counted like receipt: the request day never counts, working day or not. A request and an
+//!   answer on the same day cost nothing; a request on Monday answered on Wednesday costs 2, and
+//!   so does one on Saturday answered on Tuesday. Those days move the due date by as many
+//!   working days. A pause that begins after the due date has passed moves nothing: a breach
+//!   stands.
 //! - The clock stops when the inquiry is answered, closed or withdrawn (the first of them counts).
 //!   A stop during a pause first ends the pause at the stop. The promise is **met** when the
 //!   stop comes before the end of the due date, else **breached**, by the working days after
 //!   the due date up to and including the stop day (a stop on a non-working day counts as on the
-//!   next working day). Working days used are those after the first day up to the stop day,
-//!   minus the days paused.
-//! - Reopening a stopped inquiry starts a new answer period from the reopening, as a receipt.
+//!   next working day). Working days used are those after the period's start date up to and
+//!   including the stop day, minus the days paused.
+//! - Reopening a stopped inquiry starts a new answer period from the reopening, counted as a
+//!   receipt on that date.
 //!
 //! Steps are applied in the inquiry's version order, whatever order they arrived in, so a late or
 //! repeated event yields the same clock as an orderly stream.
@@ -205,7 +210,8 @@ pub struct Outcome {
 pub struct Sla {
     /// Receipt, or the last reopening.
     pub period_started_at: DateTime<Utc>,
-    /// The day counting starts after: the period's start date, or the next working day.
+    /// The Copenhagen date the period started on (receipt or reopening): counting starts after
+    /// it, whether or not it is a working day.
     pub start_day: NaiveDate,
     pub due_date: NaiveDate,
     pub due_at: DateTime<Utc>,
@@ -223,7 +229,7 @@ impl Sla {
         let due = answer_deadline(calendar, at, working_days);
         Self {
             period_started_at: at,
-            start_day: calendar.next_working_day_from(copenhagen_date(at)),
+            start_day: due.receipt_date,
             due_date: due.due_date,
             due_at: due.due_at,
             state: SlaState::Running,
@@ -426,6 +432,85 @@ mod tests {
         assert_eq!(sla.state, SlaState::Running);
         assert_eq!(sla.due_date, date(2026, 12, 16));
         assert_eq!(sla.paused_working_days, 0);
+    }
+
+    #[test]
+    fn a_receipt_on_saturday_starts_counting_on_monday_and_is_due_with_the_friday_before() {
+        // Saturday 28 November 2026 does not count; Monday 30 November is day 1 and Friday
+        // 18 December day 15, as for a receipt on Friday 27 November.
+        let saturday = cph(2026, 11, 28, 10);
+        let sla = replay(&cal(), 15, saturday, &[]);
+        assert_eq!(sla.start_day, date(2026, 11, 28));
+        assert_eq!(sla.due_date, date(2026, 12, 18));
+        let friday = replay(&cal(), 15, cph(2026, 11, 27, 10), &[]);
+        assert_eq!(friday.due_date, sla.due_date);
+
+        // An answer on Monday has used one working day; one at the end of the due date, 15.
+        let answered = |at| {
+            replay(
+                &cal(),
+                15,
+                saturday,
+                &[step(4, at, StepKind::Stop(StopReason::Answered))],
+            )
+            .outcome
+            .expect("stopped")
+        };
+        let monday = answered(cph(2026, 11, 30, 9));
+        assert_eq!(
+            (monday.result, monday.working_days_used),
+            (SlaResult::Met, 1)
+        );
+        let last_hour = answered(cph(2026, 12, 18, 23));
+        assert_eq!(
+            (last_hour.result, last_hour.working_days_used),
+            (SlaResult::Met, 15)
+        );
+        let late = answered(cph(2026, 12, 19, 0));
+        assert_eq!(
+            (late.result, late.working_days_over),
+            (SlaResult::Breached, 1)
+        );
+    }
+
+    #[test]
+    fn a_pause_requested_on_the_saturday_of_receipt_costs_the_working_days_after_it() {
+        // Received and asked on Saturday 28 November, answered Tuesday 1 December: Monday and
+        // Tuesday were waited, so Friday 18 December moves two working days, to Tuesday 22.
+        let sla = replay(
+            &cal(),
+            15,
+            cph(2026, 11, 28, 10),
+            &[
+                step(3, cph(2026, 11, 28, 14), StepKind::Pause),
+                step(4, cph(2026, 12, 1, 9), StepKind::Resume),
+            ],
+        );
+        assert_eq!(sla.paused_working_days, 2);
+        assert_eq!(sla.due_date, date(2026, 12, 22));
+    }
+
+    #[test]
+    fn a_reopening_on_a_saturday_counts_as_a_receipt_on_that_saturday() {
+        // Reopened on Saturday 5 December 2026. Working days after it: 7-11 Dec (5),
+        // 14-18 Dec (10), 21-23 Dec (13), 24-27 Dec closed, Mon 28 (14), Tue 29 Dec (15).
+        let sla = replay(
+            &cal(),
+            15,
+            cph(2026, 11, 25, 11),
+            &[
+                step(
+                    5,
+                    cph(2026, 11, 30, 9),
+                    StepKind::Stop(StopReason::Answered),
+                ),
+                step(6, cph(2026, 12, 1, 9), StepKind::Stop(StopReason::Closed)),
+                step(7, cph(2026, 12, 5, 10), StepKind::Reopen),
+            ],
+        );
+        assert_eq!(sla.state, SlaState::Running);
+        assert_eq!(sla.start_day, date(2026, 12, 5));
+        assert_eq!(sla.due_date, date(2026, 12, 29));
     }
 
     /// The pause rule, table-driven: (request, arrival) -> working days added.
