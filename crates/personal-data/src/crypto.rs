@@ -146,6 +146,11 @@ impl DataKey {
         &self.id
     }
 
+    /// The raw key material, for deriving other keys inside this crate.
+    pub(crate) fn material(&self) -> &[u8; KEY_LEN] {
+        &self.material
+    }
+
     /// The key material as standard base64, the format [`DataKey::from_base64`] reads.
     ///
     /// Named so that calls stand out in review: only key-generation tools should need it.

@@ -15,6 +15,8 @@
 //!   [`Sealed`] (key id, random nonce, ciphertext) bound to caller-chosen associated data, such as
 //!   the row's id; [`Sealed::to_bytes`] gives a compact versioned layout for a `bytea` column; and
 //!   a [`Keyring`] seals with the current key while still opening values sealed with older keys.
+//! - [`fingerprint`] gives keyed fingerprints ([`Fingerprint`], HMAC-SHA256 under a key derived
+//!   from the key ring) that tell whether two messages are the same without storing either.
 //!
 //! ```
 //! use chrono::NaiveDate;
@@ -37,7 +39,9 @@
 pub mod cpr;
 pub mod crypto;
 pub mod cvr;
+pub mod fingerprint;
 
 pub use cpr::{Cpr, CprError, find_cpr_like, redact_cpr_like};
 pub use crypto::{CryptoError, DataKey, FormatError, KeyError, Keyring, Sealed};
 pub use cvr::{Cvr, CvrError};
+pub use fingerprint::Fingerprint;

@@ -26,6 +26,9 @@ pub struct Submitted {
     pub reference: String,
     pub received_at: DateTime<Utc>,
     pub version: i64,
+    /// The keyed fingerprint of what was submitted; `None` for submissions from before it was
+    /// kept.
+    pub client_request_fingerprint: Option<Vec<u8>>,
 }
 
 pub async fn find_submitted(
@@ -33,7 +36,8 @@ pub async fn find_submitted(
     client_request_id: &str,
 ) -> sqlx::Result<Option<Submitted>> {
     sqlx::query_as(
-        "SELECT inquiry_id, reference, received_at, version FROM inquiries WHERE client_request_id = $1",
+        "SELECT inquiry_id, reference, received_at, version, client_request_fingerprint \
+         FROM inquiries WHERE client_request_id = $1",
     )
     .bind(client_request_id)
     .fetch_optional(pool)
@@ -46,6 +50,7 @@ pub async fn insert_inquiry(
     pool: &PgPool,
     inquiry: &Inquiry,
     sealed_cpr: Option<Vec<u8>>,
+    client_request_fingerprint: Option<Vec<u8>>,
     actor: &str,
     event: OutboxRow,
 ) -> sqlx::Result<()> {
@@ -57,8 +62,8 @@ pub async fn insert_inquiry(
            INSERT INTO inquiries (inquiry_id, number, reference, requester_kind, department, \
              request_type, description, prior_dialogue_held, prior_dialogue_date, contact_channel, \
              status, received_at, version, requester_anonymous, requester_name, requester_cpr, \
-             requester_cvr, arrival_channel, form, client_request_id) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19) \
+             requester_cvr, arrival_channel, form, client_request_id, client_request_fingerprint) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $30) \
            RETURNING inquiry_id), \
          journal_entry AS (\
            INSERT INTO journal (inquiry_id, version, step, actor, at, status_after, details) \
@@ -102,6 +107,7 @@ pub async fn insert_inquiry(
     .bind(event.subject)
     .bind(event.payload)
     .bind(event.trace_context)
+    .bind(client_request_fingerprint)
     .execute(pool)
     .await?;
     Ok(())

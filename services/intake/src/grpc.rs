@@ -12,6 +12,7 @@ use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unex
 use borgerraad_proto::v1::{self as pb, intake_service_server::IntakeService};
 use chrono::Datelike;
 use personal_data::{Keyring, Sealed};
+use prost::Message as _;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -189,11 +190,20 @@ impl IntakeApi {
     ) -> Result<pb::SubmitInquiryResponse, IntakeError> {
         let now = self.clock.now();
         let client_request_id = request.client_request_id.trim().to_owned();
+        // What the request holds, the idempotency key aside, fingerprinted under the key ring:
+        // a retry must hold exactly the same.
+        let content = pb::SubmitInquiryRequest {
+            client_request_id: String::new(),
+            ..request.clone()
+        }
+        .encode_to_vec();
         if !client_request_id.is_empty()
             && let Some(first) = db::find_submitted(&self.pool, &client_request_id).await?
         {
-            return Ok(submitted(first));
+            return self.replay(first, &content);
         }
+        let fingerprint =
+            (!client_request_id.is_empty()).then(|| self.keyring.fingerprint(&content).to_bytes());
         let details = domain::validate(
             inquiry_form::proto::submission(request),
             &self.departments,
@@ -221,14 +231,23 @@ impl IntakeApi {
             }
         };
         let event = OutboxRow::new(&crate::events::inquiry_received(&inquiry))?;
-        match db::insert_inquiry(&self.pool, &inquiry, sealed_cpr, "submitter", event).await {
+        match db::insert_inquiry(
+            &self.pool,
+            &inquiry,
+            sealed_cpr,
+            fingerprint,
+            "submitter",
+            event,
+        )
+        .await
+        {
             Ok(()) => {}
             // A concurrent retry with the same client request id won: answer as it did.
             Err(error)
                 if is_unique_violation(&error) && inquiry.details.client_request_id.is_some() =>
             {
                 if let Some(first) = db::find_submitted(&self.pool, &client_request_id).await? {
-                    return Ok(submitted(first));
+                    return self.replay(first, &content);
                 }
                 return Err(error.into());
             }
@@ -247,6 +266,31 @@ impl IntakeApi {
             received_at: Some(timestamp(inquiry.details.received_at)),
             version: 1,
         })
+    }
+
+    /// The answer to a submission whose client_request_id was used before: the first answer when
+    /// the content is the same, ALREADY_EXISTS naming the inquiry when it is not (or when the key
+    /// that fingerprinted the first one is no longer in the key ring, so nobody can tell).
+    fn replay(
+        &self,
+        first: db::Submitted,
+        content: &[u8],
+    ) -> Result<pb::SubmitInquiryResponse, IntakeError> {
+        let same = match &first.client_request_fingerprint {
+            None => true,
+            Some(stored) => personal_data::Fingerprint::from_bytes(stored)
+                .ok()
+                .and_then(|stored| self.keyring.matches(&stored, content).ok())
+                .unwrap_or(false),
+        };
+        if same {
+            Ok(submitted(first))
+        } else {
+            Err(IntakeError::ClientRequestReused {
+                inquiry_id: first.inquiry_id,
+                reference: first.reference,
+            })
+        }
     }
 
     /// Takes one lifecycle step and returns the inquiry as it is afterwards.

@@ -13,6 +13,7 @@ use pb::InquiryStatus::{
 };
 use prost::Message as _;
 use tonic::Code;
+use tonic_types::StatusExt as _;
 
 const ACTOR: &str = "cw-17";
 
@@ -1047,6 +1048,41 @@ async fn a_retried_submission_with_the_same_client_request_id_creates_one_inquir
         listed(&system, Default::default()).await,
         std::slice::from_ref(&first.reference)
     );
+
+    // The same key with other content is not a retry: refused, naming the first inquiry, and
+    // nothing is stored.
+    let mut changed = request.clone();
+    changed.description = "Jeg har ventet ni måneder nu.".into();
+    let refused = system
+        .intake
+        .clone()
+        .submit_inquiry(changed)
+        .await
+        .expect_err("other content under the same key");
+    assert_eq!(refused.code(), Code::AlreadyExists);
+    assert!(
+        refused.message().contains(&first.reference)
+            && refused.message().contains(&first.inquiry_id),
+        "{}",
+        refused.message()
+    );
+    let resource = refused
+        .get_details_resource_info()
+        .expect("the inquiry is named in the details");
+    assert_eq!(
+        (
+            resource.resource_type.as_str(),
+            resource.resource_name.as_str()
+        ),
+        ("borgerraad.v1.Inquiry", first.inquiry_id.as_str())
+    );
+    assert_eq!(
+        listed(&system, Default::default()).await,
+        std::slice::from_ref(&first.reference)
+    );
+    // And the first content still gets the first answer.
+    let again = submit(&system, request.clone()).await;
+    assert_eq!(again.inquiry_id, first.inquiry_id);
 
     request.client_request_id = "webform-77d01b".into();
     let other = submit(&system, request).await;
