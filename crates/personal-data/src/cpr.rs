@@ -523,7 +523,10 @@ mod tests {
                 "Min søn (cpr 020212-XXXX) går i 3. klasse på Tarup Skole.",
             ),
             ("CPR: 010190 1234", "CPR: 010190-XXXX"),
-            ("cpr.nr. 010190–1234, tlf. 66131372", "cpr.nr. 010190-XXXX, tlf. 66131372"),
+            (
+                "cpr.nr. 010190–1234, tlf. 66131372",
+                "cpr.nr. 010190-XXXX, tlf. 66131372",
+            ),
             ("cpr\u{00A0}010190\u{00A0}1234", "cpr\u{00A0}010190-XXXX"),
             (
                 "Mor 0101601234 og far 020258-1234 bor sammen.",
