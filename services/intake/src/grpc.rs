@@ -459,7 +459,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::GetInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
-        // The caller's trace, for the record of a reveal when this service exports none.
+        // The caller's trace, for the record of a reveal where this process has no tracer.
         let caller_trace_id = request
             .metadata()
             .get("traceparent")
