@@ -262,7 +262,7 @@ impl TestSystem {
             .clone()
             .get_inquiry(borgerraad_proto::v1::GetInquiryRequest {
                 inquiry_id: inquiry_id.to_owned(),
-                reveal_cpr: false,
+                ..Default::default()
             })
             .await
             .map(|r| r.into_inner().version)

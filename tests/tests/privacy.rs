@@ -1,6 +1,6 @@
-//! Personal data stays inside intake: no name, CPR number or free text from the form or from a
-//! caseworker reaches an event on the stream or a log line. This test owns the process's global
-//! tracing subscriber, so it lives in a test binary of its own.
+//! Personal data stays inside intake, sealed: no name, CPR number or free text from the form or
+//! from a caseworker reaches an event on the stream, a log line or a dump of the database. This
+//! test owns the process's global tracing subscriber, so it lives in a test binary of its own.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,10 +31,13 @@ const NOTE: &str = "Naboen Ole Gnavpot truer med politiet";
 const WHAT: &str = "Send kopi af dyrlaegens journal om Fido";
 const RECEIVED: &str = "Dyrlaegens journal om Fido modtaget";
 const ANSWER: &str = "Svaret om hundegaarden i Tarup";
+/// A name typed into the form's unit, beside the requester's CPR number.
+const UNIT_NAME: &str = "Bodil Bagergaard";
 
 /// Free text and names from the form and the caseworkers.
-const TEXTS: [&str; 12] = [
+const TEXTS: [&str; 13] = [
     NAME,
+    UNIT_NAME,
     REPRESENTATIVE,
     DESCRIPTION,
     DESIRED_OUTCOME,
@@ -139,6 +142,7 @@ fn submission() -> pb::SubmitInquiryRequest {
         consent_to_contact_department: true,
         arrival_channel: pb::ArrivalChannel::WebForm.into(),
         complaint_themes: vec![pb::ComplaintTheme::CaseInvestigation.into()],
+        unit: format!("Team Nord v. {UNIT_NAME}, cpr {CPR}"),
         desired_outcome: DESIRED_OUTCOME.into(),
         attachments: vec![pb::Attachment {
             title: ATTACHMENT.into(),
@@ -183,7 +187,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
         let mut intake = intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: id.clone(),
-            reveal_cpr: false,
+            ..Default::default()
         };
         async move {
             let inquiry = intake.get_inquiry(request).await.ok()?.into_inner();
@@ -274,6 +278,8 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: id.clone(),
             reveal_cpr: true,
+            actor: "cw-17".into(),
+            purpose: "Kontrol af sagens oplysninger".into(),
         })
         .await
         .expect("stored")
@@ -284,6 +290,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
         (NAME, "010190-1234")
     );
     assert!(stored.description.contains(DESCRIPTION));
+    assert!(stored.unit.contains(UNIT_NAME) && stored.unit.contains(CPR));
     let details: String = stored.journal.iter().map(|e| e.details.as_str()).collect();
     assert!(
         details.contains(NOTE) && details.contains(ANSWER),
@@ -349,6 +356,17 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
     for secret in TEXTS.iter().chain(&cpr_forms) {
         let line = logs.lines().find(|line| line.contains(secret));
         assert!(line.is_none(), "the log carries {secret:?}: {line:?}");
+    }
+
+    // A backup of the database holds the personal data sealed only.
+    let dump = system.database.dump().await.expect("pg_dump");
+    assert!(
+        dump.contains("COPY intake.inquiries") && dump.contains(&stored.reference),
+        "the dump holds the inquiry"
+    );
+    for secret in TEXTS.iter().chain(&cpr_forms) {
+        let line = dump.lines().find(|line| line.contains(secret));
+        assert!(line.is_none(), "the dump carries {secret:?}: {line:?}");
     }
     system.stop().await.expect("clean shutdown");
 }

@@ -4,7 +4,8 @@
 //! Intake applies these rules when it registers or corrects an inquiry, and eligibility's
 //! `Evaluate` applies the very same ones to a draft, so a web form's pre-check and the
 //! submission can never disagree. Everything here is pure; [`proto`] converts the contract's
-//! messages into the inputs the rules take.
+//! messages into the inputs the rules take, and [`text`] says which characters a text field may
+//! hold, for the form and for every other text a service takes (notes, reasons, actors).
 
 use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::FieldViolation;
@@ -13,6 +14,9 @@ use personal_data::{Cpr, Cvr};
 use serde::{Deserialize, Serialize};
 
 pub mod proto;
+pub mod text;
+
+pub use text::{TextKind, checked_text, refused_character};
 
 /// The longest description we store; longer texts belong in an attached document.
 pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
@@ -433,18 +437,18 @@ impl Violations {
         self.0.iter().any(|v| v.field == field)
     }
 
-    /// A trimmed, bounded text; `None` when empty.
-    fn text(&mut self, field: &str, value: &str, max_chars: usize) -> Option<String> {
-        let value = value.trim();
-        if value.contains('\0') {
-            self.add(field, "must not contain NUL characters");
+    /// A trimmed, bounded text of readable characters; `None` when empty.
+    fn text(
+        &mut self,
+        field: &str,
+        value: &str,
+        max_chars: usize,
+        kind: TextKind,
+    ) -> Option<String> {
+        checked_text(field, value, max_chars, kind).unwrap_or_else(|violation| {
+            self.0.push(violation);
             None
-        } else if value.chars().count() > max_chars {
-            self.add(field, format!("must be at most {max_chars} characters"));
-            None
-        } else {
-            (!value.is_empty()).then(|| value.to_owned())
-        }
+        })
     }
 
     /// A readable date, not after `latest` when given.
@@ -510,6 +514,7 @@ pub fn validate(
         "desired_outcome",
         &submission.desired_outcome,
         MAX_TEXT_CHARS,
+        TextKind::FreeText,
     );
 
     let requester = requester(
@@ -554,11 +559,13 @@ pub fn validate(
             &format!("attachments[{i}].title"),
             &attachment.title,
             MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
         );
         let document_ref = v.text(
             &format!("attachments[{i}].document_ref"),
             &attachment.document_ref,
             MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
         );
         match (title, document_ref) {
             (Some(title), Some(document_ref)) => attachments.push(Attachment {
@@ -606,6 +613,7 @@ pub fn validate(
         "client_request_id",
         &submission.client_request_id,
         MAX_CLIENT_REQUEST_ID_CHARS,
+        TextKind::OneLine,
     );
 
     let anonymous = submission.requester.anonymous;
@@ -739,7 +747,7 @@ fn subject(v: &mut Violations, input: SubjectInput<'_>, departments: &Department
             format!("must be one of: {}", departments.codes_joined()),
         );
     }
-    let unit = v.text("unit", input.unit, MAX_SHORT_TEXT_CHARS);
+    let unit = v.text("unit", input.unit, MAX_SHORT_TEXT_CHARS, TextKind::OneLine);
     let request_type = match input.request_type {
         Ok(Some(request_type)) => Some(request_type),
         Ok(None) => {
@@ -772,7 +780,12 @@ fn subject(v: &mut Violations, input: SubjectInput<'_>, departments: &Department
             unique
         }
     };
-    let description = v.text("description", input.description, MAX_DESCRIPTION_CHARS);
+    let description = v.text(
+        "description",
+        input.description,
+        MAX_DESCRIPTION_CHARS,
+        TextKind::FreeText,
+    );
     if description.is_none() && !v.has("description") {
         v.add("description", "must not be empty");
     }
@@ -820,8 +833,14 @@ fn circumstances(
             "prior_dialogue.with_whom",
             input.with_whom,
             MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
         ),
-        outcome: v.text("prior_dialogue.outcome", input.outcome, MAX_TEXT_CHARS),
+        outcome: v.text(
+            "prior_dialogue.outcome",
+            input.outcome,
+            MAX_TEXT_CHARS,
+            TextKind::FreeText,
+        ),
         ongoing: input.ongoing,
     };
     let related_decision = input.related_decision.map(|input| {
@@ -845,6 +864,7 @@ fn circumstances(
                 "related_decision.case_number",
                 &input.case_number,
                 MAX_SHORT_TEXT_CHARS,
+                TextKind::OneLine,
             ),
             appealed: input.appealed,
             brought_before,
@@ -891,7 +911,12 @@ fn requester(
     request_type: Option<RequestType>,
     today: NaiveDate,
 ) -> Option<Requester> {
-    let name = v.text("requester.name", &input.name, MAX_SHORT_TEXT_CHARS);
+    let name = v.text(
+        "requester.name",
+        &input.name,
+        MAX_SHORT_TEXT_CHARS,
+        TextKind::OneLine,
+    );
     let has_cpr = !input.cpr.trim().is_empty();
     let has_cvr = !input.cvr.trim().is_empty();
     if input.anonymous {
@@ -968,7 +993,12 @@ fn representative(
     input: RepresentativeInput,
     today: NaiveDate,
 ) -> Option<Representative> {
-    let name = v.text("representative.name", &input.name, MAX_SHORT_TEXT_CHARS);
+    let name = v.text(
+        "representative.name",
+        &input.name,
+        MAX_SHORT_TEXT_CHARS,
+        TextKind::OneLine,
+    );
     if name.is_none() && !v.has("representative.name") {
         v.add("representative.name", "say who represents the requester");
     }
@@ -990,6 +1020,7 @@ fn representative(
         "representative.power_of_attorney_scope",
         &input.power_of_attorney_scope,
         MAX_TEXT_CHARS,
+        TextKind::FreeText,
     );
     if scope.is_none() && !v.has("representative.power_of_attorney_scope") {
         v.add(
@@ -1411,6 +1442,158 @@ mod tests {
             }),
             ["client_request_id"]
         );
+    }
+
+    #[test]
+    fn every_text_field_refuses_unreadable_characters_and_names_itself() {
+        let escape = "\u{1b}[2J";
+        let with_representative = |scope: &str, name: &str| Submission {
+            representative: Some(RepresentativeInput {
+                name: name.into(),
+                role: Ok(Some(RepresentativeRole::Relative)),
+                power_of_attorney_scope: scope.into(),
+                power_of_attorney_valid_until: Ok(None),
+            }),
+            ..valid()
+        };
+        let cases: Vec<(Submission, &str)> = vec![
+            (
+                Submission {
+                    description: format!("Hej{escape}"),
+                    ..valid()
+                },
+                "description",
+            ),
+            (
+                Submission {
+                    desired_outcome: "svar\u{202E}gnilb".into(),
+                    ..valid()
+                },
+                "desired_outcome",
+            ),
+            (
+                Submission {
+                    unit: "Team\nNord".into(),
+                    ..valid()
+                },
+                "unit",
+            ),
+            (
+                Submission {
+                    requester: RequesterInput {
+                        name: "Ka\u{200B}ren".into(),
+                        ..Default::default()
+                    },
+                    ..valid()
+                },
+                "requester.name",
+            ),
+            (
+                Submission {
+                    prior_dialogue_with_whom: "Grethe\tG".into(),
+                    ..valid()
+                },
+                "prior_dialogue.with_whom",
+            ),
+            (
+                Submission {
+                    prior_dialogue_outcome: "intet\u{FFFF}".into(),
+                    ..valid()
+                },
+                "prior_dialogue.outcome",
+            ),
+            (
+                Submission {
+                    related_decision: Some(RelatedDecisionInput {
+                        decision_date: Ok(None),
+                        case_number: "2026\u{85}1".into(),
+                        appealed: false,
+                        brought_before: Ok(None),
+                        appeal_deadline: Ok(None),
+                    }),
+                    ..valid()
+                },
+                "related_decision.case_number",
+            ),
+            (
+                Submission {
+                    attachments: vec![Attachment {
+                        title: "Afgørelse\u{2066}".into(),
+                        document_ref: "dp://1".into(),
+                    }],
+                    ..valid()
+                },
+                "attachments[0].title",
+            ),
+            (
+                Submission {
+                    attachments: vec![Attachment {
+                        title: "Afgørelse".into(),
+                        document_ref: "dp://1\r\nx".into(),
+                    }],
+                    ..valid()
+                },
+                "attachments[0].document_ref",
+            ),
+            (
+                Submission {
+                    client_request_id: "web\u{FEFF}form".into(),
+                    ..valid()
+                },
+                "client_request_id",
+            ),
+            (
+                with_representative("Fuldmagt\u{7}", "Holger"),
+                "representative.power_of_attorney_scope",
+            ),
+            (
+                with_representative("Fuldmagt", "Hol\u{200D}ger"),
+                "representative.name",
+            ),
+        ];
+        for (submission, field) in cases {
+            let violations = validate(submission, &departments(), now()).expect_err(field);
+            assert_eq!(
+                violations
+                    .iter()
+                    .map(|v| v.field.as_str())
+                    .collect::<Vec<_>>(),
+                [field]
+            );
+            assert!(violations[0].description.contains("U+"), "{violations:?}");
+        }
+        // Line breaks and tabs belong in free text.
+        let letter = Submission {
+            description: "Kære Borgerrådgiver\r\n\n\tJeg har ventet.".into(),
+            desired_outcome: "Et svar.\nTak.".into(),
+            prior_dialogue_outcome: "Ingen\taftale".into(),
+            ..valid()
+        };
+        assert!(validate(letter, &departments(), now()).is_ok());
+    }
+
+    #[test]
+    fn an_amendment_refuses_unreadable_characters_as_a_submission_does() {
+        let input = CaseFactsInput {
+            department: "by-og-kultur".into(),
+            unit: "Byggesag\u{202D}".into(),
+            request_type: Ok(Some(RequestType::Advice)),
+            complaint_themes: Ok(Vec::new()),
+            description: "Hej\u{9b}".into(),
+            prior_dialogue_held: false,
+            prior_dialogue_ongoing: false,
+            prior_dialogue_date: Ok(None),
+            prior_dialogue_with_whom: String::new(),
+            prior_dialogue_outcome: String::new(),
+            related_decision: None,
+            scope: ScopeAnswersInput::default(),
+        };
+        let fields: Vec<String> = validate_amendment(input, &departments(), now())
+            .expect_err("refused")
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["unit", "description"]);
     }
 
     #[test]

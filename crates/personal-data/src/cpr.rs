@@ -1,5 +1,6 @@
 //! CPR numbers (det centrale personregister): parsing, masking and detection in free text.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -138,36 +139,89 @@ fn birth_year(yy: u32, seventh_digit: u32) -> i32 {
     century + yy as i32
 }
 
-/// Whether `text` contains something that looks like a CPR number.
+/// Whether `text` holds a CPR number, or one already masked as `DDMMYY-XXXX`.
 ///
-/// A match is six digits, an optional dash or space, then four digits, not touching further
-/// digits on either side, whose first four digits are a possible day and month. The year and
-/// serial are not checked: the purpose is to flag CPR numbers written into free text, where a
-/// false alarm costs less than a missed number.
+/// A CPR number in free text is ten digits, `DDMMYYSSSS`, or six and four digits with a dash or
+/// a space between them (`DDMMYY-SSSS`, `DDMMYY SSSS`), not touching further digits on either
+/// side, whose first six digits are a real date in the century the seventh digit gives (as
+/// [`Cpr::parse`] reads it). The serial is not checked: numbers that fail the old modulus-11
+/// check are valid, and a missed number costs more than a false alarm. So dates
+/// (`25-11-2026`), phone numbers (`66 13 13 72`) and case numbers (`2026-123456`) do not match.
+///
+/// A masked number counts too, so masking a text keeps what it says about itself:
+/// `find_cpr_like(&mask_cpr_like(text)) == find_cpr_like(text)`.
 pub fn find_cpr_like(text: &str) -> bool {
     !cpr_like_spans(text).is_empty()
 }
 
-/// `text` with every CPR-like number (as [`find_cpr_like`] defines it) replaced by `[CPR]`.
+/// `text` with every CPR number in it shown as [`Cpr::masked`] shows one, `DDMMYY-XXXX`; the
+/// text itself (borrowed) when it holds none. Numbers already masked are left as they are.
+pub fn mask_cpr_like(text: &str) -> Cow<'_, str> {
+    let mut numbers = cpr_like_spans(text)
+        .into_iter()
+        .filter(|span| span.kind == SpanKind::Number)
+        .peekable();
+    if numbers.peek().is_none() {
+        return Cow::Borrowed(text);
+    }
+    let mut masked = String::with_capacity(text.len());
+    let mut copied_up_to = 0;
+    for span in numbers {
+        masked.push_str(&text[copied_up_to..span.range.start]);
+        masked.push_str(&span.birth);
+        masked.push_str("-XXXX");
+        copied_up_to = span.range.end;
+    }
+    masked.push_str(&text[copied_up_to..]);
+    Cow::Owned(masked)
+}
+
+/// `text` with every CPR number (as [`find_cpr_like`] finds them, masked ones included)
+/// replaced by `[CPR]`.
 pub fn redact_cpr_like(text: &str) -> String {
     let mut redacted = String::with_capacity(text.len());
     let mut copied_up_to = 0;
     for span in cpr_like_spans(text) {
-        redacted.push_str(&text[copied_up_to..span.start]);
+        redacted.push_str(&text[copied_up_to..span.range.start]);
         redacted.push_str("[CPR]");
-        copied_up_to = span.end;
+        copied_up_to = span.range.end;
     }
     redacted.push_str(&text[copied_up_to..]);
     redacted
 }
 
-/// Byte ranges of the CPR-like numbers in `text`, in order and not overlapping.
-fn cpr_like_spans(text: &str) -> Vec<Range<usize>> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpanKind {
+    /// The whole number, serial included.
+    Number,
+    /// `DDMMYY-XXXX`, as [`mask_cpr_like`] writes it.
+    Masked,
+}
+
+/// A CPR number found in a text.
+struct Span {
+    /// Byte range in the text.
+    range: Range<usize>,
+    /// `DDMMYY`.
+    birth: String,
+    kind: SpanKind,
+}
+
+/// The CPR numbers in `text`, in order and not overlapping.
+fn cpr_like_spans(text: &str) -> Vec<Span> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let is_digit = |at: usize| chars.get(at).is_some_and(|&(_, c)| c.is_ascii_digit());
-    let is_separator = |at: usize| chars.get(at).is_some_and(|&(_, c)| is_cpr_separator(c));
+    let char_at = |at: usize| chars.get(at).map(|&(_, c)| c);
+    let is_digit = |at: usize| char_at(at).is_some_and(|c| c.is_ascii_digit());
     let run_length = |from: usize| (from..).take_while(|&at| is_digit(at)).count();
     let byte_offset = |at: usize| chars.get(at).map_or(text.len(), |&(offset, _)| offset);
+    // Only ever called on ASCII digits, so each char is one byte.
+    let digits = |range: Range<usize>| -> Vec<u8> {
+        chars[range]
+            .iter()
+            .map(|&(_, c)| u8::try_from(c).unwrap_or(b'0'))
+            .collect()
+    };
+    let is_mask = |from: usize| (from..from + 4).all(|at| char_at(at) == Some('X'));
 
     let mut spans = Vec::new();
     let mut at = 0;
@@ -178,18 +232,30 @@ fn cpr_like_spans(text: &str) -> Vec<Range<usize>> {
         }
         // `at` is always the start of a digit run, so a match never continues an earlier number.
         let run = run_length(at);
-        let end = match run {
-            10 => Some(at + 10),
-            6 if is_separator(at + 6) && run_length(at + 7) == 4 => Some(at + 11),
-            _ => None,
-        };
-        if let Some(end) = end
-            && is_possible_day_and_month(&chars[at..at + 4])
-        {
-            spans.push(byte_offset(at)..byte_offset(end));
-            at = end;
+        let separated = run == 6 && char_at(at + 6).is_some_and(is_cpr_separator);
+        let found = if run == 10 {
+            let number = digits(at..at + 10);
+            birth_date_of(&number).map(|_| (at + 10, number, SpanKind::Number))
+        } else if separated && run_length(at + 7) == 4 {
+            let mut number = digits(at..at + 6);
+            number.extend(digits(at + 7..at + 11));
+            birth_date_of(&number).map(|_| (at + 11, number, SpanKind::Number))
+        } else if separated && char_at(at + 6) == Some('-') && is_mask(at + 7) {
+            let birth = digits(at..at + 6);
+            is_date_in_some_century(&birth).then_some((at + 11, birth, SpanKind::Masked))
         } else {
-            at += run;
+            None
+        };
+        match found {
+            Some((end, number, kind)) => {
+                spans.push(Span {
+                    range: byte_offset(at)..byte_offset(end),
+                    birth: String::from_utf8_lossy(&number[..6]).into_owned(),
+                    kind,
+                });
+                at = end;
+            }
+            None => at += run,
         }
     }
     spans
@@ -204,14 +270,17 @@ fn is_cpr_separator(c: char) -> bool {
     )
 }
 
-/// Whether four ASCII digits `DDMM` are a day and month that exist in some year.
-fn is_possible_day_and_month(ddmm: &[(usize, char)]) -> bool {
-    let digit = |at: usize| ddmm[at].1.to_digit(10).unwrap_or(0);
-    let day = digit(0) * 10 + digit(1);
-    let month = digit(2) * 10 + digit(3);
-    // February may have 29 days: without the century we cannot rule out a leap year.
-    const DAYS_IN_MONTH: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    (1..=12).contains(&month) && (1..=DAYS_IN_MONTH[month as usize - 1]).contains(&day)
+/// Whether six ASCII digits `DDMMYY` are a date in 1800–2099: the seventh digit that fixes the
+/// century is hidden in a masked number.
+fn is_date_in_some_century(ddmmyy: &[u8]) -> bool {
+    let number = |at: usize| i32::from(ddmmyy[at] - b'0') * 10 + i32::from(ddmmyy[at + 1] - b'0');
+    let (day, month, yy) = (number(0), number(2), number(4));
+    [1800, 1900, 2000].into_iter().any(|century| {
+        let (Ok(month), Ok(day)) = (u32::try_from(month), u32::try_from(day)) else {
+            return false;
+        };
+        NaiveDate::from_ymd_opt(century + yy, month, day).is_some()
+    })
 }
 
 #[cfg(test)]
@@ -431,11 +500,82 @@ mod tests {
     }
 
     #[test]
-    fn an_impossible_day_or_month_is_not_a_match() {
+    fn an_impossible_date_is_not_a_match() {
         assert!(!find_cpr_like("320190-1234"));
         assert!(!find_cpr_like("011390-1234"));
         assert!(!find_cpr_like("300290-1234"));
-        assert!(find_cpr_like("290290-1234"));
+        // 29 February exists only in leap years, and the 7th digit gives the century.
+        assert!(!find_cpr_like("290290-1234"));
+        assert!(find_cpr_like("290292-1234"));
+        assert!(!find_cpr_like("290200-1234"));
+        assert!(find_cpr_like("290200-4234"));
+    }
+
+    #[test]
+    fn a_cpr_number_in_free_text_is_masked_like_the_requesters_own() {
+        for (text, masked) in [
+            (
+                "Jeg hedder Karen, og mit CPR-nummer er 010190-1234.",
+                "Jeg hedder Karen, og mit CPR-nummer er 010190-XXXX.",
+            ),
+            (
+                "Min søn (cpr 0202124321) går i 3. klasse på Tarup Skole.",
+                "Min søn (cpr 020212-XXXX) går i 3. klasse på Tarup Skole.",
+            ),
+            ("CPR: 010190 1234", "CPR: 010190-XXXX"),
+            (
+                "cpr.nr. 010190–1234, tlf. 66131372",
+                "cpr.nr. 010190-XXXX, tlf. 66131372",
+            ),
+            ("cpr\u{00A0}010190\u{00A0}1234", "cpr\u{00A0}010190-XXXX"),
+            (
+                "Mor 0101601234 og far 020258-1234 bor sammen.",
+                "Mor 010160-XXXX og far 020258-XXXX bor sammen.",
+            ),
+        ] {
+            assert_eq!(mask_cpr_like(text), masked, "{text}");
+            assert!(find_cpr_like(text) && find_cpr_like(masked), "{text}");
+        }
+    }
+
+    #[test]
+    fn dates_phone_numbers_amounts_and_case_numbers_are_left_as_they_are() {
+        for text in [
+            "Sagsnr. 2026-123456 blev oprettet den 25-11-2026.",
+            "Mødet var den 25.11.2026 kl. 10.30 på rådhuset.",
+            "Afgørelsen er dateret 2026-11-25 og modtaget 251126.",
+            "Ring på 66 13 13 72, +45 66131372 eller 12345678.",
+            "Journalnr. 26/012345 og 26-012345, CVR 24256790.",
+            "Beløbet var 12.345,67 kr. om måneden fra 01-01-2026.",
+            "Perioden 010126-311226 og kontonummer 1234-5678901234.",
+            "EAN 5798000012345 og faktura 2026000123.",
+            "",
+        ] {
+            assert_eq!(mask_cpr_like(text), text, "{text}");
+            assert!(
+                matches!(mask_cpr_like(text), Cow::Borrowed(_)),
+                "nothing to mask in {text:?}"
+            );
+            assert!(!find_cpr_like(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_masked_number_is_found_but_not_masked_again() {
+        let text = "Mit cpr er 010190-XXXX, ikke 320190-XXXX eller 010190-XXX.";
+        assert!(find_cpr_like("010190-XXXX"));
+        assert!(!find_cpr_like("320190-XXXX"));
+        assert!(!find_cpr_like("010190-XXX"));
+        assert!(matches!(mask_cpr_like(text), Cow::Borrowed(_)));
+        assert_eq!(
+            redact_cpr_like(text),
+            "Mit cpr er [CPR], ikke 320190-XXXX eller 010190-XXX."
+        );
+        // Masking a number written against a word still leaves a masked number behind.
+        assert!(find_cpr_like(&mask_cpr_like("cpr:0101901234abc")));
+        // The century is hidden, so any leap year will do for 29 February.
+        assert!(find_cpr_like("290200-XXXX"));
+        assert!(!find_cpr_like("290201-XXXX"));
     }
 
     #[test]
@@ -516,10 +656,44 @@ mod tests {
         }
 
         #[test]
+        fn any_valid_cpr_in_text_is_masked_to_its_birth_date((input, _birth, digits) in valid_cpr()) {
+            let text = format!("Borgerens cpr-nr. er {input}, oplyst pr. telefon.");
+            let masked = mask_cpr_like(&text);
+            prop_assert_eq!(
+                masked.as_ref(),
+                format!("Borgerens cpr-nr. er {}-XXXX, oplyst pr. telefon.", &digits[..6])
+            );
+            prop_assert!(!masked.contains(&digits[6..]) || digits[..6].contains(&digits[6..]));
+        }
+
+        #[test]
+        fn masking_keeps_the_finding_and_changes_nothing_a_second_time(
+            pieces in prop::collection::vec(
+                prop_oneof![
+                    Just("010190-1234".to_owned()),
+                    Just("0202124321".to_owned()),
+                    Just("290292 1234".to_owned()),
+                    Just("2026-123456".to_owned()),
+                    Just("66 13 13 72".to_owned()),
+                    "[0-9 -]{0,14}",
+                    "\\PC{0,12}",
+                    "[a-zX]{0,5}",
+                ],
+                0..6,
+            )
+        ) {
+            let text = pieces.concat();
+            let masked = mask_cpr_like(&text);
+            prop_assert_eq!(find_cpr_like(&masked), find_cpr_like(&text));
+            prop_assert_eq!(mask_cpr_like(&masked), masked.clone());
+        }
+
+        #[test]
         fn parsing_and_scanning_arbitrary_text_never_panics(text in any::<String>()) {
             let _ = Cpr::parse(&text, today());
             let redacted = redact_cpr_like(&text);
             prop_assert_eq!(find_cpr_like(&text), redacted != text);
+            let _ = mask_cpr_like(&text);
         }
     }
 }

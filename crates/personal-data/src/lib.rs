@@ -7,8 +7,9 @@
 //! - [`cpr`] parses CPR numbers ([`Cpr`]) by the CPR office's rules, including the century encoded
 //!   in the 7th digit. A [`Cpr`] prints only its masked form (`DDMMYY-XXXX`) through `Debug` and
 //!   `Display`, so it cannot leak into logs; the digits are available only through the explicit
-//!   [`Cpr::digits`]. [`find_cpr_like`] and [`redact_cpr_like`] catch CPR numbers written into
-//!   free-text fields such as an inquiry's description.
+//!   [`Cpr::digits`]. [`find_cpr_like`], [`mask_cpr_like`] and [`redact_cpr_like`] catch CPR
+//!   numbers written into free-text fields such as an inquiry's description, and show them
+//!   masked the same way.
 //! - [`cvr`] parses CVR numbers ([`Cvr`]), the public company register numbers, with their
 //!   modulus-11 check.
 //! - [`crypto`] encrypts values at rest with AES-256-GCM: a [`DataKey`] seals a value into a
@@ -41,7 +42,7 @@ pub mod crypto;
 pub mod cvr;
 pub mod fingerprint;
 
-pub use cpr::{Cpr, CprError, find_cpr_like, redact_cpr_like};
+pub use cpr::{Cpr, CprError, find_cpr_like, mask_cpr_like, redact_cpr_like};
 pub use crypto::{CryptoError, DataKey, FormatError, KeyError, Keyring, Sealed};
 pub use cvr::{Cvr, CvrError};
 pub use fingerprint::Fingerprint;

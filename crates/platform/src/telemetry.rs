@@ -156,6 +156,24 @@ pub fn current_context_map() -> HashMap<String, String> {
     map
 }
 
+/// The trace id of the current span (32 lowercase hex digits), if it belongs to a trace.
+pub fn current_trace_id() -> Option<String> {
+    trace_id_of(current_context_map().get("traceparent")?)
+}
+
+/// The trace id in a W3C `traceparent` value (`00-<trace id>-<span id>-<flags>`), if it is a
+/// valid one: 32 lowercase hex digits, not all zero.
+pub fn trace_id_of(traceparent: &str) -> Option<String> {
+    let mut parts = traceparent.trim().split('-');
+    let (_version, trace_id) = (parts.next()?, parts.next()?);
+    let valid = trace_id.len() == 32
+        && trace_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && trace_id.bytes().any(|b| b != b'0');
+    valid.then(|| trace_id.to_owned())
+}
+
 /// Carries trace context in HTTP/2 headers (gRPC metadata is HTTP headers on the wire).
 pub struct HeaderCarrier<'a>(pub &'a mut http::HeaderMap);
 
@@ -180,5 +198,28 @@ impl Extractor for HeaderExtractor<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_id_is_read_from_a_valid_traceparent_only() {
+        assert_eq!(
+            trace_id_of("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        for invalid in [
+            "",
+            "00",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-Karen Jensen 0101901234 xxxxxxxx-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(trace_id_of(invalid), None, "{invalid}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`NatsServer`]: a private `nats-server` with JetStream on a free port and a temporary store,
 //!   which a test can stop and start again on the same port and store.
-//! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the test ends.
+//! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the test ends, and its
+//!   `pg_dump`.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
@@ -156,6 +157,26 @@ impl TestDatabase {
             Some((server, _)) => format!("{server}/{}", self.name),
             None => format!("{}/{}", self.server_url, self.name),
         }
+    }
+
+    /// A `pg_dump` of the whole database (schema and data, as plain SQL), as an operator's
+    /// backup would hold it. `PG_DUMP` names the binary (default: `pg_dump` on PATH).
+    pub async fn dump(&self) -> anyhow::Result<String> {
+        let bin = std::env::var_os("PG_DUMP").unwrap_or_else(|| "pg_dump".into());
+        let output = tokio::process::Command::new(&bin)
+            .arg("--no-owner")
+            .arg(format!("--dbname={}", self.url()))
+            .output()
+            .await
+            .with_context(|| format!("cannot run {}", bin.to_string_lossy()))?;
+        if !output.status.success() {
+            bail!(
+                "pg_dump failed with {}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(String::from_utf8(output.stdout)?)
     }
 
     /// A pool on one schema of this database, for a test's assertions.

@@ -81,7 +81,9 @@ impl AssessInquiry {
             .map(|(_, description)| description)
     }
 
-    /// The person's description, read from intake for this assessment only.
+    /// The person's description, read from intake for this assessment only. Intake shows any
+    /// CPR number in it masked (`DDMMYY-XXXX`), which `cpr-in-free-text` still finds, so the
+    /// number itself never reaches this service.
     async fn description(&self, inquiry_id: Uuid) -> Result<Option<String>, HandlerError> {
         if let Some(description) = self.take_prepared(inquiry_id) {
             return Ok(Some(description));
@@ -89,7 +91,7 @@ impl AssessInquiry {
         let mut intake = self.intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_string(),
-            reveal_cpr: false,
+            ..Default::default()
         };
         match intake.get_inquiry(request).await {
             Ok(inquiry) => Ok(Some(inquiry.into_inner().description)),

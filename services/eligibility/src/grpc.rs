@@ -9,6 +9,7 @@ use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::paging::Page;
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
 use borgerraad_proto::v1::{self as pb, eligibility_service_server::EligibilityService};
+use inquiry_form::{TextKind, checked_text};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -57,26 +58,36 @@ fn override_change(
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<OverrideChange, Vec<FieldViolation>> {
     let mut violations = Vec::new();
-    let mut text = |field: &str, value: &str, max: usize, what: &str| {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > max || value.contains('\0') {
-            violations.push(FieldViolation::new(
-                field,
-                format!("{what} (at most {max} characters)"),
-            ));
-        }
-        value.to_owned()
-    };
+    // Checked as every text a service takes (inquiry-form's `checked_text`); required here.
+    let mut text =
+        |field: &str, value: &str, max: usize, kind: TextKind, what: &str| match checked_text(
+            field, value, max, kind,
+        ) {
+            Ok(Some(value)) => value,
+            Ok(None) => {
+                violations.push(FieldViolation::new(
+                    field,
+                    format!("{what} (at most {max} characters)"),
+                ));
+                String::new()
+            }
+            Err(violation) => {
+                violations.push(violation);
+                String::new()
+            }
+        };
     let actor = text(
         "actor",
         &request.actor,
         MAX_ACTOR_CHARS,
+        TextKind::OneLine,
         "say which caseworker decides",
     );
     let reason = text(
         "reason",
         &request.reason,
         MAX_REASON_CHARS,
+        TextKind::FreeText,
         "give the reason for the decision",
     );
     let target = request.referral_target.trim().to_owned();

@@ -1,13 +1,16 @@
 //! Taking a lifecycle step: lock the case, check the version and the transition, write the new
-//! state, the journal entry and the step's event in the caller's transaction.
+//! state, the journal entry (its details sealed) and the step's event in the caller's
+//! transaction.
 
 use borgerraad_messaging::Outbox;
 use chrono::{DateTime, Utc};
+use personal_data::Keyring;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db;
 use crate::domain::lifecycle::{self, CaseState, Command, Refused, Status};
+use crate::domain::personal::{self, SealError};
 use crate::domain::{ClosingOutcome, HandlingMethod};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,12 @@ impl From<sqlx::Error> for StepError {
     }
 }
 
+impl From<SealError> for StepError {
+    fn from(error: SealError) -> Self {
+        Self::Unexpected(error.into())
+    }
+}
+
 /// The step as it happened, for its event.
 #[derive(Debug, Clone)]
 pub struct StepTaken {
@@ -40,9 +49,11 @@ pub struct StepTaken {
 
 /// Takes `command` on the inquiry. `expected_version` is the caller's last-read version (`None`
 /// for steps the system takes, such as recording an assessment).
+#[allow(clippy::too_many_arguments)]
 pub async fn take_step(
     connection: &mut PgConnection,
     outbox: &Outbox,
+    keyring: &Keyring,
     inquiry_id: Uuid,
     expected_version: Option<i64>,
     command: &Command,
@@ -61,6 +72,12 @@ pub async fn take_step(
         });
     }
     let after = lifecycle::apply(&before, command)?;
+    let details = personal::seal_details(
+        keyring,
+        inquiry_id,
+        after.version,
+        &command.journal_details(),
+    )?;
     db::record_step(
         connection,
         inquiry_id,
@@ -68,7 +85,7 @@ pub async fn take_step(
         command.step().as_str(),
         actor,
         at,
-        &command.journal_details(),
+        details,
     )
     .await?;
     let taken = StepTaken {
@@ -80,11 +97,23 @@ pub async fn take_step(
     };
     let event = match command {
         Command::Amend(facts) => {
-            db::amend_case_facts(connection, inquiry_id, facts).await?;
             let row = db::get_inquiry(&mut *connection, inquiry_id)
                 .await?
                 .ok_or(StepError::NotFound)?;
-            crate::events::inquiry_amended(&row, taken.after.version, at)?
+            let mut record = row.personal(keyring)?;
+            record.amend(facts);
+            let sealed = personal::seal_record(keyring, inquiry_id, &record)?;
+            let form = personal::amended_form(&row.form.0, facts);
+            db::amend_case_facts(connection, inquiry_id, facts, &form, sealed).await?;
+            let row = db::get_inquiry(&mut *connection, inquiry_id)
+                .await?
+                .ok_or(StepError::NotFound)?;
+            crate::events::inquiry_amended(
+                &row,
+                !facts.description.is_empty(),
+                taken.after.version,
+                at,
+            )?
         }
         _ => crate::events::step_taken(&taken, command),
     };

@@ -1,4 +1,6 @@
-//! SQL on the `intake` schema.
+//! SQL on the `intake` schema. Personal data arrives here sealed and leaves sealed; rows
+//! written before it was sealed are read through [`InquiryRow::personal`] until the upgrade job
+//! has sealed them.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
@@ -6,8 +8,12 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use borgerraad_messaging::OutboxRow;
+use personal_data::Keyring;
 
 use crate::domain::lifecycle::CaseState;
+use crate::domain::personal::{
+    self, PersonalRecord, PlainColumns, SealError, form_without_personal_data,
+};
 use crate::domain::{CaseFacts, Form, Inquiry, InquiryStatus};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -45,11 +51,12 @@ pub async fn find_submitted(
 }
 
 /// Stores a new inquiry with its representative, consent, first journal entry and
-/// `inquiry.received` event in one statement: all or nothing, in one round trip.
+/// `inquiry.received` event in one statement: all or nothing, in one round trip. The personal
+/// data arrives sealed (`personal`, the first entry's `details`); the form record without it.
 pub async fn insert_inquiry(
     pool: &PgPool,
     inquiry: &Inquiry,
-    sealed_cpr: Option<Vec<u8>>,
+    sealed: SealedSubmission,
     client_request_fingerprint: Option<Vec<u8>>,
     actor: &str,
     event: OutboxRow,
@@ -60,23 +67,23 @@ pub async fn insert_inquiry(
     sqlx::query(
         "WITH inquiry AS (\
            INSERT INTO inquiries (inquiry_id, number, reference, requester_kind, department, \
-             request_type, description, prior_dialogue_held, prior_dialogue_date, contact_channel, \
-             status, received_at, version, requester_anonymous, requester_name, requester_cpr, \
-             requester_cvr, arrival_channel, form, client_request_id, client_request_fingerprint) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $30) \
+             request_type, prior_dialogue_held, prior_dialogue_date, contact_channel, status, \
+             received_at, version, requester_anonymous, personal, requester_cvr, arrival_channel, \
+             form, client_request_id, client_request_fingerprint) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, $27) \
            RETURNING inquiry_id), \
          journal_entry AS (\
-           INSERT INTO journal (inquiry_id, version, step, actor, at, status_after, details) \
-           SELECT inquiry_id, 1, 'submit', $20, $12, $11, 'received' FROM inquiry), \
+           INSERT INTO journal (inquiry_id, version, step, actor, at, status_after, details_sealed) \
+           SELECT inquiry_id, 1, 'submit', $18, $11, $10, $19 FROM inquiry), \
          representative AS (\
-           INSERT INTO representatives (inquiry_id, name, role, power_of_attorney_scope, \
-             power_of_attorney_valid_until, recorded_at) \
-           SELECT inquiry_id, $21, $22, $23, $24, $12 FROM inquiry WHERE $21::text IS NOT NULL), \
+           INSERT INTO representatives (inquiry_id, role, power_of_attorney_valid_until, \
+             recorded_at) \
+           SELECT inquiry_id, $20, $21, $11 FROM inquiry WHERE $20::text IS NOT NULL), \
          consent AS (\
            INSERT INTO consents (inquiry_id, contact_department, recorded_at) \
-           SELECT inquiry_id, $25, $12 FROM inquiry) \
+           SELECT inquiry_id, $22, $11 FROM inquiry) \
          INSERT INTO outbox (event_id, subject, payload, trace_context) \
-         SELECT $26, $27, $28, $29 FROM inquiry",
+         SELECT $23, $24, $25, $26 FROM inquiry",
     )
     .bind(inquiry.inquiry_id)
     .bind(inquiry.number)
@@ -84,23 +91,20 @@ pub async fn insert_inquiry(
     .bind(requester.kind.as_str())
     .bind(&details.department)
     .bind(details.request_type.as_str())
-    .bind(&details.description)
     .bind(details.prior_dialogue.held)
     .bind(details.prior_dialogue.date)
     .bind(details.contact_channel.map(|c| c.as_str()))
     .bind(InquiryStatus::Received.as_str())
     .bind(details.received_at)
     .bind(requester.anonymous)
-    .bind(&requester.name)
-    .bind(sealed_cpr)
+    .bind(sealed.personal)
     .bind(requester.cvr.as_ref().map(|cvr| cvr.digits().to_owned()))
     .bind(details.arrival_channel.as_str())
-    .bind(Json(&details.form))
+    .bind(Json(form_without_personal_data(&details.form)))
     .bind(&details.client_request_id)
     .bind(actor)
-    .bind(representative.map(|r| r.name.clone()))
+    .bind(sealed.first_entry)
     .bind(representative.map(|r| r.role.as_str()))
-    .bind(representative.map(|r| r.power_of_attorney_scope.clone()))
     .bind(representative.and_then(|r| r.power_of_attorney_valid_until))
     .bind(details.consent_to_contact_department)
     .bind(event.event_id)
@@ -113,6 +117,12 @@ pub async fn insert_inquiry(
     Ok(())
 }
 
+/// A submission's personal data, sealed: the inquiry's record and its first journal entry.
+pub struct SealedSubmission {
+    pub personal: Vec<u8>,
+    pub first_entry: Vec<u8>,
+}
+
 /// An inquiry as stored, for reading.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InquiryRow {
@@ -122,7 +132,8 @@ pub struct InquiryRow {
     pub requester_kind: String,
     pub department: String,
     pub request_type: String,
-    pub description: String,
+    /// Plain only on rows written before personal data was sealed; see [`InquiryRow::personal`].
+    pub description: Option<String>,
     pub prior_dialogue_held: bool,
     pub prior_dialogue_date: Option<NaiveDate>,
     pub contact_channel: Option<String>,
@@ -147,6 +158,33 @@ pub struct InquiryRow {
     pub referral_target: Option<String>,
     pub fired_rule_ids: Vec<String>,
     pub assessment_revision: i64,
+    /// The sealed record of the inquiry's personal data.
+    pub personal: Option<Vec<u8>>,
+}
+
+impl InquiryRow {
+    /// The inquiry's personal data: its sealed record opened or, on a row written before
+    /// personal data was sealed, the plain columns.
+    pub fn personal(&self, keyring: &Keyring) -> Result<PersonalRecord, SealError> {
+        if let Some(sealed) = &self.personal {
+            return personal::open_record(keyring, self.inquiry_id, sealed);
+        }
+        let requester_cpr = self
+            .requester_cpr
+            .as_deref()
+            .map(|sealed| personal::open_legacy_cpr(keyring, self.inquiry_id, sealed))
+            .transpose()?;
+        Ok(PersonalRecord::from_plain(
+            &self.form.0,
+            PlainColumns {
+                requester_name: self.requester_name.clone(),
+                requester_cpr,
+                description: self.description.clone().unwrap_or_default(),
+                representative_name: self.representative_name.clone(),
+                power_of_attorney_scope: self.representative_scope.clone(),
+            },
+        ))
+    }
 }
 
 const SELECT_INQUIRY: &str = "SELECT i.inquiry_id, i.number, i.reference, i.requester_kind, \
@@ -157,7 +195,7 @@ const SELECT_INQUIRY: &str = "SELECT i.inquiry_id, i.number, i.reference, i.requ
      c.contact_department AS consent_to_contact_department, r.name AS representative_name, \
      r.role AS representative_role, r.power_of_attorney_scope AS representative_scope, \
      r.power_of_attorney_valid_until AS representative_valid_until, i.eligibility_outcome, \
-     i.referral_target, i.fired_rule_ids, i.assessment_revision \
+     i.referral_target, i.fired_rule_ids, i.assessment_revision, i.personal \
      FROM inquiries i LEFT JOIN consents c USING (inquiry_id) \
      LEFT JOIN representatives r USING (inquiry_id)";
 
@@ -183,40 +221,32 @@ pub async fn get_inquiries(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<Inqu
     .await
 }
 
-/// The parts of the form record an amendment replaces; the rest of it stays.
-#[derive(serde::Serialize)]
-struct AmendedForm<'a> {
-    unit: &'a Option<String>,
-    complaint_themes: &'a [crate::domain::ComplaintTheme],
-    prior_dialogue: &'a crate::domain::PriorDialogueDetails,
-    related_decision: &'a Option<crate::domain::RelatedDecision>,
-    scope: &'a crate::domain::ScopeAnswers,
-}
-
-/// Replaces the case facts of an inquiry (its state and journal are written by `record_step`).
+/// Replaces the case facts of an inquiry with `form` (without its free text) and `personal`
+/// (sealed); its state and journal are written by `record_step`. A row still in plain text is
+/// sealed whole on the way, its representative's plain columns cleared.
 pub async fn amend_case_facts(
     connection: &mut PgConnection,
     inquiry_id: Uuid,
     facts: &CaseFacts,
+    form: &Form,
+    personal: Vec<u8>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE inquiries SET department = $2, request_type = $3, description = $4, \
-         prior_dialogue_held = $5, prior_dialogue_date = $6, form = form || $7 \
+        "WITH representative AS (\
+           UPDATE representatives SET name = NULL, power_of_attorney_scope = NULL \
+           WHERE inquiry_id = $1 AND (name IS NOT NULL OR power_of_attorney_scope IS NOT NULL)) \
+         UPDATE inquiries SET department = $2, request_type = $3, prior_dialogue_held = $4, \
+           prior_dialogue_date = $5, form = $6, personal = $7, description = NULL, \
+           requester_name = NULL, requester_cpr = NULL \
          WHERE inquiry_id = $1",
     )
     .bind(inquiry_id)
     .bind(&facts.department)
     .bind(facts.request_type.as_str())
-    .bind(&facts.description)
     .bind(facts.prior_dialogue.held)
     .bind(facts.prior_dialogue.date)
-    .bind(Json(AmendedForm {
-        unit: &facts.unit,
-        complaint_themes: &facts.complaint_themes,
-        prior_dialogue: &facts.prior_dialogue_details,
-        related_decision: &facts.related_decision,
-        scope: &facts.scope,
-    }))
+    .bind(Json(form))
+    .bind(personal)
     .execute(connection)
     .await?;
     Ok(())
@@ -229,16 +259,31 @@ pub struct JournalRow {
     pub actor: String,
     pub at: DateTime<Utc>,
     pub status_after: String,
-    pub details: String,
+    /// Plain only on entries written before personal data was sealed.
+    pub details: Option<String>,
+    pub details_sealed: Option<Vec<u8>>,
 }
 
-pub async fn journal(pool: &PgPool, inquiry_id: Uuid) -> sqlx::Result<Vec<JournalRow>> {
+impl JournalRow {
+    /// What the step recorded, opened.
+    pub fn details(&self, keyring: &Keyring, inquiry_id: Uuid) -> Result<String, SealError> {
+        match &self.details_sealed {
+            Some(sealed) => personal::open_details(keyring, inquiry_id, self.version, sealed),
+            None => Ok(self.details.clone().unwrap_or_default()),
+        }
+    }
+}
+
+pub async fn journal<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    inquiry_id: Uuid,
+) -> sqlx::Result<Vec<JournalRow>> {
     sqlx::query_as(
-        "SELECT version, step, actor, at, status_after, details FROM journal \
+        "SELECT version, step, actor, at, status_after, details, details_sealed FROM journal \
          WHERE inquiry_id = $1 ORDER BY version",
     )
     .bind(inquiry_id)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await
 }
 
@@ -309,7 +354,7 @@ pub async fn lock_case(
     .await
 }
 
-/// Writes a step: the case's new state and its journal entry.
+/// Writes a step: the case's new state and its journal entry, whose details arrive sealed.
 pub async fn record_step(
     connection: &mut PgConnection,
     inquiry_id: Uuid,
@@ -317,13 +362,13 @@ pub async fn record_step(
     step: &str,
     actor: &str,
     at: DateTime<Utc>,
-    details: &str,
+    details_sealed: Vec<u8>,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "WITH updated AS (\
            UPDATE inquiries SET status = $2, version = $3, caseworker_id = $4, \
              closing_outcome = $5, handling_method = $6 WHERE inquiry_id = $1 RETURNING inquiry_id) \
-         INSERT INTO journal (inquiry_id, version, step, actor, at, status_after, details) \
+         INSERT INTO journal (inquiry_id, version, step, actor, at, status_after, details_sealed) \
          SELECT inquiry_id, $3, $7, $8, $9, $2, $10 FROM updated",
     )
     .bind(inquiry_id)
@@ -335,6 +380,135 @@ pub async fn record_step(
     .bind(step)
     .bind(actor)
     .bind(at)
+    .bind(details_sealed)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A reveal of CPR numbers in full, as recorded: never the numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reveal {
+    pub inquiry_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub purpose: String,
+    pub requester_cpr: bool,
+    pub free_text_cpr: bool,
+    pub trace_id: Option<String>,
+}
+
+pub async fn record_reveal(connection: &mut PgConnection, reveal: &Reveal) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO cpr_reveals (inquiry_id, revealed_at, actor, purpose, requester_cpr, \
+           free_text_cpr, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(reveal.inquiry_id)
+    .bind(reveal.at)
+    .bind(&reveal.actor)
+    .bind(&reveal.purpose)
+    .bind(reveal.requester_cpr)
+    .bind(reveal.free_text_cpr)
+    .bind(&reveal.trace_id)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` inquiries still holding personal data in plain text, locked; rows another
+/// transaction holds are skipped, so replicas sealing at the same time share the work.
+pub async fn claim_plain_inquiries(
+    connection: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<InquiryRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_INQUIRY} WHERE i.personal IS NULL ORDER BY i.number LIMIT $1 \
+         FOR UPDATE OF i SKIP LOCKED"
+    )))
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
+/// One claimed inquiry, sealed: its record and its form record without free text.
+pub struct SealedInquiry {
+    pub inquiry_id: Uuid,
+    pub personal: Vec<u8>,
+    pub form: Form,
+}
+
+/// Stores the sealed records of claimed inquiries and clears their plain columns.
+pub async fn store_sealed_inquiries(
+    connection: &mut PgConnection,
+    sealed: Vec<SealedInquiry>,
+) -> sqlx::Result<()> {
+    let mut ids = Vec::with_capacity(sealed.len());
+    let mut records = Vec::with_capacity(sealed.len());
+    let mut forms = Vec::with_capacity(sealed.len());
+    for inquiry in sealed {
+        ids.push(inquiry.inquiry_id);
+        records.push(inquiry.personal);
+        forms.push(Json(inquiry.form));
+    }
+    sqlx::query(
+        "WITH representative AS (\
+           UPDATE representatives SET name = NULL, power_of_attorney_scope = NULL \
+           WHERE inquiry_id = ANY($1)) \
+         UPDATE inquiries i SET personal = s.personal, form = s.form, description = NULL, \
+           requester_name = NULL, requester_cpr = NULL \
+         FROM UNNEST($1::uuid[], $2::bytea[], $3::jsonb[]) AS s(inquiry_id, personal, form) \
+         WHERE i.inquiry_id = s.inquiry_id",
+    )
+    .bind(ids)
+    .bind(records)
+    .bind(forms)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A journal entry still in plain text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlainEntry {
+    pub inquiry_id: Uuid,
+    pub version: i64,
+    pub details: Option<String>,
+}
+
+/// Up to `limit` journal entries still in plain text, locked, skipping those others hold.
+pub async fn claim_plain_entries(
+    connection: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<PlainEntry>> {
+    sqlx::query_as(
+        "SELECT inquiry_id, version, details FROM journal WHERE details_sealed IS NULL \
+         ORDER BY inquiry_id, version LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
+/// Stores sealed details for claimed entries (`(inquiry, version, sealed)`) and clears the plain.
+pub async fn store_sealed_entries(
+    connection: &mut PgConnection,
+    sealed: Vec<(Uuid, i64, Vec<u8>)>,
+) -> sqlx::Result<()> {
+    let mut ids = Vec::with_capacity(sealed.len());
+    let mut versions = Vec::with_capacity(sealed.len());
+    let mut details = Vec::with_capacity(sealed.len());
+    for (inquiry_id, version, sealed) in sealed {
+        ids.push(inquiry_id);
+        versions.push(version);
+        details.push(sealed);
+    }
+    sqlx::query(
+        "UPDATE journal j SET details_sealed = s.details, details = NULL \
+         FROM UNNEST($1::uuid[], $2::bigint[], $3::bytea[]) AS s(inquiry_id, version, details) \
+         WHERE j.inquiry_id = s.inquiry_id AND j.version = s.version",
+    )
+    .bind(ids)
+    .bind(versions)
     .bind(details)
     .execute(connection)
     .await?;

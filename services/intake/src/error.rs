@@ -25,6 +25,12 @@ impl From<personal_data::FormatError> for IntakeError {
     }
 }
 
+impl From<crate::domain::personal::SealError> for IntakeError {
+    fn from(error: crate::domain::personal::SealError) -> Self {
+        Self::Unexpected(anyhow::anyhow!(error).context("stored personal data cannot be used"))
+    }
+}
+
 impl From<sqlx::Error> for IntakeError {
     fn from(error: sqlx::Error) -> Self {
         Self::Unexpected(error.into())

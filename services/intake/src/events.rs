@@ -1,10 +1,13 @@
 //! Intake's events (ids and categories only, never names, numbers or free text), and its
 //! consumer of `eligibility.assessed`, which records the assessment as a lifecycle step.
 
+use std::sync::Arc;
+
 use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
 use borgerraad_platform::convert::{date, from_timestamp, timestamp};
 use borgerraad_proto::v1::{self as pb, event::Data};
 use chrono::{DateTime, Utc};
+use personal_data::Keyring;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -51,6 +54,7 @@ pub fn inquiry_received(inquiry: &Inquiry) -> pb::Event {
 /// `inquiry.received`.
 pub fn inquiry_amended(
     row: &InquiryRow,
+    has_description: bool,
     version: i64,
     at: DateTime<Utc>,
 ) -> anyhow::Result<pb::Event> {
@@ -68,9 +72,9 @@ pub fn inquiry_amended(
             .map_or(0, encode::<pb::ContactChannel>),
         received_at: Some(timestamp(row.received_at)),
         arrival_channel: encode::<pb::ArrivalChannel>(&row.arrival_channel),
-        has_representative: row.representative_name.is_some(),
+        has_representative: row.representative_role.is_some(),
         anonymous: row.requester_anonymous,
-        has_description: !row.description.is_empty(),
+        has_description,
         ..Default::default()
     };
     add_form_answers(&row.form.0, &mut answers);
@@ -87,7 +91,7 @@ pub fn inquiry_amended(
     ))
 }
 
-/// The structured answers kept in the form record; never its free text.
+/// The structured answers kept in the form record; never its free text (the unit included).
 fn add_form_answers(form: &Form, answers: &mut pb::InquiryReceived) {
     let decision = form.related_decision.as_ref();
     answers.complaint_themes = form
@@ -111,7 +115,6 @@ fn add_form_answers(form: &Form, answers: &mut pb::InquiryReceived) {
     answers.decision_date = decision.and_then(|d| d.decision_date).map(date);
     answers.appeal_deadline = decision.and_then(|d| d.appeal_deadline).map(date);
     answers.contains_sensitive_data = form.contains_sensitive_data;
-    answers.unit = form.unit.clone().unwrap_or_default();
 }
 
 /// The event of a lifecycle step, typed after the step.
@@ -175,6 +178,7 @@ pub fn step_taken(taken: &StepTaken, command: &Command) -> pb::Event {
 /// Records eligibility's assessments on the case.
 pub struct RecordAssessment {
     pub outbox: Outbox,
+    pub keyring: Arc<Keyring>,
 }
 
 impl EventHandler for RecordAssessment {
@@ -229,6 +233,7 @@ impl EventHandler for RecordAssessment {
         match take_step(
             transaction,
             &self.outbox,
+            &self.keyring,
             inquiry_id,
             None,
             &command,

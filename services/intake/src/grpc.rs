@@ -9,9 +9,10 @@ use borgerraad_platform::convert::{date, from_timestamp, timestamp};
 use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::paging::Page;
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, parse_id, unexpected};
+use borgerraad_platform::telemetry::{current_trace_id, trace_id_of};
 use borgerraad_proto::v1::{self as pb, intake_service_server::IntakeService};
 use chrono::Datelike;
-use personal_data::{Keyring, Sealed};
+use personal_data::{Keyring, find_cpr_like};
 use prost::Message as _;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
@@ -20,10 +21,11 @@ use uuid::Uuid;
 use crate::cases::{StepError, take_step};
 use crate::db;
 use crate::domain::lifecycle::Command;
+use crate::domain::personal::{self, FreeTextView, PersonalRecord, cpr_for_display};
 use crate::domain::{
     self, ClosingOutcome, ContactChannel, HandlingMethod, Inquiry, InquiryStatus,
     MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS, MediationResult, MediationStage, RequestType,
-    RequestedChannel, Unreadable,
+    RequestedChannel, TextKind, Unreadable, checked_text,
 };
 use crate::error::IntakeError;
 use inquiry_form::proto::{decode, encode, requested_channel};
@@ -37,52 +39,63 @@ pub struct IntakeApi {
     pub keyring: Arc<Keyring>,
 }
 
-/// Masks a CPR number's serial unless the caller asked to see it: "010190-XXXX".
-fn cpr_for_display(digits: &str, reveal: bool) -> String {
-    match digits.get(..6) {
-        Some(birth) if reveal => format!("{birth}-{}", digits.get(6..).unwrap_or_default()),
-        Some(birth) => format!("{birth}-XXXX"),
-        None => String::new(),
-    }
+/// What an answer held that a reveal shows in full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Shown {
+    requester_cpr: bool,
+    free_text_cpr: bool,
+}
+
+/// Who asks to see CPR numbers in full, and why.
+struct RevealRequest {
+    actor: String,
+    purpose: String,
+    trace_id: Option<String>,
 }
 
 impl IntakeApi {
-    fn open_cpr(&self, row: &db::InquiryRow) -> Result<Option<String>, IntakeError> {
-        let Some(bytes) = &row.requester_cpr else {
-            return Ok(None);
-        };
-        let sealed = Sealed::from_bytes(bytes)
-            .map_err(|e| anyhow::anyhow!("stored CPR cannot be read: {e}"))?;
-        let digits = self
-            .keyring
-            .open(&sealed, row.inquiry_id.as_bytes())
-            .map_err(|e| anyhow::anyhow!("stored CPR cannot be opened: {e}"))?;
-        Ok(Some(
-            String::from_utf8(digits).map_err(|_| anyhow::anyhow!("stored CPR is not text"))?,
-        ))
-    }
-
+    /// The inquiry as the API shows it: personal data opened, CPR numbers (the requester's and
+    /// any in free text) masked unless `reveal`.
     fn to_proto(
         &self,
         row: db::InquiryRow,
         journal: Vec<db::JournalRow>,
-        reveal_cpr: bool,
-    ) -> Result<pb::Inquiry, IntakeError> {
-        let cpr = self.open_cpr(&row)?;
+        reveal: bool,
+    ) -> Result<(pb::Inquiry, Shown), IntakeError> {
+        let record: PersonalRecord = row.personal(&self.keyring)?;
+        let mut text = FreeTextView::new(reveal);
+        let journal = journal
+            .into_iter()
+            .map(|entry| {
+                let details = entry.details(&self.keyring, row.inquiry_id)?;
+                Ok(pb::JournalEntry {
+                    version: entry.version,
+                    step: entry.step,
+                    actor: entry.actor,
+                    at: Some(timestamp(entry.at)),
+                    status_after: encode::<pb::InquiryStatus>(&entry.status_after),
+                    details: text.show(details),
+                })
+            })
+            .collect::<Result<Vec<_>, IntakeError>>()?;
         let form = row.form.0;
         let decision = form.related_decision.as_ref();
-        Ok(pb::Inquiry {
+        let inquiry = pb::Inquiry {
             inquiry_id: row.inquiry_id.to_string(),
             reference: row.reference,
             requester_kind: encode::<pb::RequesterKind>(&row.requester_kind),
             department: row.department,
             request_type: encode::<pb::RequestType>(&row.request_type),
-            description: row.description,
+            description: text.show(record.description),
             prior_dialogue: Some(pb::PriorDialogue {
                 held: row.prior_dialogue_held,
                 date: row.prior_dialogue_date.map(date),
-                with_whom: form.prior_dialogue.with_whom.clone().unwrap_or_default(),
-                outcome: form.prior_dialogue.outcome.clone().unwrap_or_default(),
+                with_whom: text
+                    .show_optional(record.prior_dialogue_with_whom)
+                    .unwrap_or_default(),
+                outcome: text
+                    .show_optional(record.prior_dialogue_outcome)
+                    .unwrap_or_default(),
                 ongoing: form.prior_dialogue.ongoing,
             }),
             contact_channel: row
@@ -93,25 +106,30 @@ impl IntakeApi {
             status: encode::<pb::InquiryStatus>(&row.status),
             version: row.version,
             requester: Some(pb::Requester {
-                name: row.requester_name.unwrap_or_default(),
-                cpr: cpr
-                    .map(|digits| cpr_for_display(&digits, reveal_cpr))
+                name: text
+                    .show_optional(record.requester_name)
+                    .unwrap_or_default(),
+                cpr: record
+                    .requester_cpr
+                    .as_deref()
+                    .map(|digits| cpr_for_display(digits, reveal))
                     .unwrap_or_default(),
                 cvr: row.requester_cvr.unwrap_or_default(),
                 anonymous: row.requester_anonymous,
             }),
-            representative: row.representative_name.map(|name| pb::Representative {
-                name,
-                role: row
-                    .representative_role
-                    .as_deref()
-                    .map_or(0, encode::<pb::RepresentativeRole>),
-                power_of_attorney_scope: row.representative_scope.unwrap_or_default(),
+            representative: row.representative_role.map(|role| pb::Representative {
+                name: text
+                    .show_optional(record.representative_name)
+                    .unwrap_or_default(),
+                role: encode::<pb::RepresentativeRole>(&role),
+                power_of_attorney_scope: text
+                    .show_optional(record.power_of_attorney_scope)
+                    .unwrap_or_default(),
                 power_of_attorney_valid_until: row.representative_valid_until.map(date),
             }),
             consent_to_contact_department: row.consent_to_contact_department.unwrap_or(false),
             arrival_channel: encode::<pb::ArrivalChannel>(&row.arrival_channel),
-            unit: form.unit.clone().unwrap_or_default(),
+            unit: text.show_optional(record.unit).unwrap_or_default(),
             complaint_themes: form
                 .complaint_themes
                 .iter()
@@ -136,13 +154,15 @@ impl IntakeApi {
                     .map_or(0, |a| encode::<pb::OtherAuthority>(a.as_str())),
                 matter_closed_on: form.scope.matter_closed_on.map(date),
             }),
-            desired_outcome: form.desired_outcome.clone().unwrap_or_default(),
-            attachments: form
+            desired_outcome: text
+                .show_optional(record.desired_outcome)
+                .unwrap_or_default(),
+            attachments: record
                 .attachments
-                .iter()
+                .into_iter()
                 .map(|a| pb::Attachment {
-                    title: a.title.clone(),
-                    document_ref: a.document_ref.clone(),
+                    title: text.show(a.title),
+                    document_ref: a.document_ref,
                 })
                 .collect(),
             contains_sensitive_data: form.contains_sensitive_data,
@@ -155,6 +175,7 @@ impl IntakeApi {
                 .handling_method
                 .as_deref()
                 .map_or(0, encode::<pb::HandlingMethod>),
+            journal,
             eligibility_outcome: row
                 .eligibility_outcome
                 .as_deref()
@@ -162,26 +183,54 @@ impl IntakeApi {
             referral_target: row.referral_target.unwrap_or_default(),
             fired_rule_ids: row.fired_rule_ids,
             assessment_revision: row.assessment_revision,
-            journal: journal
-                .into_iter()
-                .map(|entry| pb::JournalEntry {
-                    version: entry.version,
-                    step: entry.step,
-                    actor: entry.actor,
-                    at: Some(timestamp(entry.at)),
-                    status_after: encode::<pb::InquiryStatus>(&entry.status_after),
-                    details: entry.details,
-                })
-                .collect(),
-        })
+        };
+        let shown = Shown {
+            requester_cpr: record.requester_cpr.is_some(),
+            free_text_cpr: text.held_cpr(),
+        };
+        Ok((inquiry, shown))
     }
 
-    async fn read(&self, inquiry_id: Uuid, reveal_cpr: bool) -> Result<pb::Inquiry, IntakeError> {
+    /// The inquiry with its journal, CPR numbers masked.
+    async fn read(&self, inquiry_id: Uuid) -> Result<pb::Inquiry, IntakeError> {
         let row = db::get_inquiry(&self.pool, inquiry_id)
             .await?
             .ok_or(IntakeError::NotFound)?;
         let journal = db::journal(&self.pool, inquiry_id).await?;
-        self.to_proto(row, journal, reveal_cpr)
+        Ok(self.to_proto(row, journal, false)?.0)
+    }
+
+    /// The inquiry with its journal and CPR numbers in full; the reveal is recorded in the
+    /// transaction of the read, so no answer goes out unrecorded.
+    async fn read_revealed(
+        &self,
+        inquiry_id: Uuid,
+        request: RevealRequest,
+    ) -> Result<pb::Inquiry, IntakeError> {
+        let mut transaction = self.pool.begin().await?;
+        let row = db::get_inquiry(&mut *transaction, inquiry_id)
+            .await?
+            .ok_or(IntakeError::NotFound)?;
+        let journal = db::journal(&mut *transaction, inquiry_id).await?;
+        let (inquiry, shown) = self.to_proto(row, journal, true)?;
+        let reveal = db::Reveal {
+            inquiry_id,
+            at: self.clock.now(),
+            actor: request.actor,
+            purpose: request.purpose,
+            requester_cpr: shown.requester_cpr,
+            free_text_cpr: shown.free_text_cpr,
+            trace_id: request.trace_id,
+        };
+        db::record_reveal(&mut transaction, &reveal).await?;
+        transaction.commit().await?;
+        tracing::info!(
+            actor = %reveal.actor,
+            requester_cpr = shown.requester_cpr,
+            free_text_cpr = shown.free_text_cpr,
+            "CPR numbers shown in full"
+        );
+        Ok(inquiry)
     }
 
     async fn submit(
@@ -219,22 +268,21 @@ impl IntakeApi {
             details,
         };
         tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry.inquiry_id));
-        // Sealed with the inquiry id as associated data: the value cannot be moved to another row.
-        let sealed_cpr = match &inquiry.details.requester.cpr {
-            None => None,
-            Some(cpr) => {
-                let sealed = self
-                    .keyring
-                    .seal(cpr.digits().as_bytes(), inquiry.inquiry_id.as_bytes())
-                    .map_err(|e| anyhow::anyhow!("cannot seal the CPR number: {e}"))?;
-                Some(sealed.to_bytes()?)
-            }
+        // Two seals for all of it: the record of personal data and the first journal entry, each
+        // bound to this inquiry so it cannot be moved to another row.
+        let sealed = db::SealedSubmission {
+            personal: personal::seal_record(
+                &self.keyring,
+                inquiry.inquiry_id,
+                &PersonalRecord::of(&inquiry.details),
+            )?,
+            first_entry: personal::seal_details(&self.keyring, inquiry.inquiry_id, 1, "received")?,
         };
         let event = OutboxRow::new(&crate::events::inquiry_received(&inquiry))?;
         match db::insert_inquiry(
             &self.pool,
             &inquiry,
-            sealed_cpr,
+            sealed,
             fingerprint,
             "submitter",
             event,
@@ -312,13 +360,17 @@ impl IntakeApi {
                 "send the version you last read",
             ));
         }
-        let actor = actor.trim();
-        if actor.is_empty() || actor.chars().count() > MAX_SHORT_TEXT_CHARS {
-            violations.push(FieldViolation::new(
-                "actor",
-                "say who takes the step (at most 500 characters)",
-            ));
-        }
+        let actor = match checked_text("actor", actor, MAX_SHORT_TEXT_CHARS, TextKind::OneLine) {
+            Ok(Some(actor)) => actor,
+            Ok(None) => {
+                violations.push(FieldViolation::new("actor", "say who takes the step"));
+                String::new()
+            }
+            Err(violation) => {
+                violations.push(violation);
+                String::new()
+            }
+        };
         let command = match command {
             Ok(command) => Some(command),
             Err(more) => {
@@ -335,10 +387,11 @@ impl IntakeApi {
         let taken = take_step(
             &mut transaction,
             &self.outbox,
+            &self.keyring,
             id,
             Some(expected_version),
             &command,
-            actor,
+            &actor,
             self.clock.now(),
         )
         .await;
@@ -363,7 +416,7 @@ impl IntakeApi {
             }
             Err(StepError::Unexpected(error)) => return Err(unexpected(&error)),
         }
-        Ok(Response::new(self.read(id, false).await?))
+        Ok(Response::new(self.read(id).await?))
     }
 }
 
@@ -388,24 +441,26 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 struct Fields(Vec<FieldViolation>);
 
 impl Fields {
-    fn text(&mut self, field: &str, value: &str, max: usize, required: bool) -> Option<String> {
-        let value = value.trim();
-        if value.contains('\0') {
-            self.0.push(FieldViolation::new(
-                field,
-                "must not contain NUL characters",
-            ));
-        } else if value.chars().count() > max {
-            self.0.push(FieldViolation::new(
-                field,
-                format!("must be at most {max} characters"),
-            ));
-        } else if value.is_empty() && required {
-            self.0.push(FieldViolation::new(field, "must not be empty"));
-        } else if !value.is_empty() {
-            return Some(value.to_owned());
+    /// A text checked as every text field is (`inquiry_form::checked_text`).
+    fn text(
+        &mut self,
+        field: &str,
+        value: &str,
+        max: usize,
+        kind: TextKind,
+        required: bool,
+    ) -> Option<String> {
+        match checked_text(field, value, max, kind) {
+            Ok(None) if required => {
+                self.0.push(FieldViolation::new(field, "must not be empty"));
+                None
+            }
+            Ok(value) => value,
+            Err(violation) => {
+                self.0.push(violation);
+                None
+            }
         }
-        None
     }
 
     fn required<D>(
@@ -455,15 +510,60 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::GetInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        // The caller's trace, for the record of a reveal where this process has no tracer.
+        let caller_trace_id = request
+            .metadata()
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok())
+            .and_then(trace_id_of);
         let request = request.into_inner();
         let inquiry_id = parse_id("inquiry_id", &request.inquiry_id)?;
         tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry_id));
-        if request.reveal_cpr {
-            tracing::info!("full CPR number shown to the caller");
+        if !request.reveal_cpr {
+            return Ok(Response::new(self.read(inquiry_id).await?));
         }
-        Ok(Response::new(
-            self.read(inquiry_id, request.reveal_cpr).await?,
-        ))
+        let mut f = Fields::default();
+        let actor = f.text(
+            "actor",
+            &request.actor,
+            MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
+            false,
+        );
+        if actor.is_none() && !f.0.iter().any(|v| v.field == "actor") {
+            f.0.push(FieldViolation::new(
+                "actor",
+                "say who reads the CPR numbers in full",
+            ));
+        }
+        let purpose = f.text(
+            "purpose",
+            &request.purpose,
+            MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
+            false,
+        );
+        match &purpose {
+            None if !f.0.iter().any(|v| v.field == "purpose") => f.0.push(FieldViolation::new(
+                "purpose",
+                "say why the CPR numbers are needed in full",
+            )),
+            // The record of a reveal never holds a CPR number.
+            Some(purpose) if find_cpr_like(purpose) => f.0.push(FieldViolation::new(
+                "purpose",
+                "must not contain a CPR number",
+            )),
+            _ => {}
+        }
+        let (Some(actor), Some(purpose), true) = (actor, purpose, f.0.is_empty()) else {
+            return Err(invalid_argument(&f.0));
+        };
+        let reveal = RevealRequest {
+            actor,
+            purpose,
+            trace_id: current_trace_id().or(caller_trace_id),
+        };
+        Ok(Response::new(self.read_revealed(inquiry_id, reveal).await?))
     }
 
     #[tracing::instrument(skip_all, fields(count = tracing::field::Empty), err(level = "info", Display))]
@@ -509,8 +609,8 @@ impl IntakeService for IntakeApi {
         let inquiries = ids
             .iter()
             .filter_map(|id| rows.remove(id))
-            .map(|row| self.to_proto(row, Vec::new(), false))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|row| Ok(self.to_proto(row, Vec::new(), false)?.0))
+            .collect::<Result<Vec<_>, IntakeError>>()?;
         Ok(Response::new(pb::BatchGetInquiriesResponse { inquiries }))
     }
 
@@ -572,8 +672,8 @@ impl IntakeService for IntakeApi {
         let next_page_token = page.finish(&mut rows, |row| row.number);
         let inquiries = rows
             .into_iter()
-            .map(|row| self.to_proto(row, Vec::new(), false))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|row| Ok(self.to_proto(row, Vec::new(), false)?.0))
+            .collect::<Result<Vec<_>, IntakeError>>()?;
         Ok(Response::new(pb::ListInquiriesResponse {
             inquiries,
             next_page_token,
@@ -591,6 +691,7 @@ impl IntakeService for IntakeApi {
             "caseworker_id",
             &r.caseworker_id,
             MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
             true,
         );
         self.step(
@@ -652,7 +753,7 @@ impl IntakeService for IntakeApi {
                 "only a held mediation has a result",
             ));
         }
-        let note = f.text("note", &r.note, MAX_TEXT_CHARS, false);
+        let note = f.text("note", &r.note, MAX_TEXT_CHARS, TextKind::FreeText, false);
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -675,7 +776,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::Inquiry>, Status> {
         let r = request.into_inner();
         let mut f = Fields::default();
-        let what = f.text("what", &r.what, MAX_TEXT_CHARS, true);
+        let what = f.text("what", &r.what, MAX_TEXT_CHARS, TextKind::FreeText, true);
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -692,7 +793,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::Inquiry>, Status> {
         let r = request.into_inner();
         let mut f = Fields::default();
-        let note = f.text("note", &r.note, MAX_TEXT_CHARS, false);
+        let note = f.text("note", &r.note, MAX_TEXT_CHARS, TextKind::FreeText, false);
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -724,7 +825,13 @@ impl IntakeService for IntakeApi {
                 None
             }
         };
-        let summary = f.text("summary", &r.summary, MAX_TEXT_CHARS, false);
+        let summary = f.text(
+            "summary",
+            &r.summary,
+            MAX_TEXT_CHARS,
+            TextKind::FreeText,
+            false,
+        );
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -777,7 +884,13 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::Inquiry>, Status> {
         let r = request.into_inner();
         let mut f = Fields::default();
-        let reason = f.text("reason", &r.reason, MAX_TEXT_CHARS, false);
+        let reason = f.text(
+            "reason",
+            &r.reason,
+            MAX_TEXT_CHARS,
+            TextKind::FreeText,
+            false,
+        );
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -794,7 +907,13 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::Inquiry>, Status> {
         let r = request.into_inner();
         let mut f = Fields::default();
-        let reason = f.text("reason", &r.reason, MAX_TEXT_CHARS, false);
+        let reason = f.text(
+            "reason",
+            &r.reason,
+            MAX_TEXT_CHARS,
+            TextKind::FreeText,
+            false,
+        );
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -811,7 +930,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::Inquiry>, Status> {
         let r = request.into_inner();
         let mut f = Fields::default();
-        let text = f.text("text", &r.text, MAX_TEXT_CHARS, true);
+        let text = f.text("text", &r.text, MAX_TEXT_CHARS, TextKind::FreeText, true);
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -835,7 +954,13 @@ impl IntakeService for IntakeApi {
                 format!("must be one of: {}", self.departments.codes_joined()),
             ));
         }
-        let suggestion = f.text("suggestion", &r.suggestion, MAX_TEXT_CHARS, true);
+        let suggestion = f.text(
+            "suggestion",
+            &r.suggestion,
+            MAX_TEXT_CHARS,
+            TextKind::FreeText,
+            true,
+        );
         self.step(
             &r.inquiry_id,
             r.expected_version,
@@ -864,16 +989,5 @@ impl IntakeService for IntakeApi {
         .map(|facts| Command::Amend(Box::new(facts)));
         self.step(&r.inquiry_id, r.expected_version, &r.actor, facts)
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cpr_number_is_shown_masked_unless_revealed() {
-        assert_eq!(cpr_for_display("0101901234", false), "010190-XXXX");
-        assert_eq!(cpr_for_display("0101901234", true), "010190-1234");
     }
 }

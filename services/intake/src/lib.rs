@@ -7,10 +7,12 @@
 //!   transaction, for the gRPC calls and the consumer of assessments alike.
 //! - [`events`]: the events intake publishes and its consumer of `eligibility.assessed`.
 //! - [`grpc`]: the `IntakeService` adapter, proto ⇄ domain.
+//! - [`upgrade`]: the job at start that seals rows written before personal data was sealed.
 //! - [`startup`]: settings and the [`startup::Application`] that wires it all and runs it.
 //!
-//! Personal data (the description, later names and CPR numbers) lives only in this service's
-//! tables; events carry ids and categories.
+//! Personal data (names, CPR numbers, the description and every other free text) lives only in
+//! this service's tables, sealed (`domain::personal`); answers show CPR numbers masked unless a
+//! caller reveals them with a purpose, which is recorded; events carry ids and categories.
 
 pub mod cases;
 pub mod db;
@@ -19,5 +21,6 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod startup;
+pub mod upgrade;
 
 pub use startup::{Application, Settings};

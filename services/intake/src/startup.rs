@@ -24,7 +24,7 @@ pub struct Settings {
     pub common: CommonSettings,
     /// The departments a submission may name (`DEPARTMENTS`).
     pub departments: Departments,
-    /// Keys that seal CPR numbers at rest (`PERSONAL_DATA_KEYS`: `id:base64,…`, the first one
+    /// Keys that seal personal data at rest (`PERSONAL_DATA_KEYS`: `id:base64,…`, the first one
     /// current, older ones kept to open what they sealed). `Debug` shows key ids only.
     pub personal_data_keys: Arc<Keyring>,
 }
@@ -52,7 +52,7 @@ impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let departments = Departments::from_env()?;
         let keys = var("PERSONAL_DATA_KEYS").context(
-            "PERSONAL_DATA_KEYS must hold the key that seals CPR numbers at rest \
+            "PERSONAL_DATA_KEYS must hold the key that seals personal data at rest \
              (id:base64 of 32 random bytes, e.g. k1:$(head -c32 /dev/urandom | base64))",
         )?;
         Ok(Self {
@@ -89,7 +89,8 @@ impl Application {
     }
 
     /// Serves until `shutdown`; then drains calls, finishes the assessments in hand and lets the
-    /// outbox relay finish its batch.
+    /// outbox relay finish its batch. Rows written before personal data was sealed are sealed
+    /// meanwhile (see [`crate::upgrade`]).
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self
             .api
@@ -108,17 +109,24 @@ impl Application {
             self.core.jetstream(),
             RecordAssessment {
                 outbox: self.api.outbox.clone(),
+                keyring: self.api.keyring.clone(),
             },
             Some(self.api.outbox.clone()),
         )
         .run(shutdown.clone())
+        .boxed();
+        let sealing = crate::upgrade::seal_plain_rows(
+            self.core.pool.clone(),
+            self.api.keyring.clone(),
+            shutdown.clone(),
+        )
         .boxed();
         let routes = tonic::service::Routes::new(IntakeServiceServer::new(self.api));
         self.core
             .run(
                 routes,
                 "borgerraad.v1.IntakeService",
-                vec![relay, assessments],
+                vec![relay, assessments, sealing],
                 shutdown,
             )
             .await

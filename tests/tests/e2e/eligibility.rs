@@ -710,3 +710,61 @@ async fn evaluate_and_submission_agree_on_every_draft() {
     }
     system.stop().await.expect("system stops");
 }
+
+#[tokio::test]
+async fn a_cpr_number_in_the_description_sends_the_inquiry_to_review_though_eligibility_sees_it_masked()
+ {
+    let system = TestSystem::start().await.expect("system starts");
+    let with_cpr = |n: usize| pb::SubmitInquiryRequest {
+        description: format!(
+            "Min søn har cpr 0202124321, og vi har ventet på svar i {n} måneder. Sag 2026-123456."
+        ),
+        ..valid_submission()
+    };
+    // Several at once, so eligibility reads descriptions both in one call and one by one.
+    let mut with_cpr_ids = Vec::new();
+    for n in 1..=4 {
+        with_cpr_ids.push(submit(&system, with_cpr(n)).await);
+    }
+    let plain = submit(&system, valid_submission()).await;
+
+    for inquiry_id in &with_cpr_ids {
+        let assessment = system.assessment(inquiry_id).await;
+        assert_eq!(assessment.outcome(), O::NeedsReview, "{assessment:?}");
+        assert!(
+            assessment
+                .fired_rules
+                .iter()
+                .any(|rule| rule.rule_id == "cpr-in-free-text"),
+            "{:?}",
+            assessment.fired_rules
+        );
+    }
+    assert_eq!(system.assessment(&plain).await.outcome(), O::Accepted);
+
+    // What eligibility reads from intake holds the number masked, and nothing stores it but
+    // intake, sealed.
+    let read = system
+        .intake
+        .clone()
+        .batch_get_inquiries(pb::BatchGetInquiriesRequest {
+            inquiry_ids: with_cpr_ids.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner()
+        .inquiries;
+    assert_eq!(read.len(), 4);
+    for inquiry in &read {
+        assert!(
+            inquiry
+                .description
+                .starts_with("Min søn har cpr 020212-XXXX, og vi"),
+            "{}",
+            inquiry.description
+        );
+    }
+    let dump = system.database.dump().await.expect("pg_dump");
+    assert!(!dump.contains("0202124321"), "a dump shows the CPR number");
+    system.stop().await.expect("system stops");
+}

@@ -378,7 +378,7 @@ async fn get(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
         .clone()
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_owned(),
-            reveal_cpr: false,
+            ..Default::default()
         })
         .await
         .expect("inquiry stored")
@@ -391,7 +391,7 @@ async fn assessed(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
         let mut intake = system.intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_owned(),
-            reveal_cpr: false,
+            ..Default::default()
         };
         async move {
             let inquiry = intake.get_inquiry(request).await.ok()?.into_inner();
@@ -1116,6 +1116,8 @@ async fn a_cpr_number_is_masked_unless_revealed_and_an_invalid_one_is_refused() 
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: submitted.inquiry_id.clone(),
             reveal_cpr: true,
+            actor: ACTOR.into(),
+            purpose: "Partshøring efter forvaltningslovens § 19".into(),
         })
         .await
         .expect("revealed")

@@ -4,5 +4,6 @@ mod deadlines;
 mod eligibility;
 mod flow;
 mod lifecycle;
+mod personal_data;
 mod resilience;
 mod validation;

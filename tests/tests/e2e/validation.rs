@@ -160,3 +160,196 @@ async fn reads_of_unknown_or_malformed_ids_and_pages_get_precise_statuses() {
     assert_eq!(violated_fields(&status), ["page_token"]);
     system.stop().await.expect("clean shutdown");
 }
+
+/// The field violation's description for `field`.
+fn described(status: &tonic::Status, field: &str) -> String {
+    use tonic_types::StatusExt as _;
+    status
+        .get_details_bad_request()
+        .and_then(|bad| {
+            bad.field_violations
+                .into_iter()
+                .find(|v| v.field == field)
+                .map(|v| v.description)
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_refused_by_field() {
+    let system = TestSystem::start().await.expect("system starts");
+    let mut intake = system.intake.clone();
+
+    // The form: each field named, the code point told, nothing stored.
+    let mut form = valid_submission();
+    form.requester = Some(pb::Requester {
+        name: "Karen\u{1b}[2J Jensen".into(),
+        ..Default::default()
+    });
+    form.description = "Faktura\u{202E}fdp.exe".into();
+    form.unit = "Team\nNord".into();
+    form.desired_outcome = "Svar\u{200B}".into();
+    form.attachments = vec![pb::Attachment {
+        title: "Afgørelse\u{FFFE}".into(),
+        document_ref: "dp://dokument/1".into(),
+    }];
+    let status = intake
+        .submit_inquiry(form.clone())
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        [
+            "unit",
+            "description",
+            "desired_outcome",
+            "requester.name",
+            "attachments[0].title"
+        ]
+    );
+    assert_eq!(
+        described(&status, "requester.name"),
+        "must not contain control characters (U+001B at character 6)"
+    );
+    assert_eq!(
+        described(&status, "description"),
+        "must not contain bidirectional control characters (U+202E at character 8)"
+    );
+    assert_eq!(
+        described(&status, "unit"),
+        "must be one line, without line breaks or tabs (U+000A at character 5)"
+    );
+    assert!(described(&status, "desired_outcome").contains("zero-width"));
+    assert!(described(&status, "attachments[0].title").contains("non-characters"));
+
+    // Eligibility's pre-check warns about the very same fields.
+    let mut eligibility = system.eligibility.clone();
+    let evaluated = eligibility
+        .evaluate(pb::EvaluateRequest {
+            requester_kind: form.requester_kind,
+            requester: form.requester.clone(),
+            department: form.department.clone(),
+            request_type: form.request_type,
+            complaint_themes: form.complaint_themes.clone(),
+            description: form.description.clone(),
+            prior_dialogue: form.prior_dialogue.clone(),
+            unit: form.unit.clone(),
+            desired_outcome: form.desired_outcome.clone(),
+            attachments: form.attachments.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("evaluated")
+        .into_inner();
+    let warned: Vec<&str> = evaluated
+        .violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "unit",
+            "description",
+            "desired_outcome",
+            "requester.name",
+            "attachments[0].title"
+        ]
+    );
+
+    // Line breaks and tabs are welcome in free text.
+    let mut letter = valid_submission();
+    letter.description = "Kære Borgerrådgiver\r\n\n\tJeg har ventet otte måneder.".into();
+    let submitted = intake
+        .submit_inquiry(letter)
+        .await
+        .expect("accepted")
+        .into_inner();
+    let id = submitted.inquiry_id;
+    let version = system.settled_version(&id).await;
+
+    // Lifecycle steps: notes and reasons are free text, actors and ids one line.
+    let status = intake
+        .add_note(pb::AddNoteRequest {
+            inquiry_id: id.clone(),
+            expected_version: version,
+            actor: "cw-17\u{2066}".into(),
+            text: "Ringede\u{7}".into(),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), ["actor", "text"]);
+    assert!(described(&status, "actor").contains("U+2066"));
+    let status = intake
+        .assign_caseworker(pb::AssignCaseworkerRequest {
+            inquiry_id: id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            caseworker_id: "cw-18\tcw-19".into(),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), ["caseworker_id"]);
+    let status = intake
+        .withdraw_inquiry(pb::WithdrawInquiryRequest {
+            inquiry_id: id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            reason: "Borgeren\u{9b}2J trak den".into(),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), ["reason"]);
+    let status = intake
+        .amend_inquiry(pb::AmendInquiryRequest {
+            inquiry_id: id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            department: "by-og-kultur".into(),
+            request_type: pb::RequestType::Advice.into(),
+            description: "Rettet\u{FEFF} beskrivelse".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), ["description"]);
+    let noted = intake
+        .add_note(pb::AddNoteRequest {
+            inquiry_id: id.clone(),
+            expected_version: version,
+            actor: "cw-17".into(),
+            text: "Ringede til forvaltningen.\nDe vender tilbage\tfredag.".into(),
+        })
+        .await
+        .expect("a note on two lines")
+        .into_inner();
+    assert_eq!(noted.version, version + 1, "only the valid note was taken");
+
+    // Eligibility's overrides: the caseworker one line, the reason free text.
+    let status = eligibility
+        .override_assessment(pb::OverrideAssessmentRequest {
+            inquiry_id: id.clone(),
+            actor: "cw-17\n".into(),
+            outcome: pb::EligibilityOutcome::Accepted.into(),
+            reason: "Sagen\u{202A} er inden for rammerne".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["reason"]);
+    let status = eligibility
+        .override_assessment(pb::OverrideAssessmentRequest {
+            inquiry_id: id.clone(),
+            actor: "cw\u{85}17".into(),
+            outcome: pb::EligibilityOutcome::Accepted.into(),
+            reason: "Sagen er\ninden for rammerne".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), ["actor"]);
+    assert!(described(&status, "actor").contains("U+0085"));
+    system.stop().await.expect("clean shutdown");
+}

@@ -1,8 +1,10 @@
 //! The inquiry as the office registers it. The form's vocabulary and the rules a submission
 //! must meet live in the `inquiry-form` crate, shared with eligibility's pre-check, and are
-//! re-exported here; [`lifecycle`] holds the case flow that follows.
+//! re-exported here; [`lifecycle`] holds the case flow that follows, and [`personal`] how the
+//! personal data is sealed at rest and shown.
 
 pub mod lifecycle;
+pub mod personal;
 
 pub use inquiry_form::*;
 use uuid::Uuid;
