@@ -373,6 +373,69 @@ mod tests {
     }
 
     #[test]
+    fn a_callers_mistakes_are_logged_below_error_and_faults_of_the_service_at_error() {
+        for code in [
+            Code::InvalidArgument,
+            Code::NotFound,
+            Code::AlreadyExists,
+            Code::FailedPrecondition,
+            Code::Aborted,
+            Code::OutOfRange,
+            Code::Cancelled,
+        ] {
+            assert_eq!(log_level(code), Level::INFO, "{code:?}");
+        }
+        for code in [
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::Unimplemented,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Unavailable,
+        ] {
+            assert_eq!(log_level(code), Level::WARN, "{code:?}");
+        }
+        for code in [Code::Internal, Code::Unknown, Code::DataLoss] {
+            assert_eq!(log_level(code), Level::ERROR, "{code:?}");
+        }
+        assert_eq!(log_level(Code::Ok), Level::DEBUG);
+    }
+
+    #[test]
+    fn a_call_to_another_service_names_the_one_served_here() {
+        let status = not_served_here(
+            "borgerraad.v1.IntakeService",
+            "/borgerraad.v1.ReportingService/GetSummary",
+        );
+        assert_eq!(status.code(), Code::Unimplemented);
+        assert_eq!(
+            status.message(),
+            "this port serves borgerraad.v1.IntakeService; borgerraad.v1.ReportingService is \
+             not served here"
+        );
+    }
+
+    #[test]
+    fn reflection_describes_a_services_own_file_and_what_it_imports_only() {
+        let own = own_descriptors(
+            borgerraad_proto::FILE_DESCRIPTOR_SET,
+            "borgerraad.v1.ReportingService",
+        )
+        .expect("found");
+        let mut names: Vec<_> = own.file.iter().map(|f| f.name()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "borgerraad/v1/common.proto",
+                "borgerraad/v1/reporting.proto",
+                "google/protobuf/timestamp.proto"
+            ]
+        );
+        assert!(own_descriptors(borgerraad_proto::FILE_DESCRIPTOR_SET, "x.Nope").is_err());
+    }
+
+    #[test]
     fn every_violation_is_listed_in_the_bad_request_details() {
         let status = invalid_argument(&[
             FieldViolation::new("department", "unknown"),

@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::timestamp;
-use borgerraad_platform::departments::Departments;
+use borgerraad_platform::departments::{Departments, is_well_formed_code};
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, unexpected};
 use borgerraad_proto::v1::{self as pb, reporting_service_server::ReportingService};
 use futures::Stream;
@@ -185,9 +185,12 @@ impl ReportingApi {
         if self.departments.contains(code) {
             return Ok(Some(code.to_owned()));
         }
-        let held = db::department_has_figures(&self.pool, code)
-            .await
-            .map_err(|error| unexpected(&error))?;
+        // Only a well-formed code can be among the figures (and the database is spared text it
+        // would refuse, such as a NUL character).
+        let held = is_well_formed_code(code)
+            && db::department_has_figures(&self.pool, code)
+                .await
+                .map_err(|error| unexpected(&error))?;
         if held {
             return Ok(Some(code.to_owned()));
         }

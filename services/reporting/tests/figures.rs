@@ -1274,6 +1274,21 @@ async fn an_unknown_department_is_refused_with_the_known_codes_and_one_merged_aw
         panic!("refused")
     };
     refused(export);
+    // Text no department code could be, down to a NUL the database would refuse.
+    for nonsense in [
+        "so\0cial",
+        "Social- og Sundhedsforvaltningen",
+        &"x".repeat(10_000),
+    ] {
+        let status = client
+            .get_summary(pb::GetSummaryRequest {
+                period: None,
+                department: nonsense.into(),
+            })
+            .await
+            .expect_err("refused");
+        refused(status);
+    }
 
     // "social" is merged away: no longer configured, its figures stay readable under its code.
     reporting.restart_with(Departments::odense()).await;
