@@ -99,22 +99,21 @@ async fn connect_with_retry(options: &PgConnectOptions) -> anyhow::Result<sqlx::
 /// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now). A fresh connection
 /// may well succeed, so the call is worth repeating.
 pub fn is_outage(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        if let Some(error) = cause.downcast_ref::<sqlx::Error>() {
-            return match error {
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(
                 sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::Io(_)
                 | sqlx::Error::Tls(_)
-                | sqlx::Error::WorkerCrashed => true,
-                sqlx::Error::Database(error) => {
-                    error.code().is_some_and(|code| is_outage_state(&code))
-                }
-                _ => false,
-            };
-        }
-        cause.downcast_ref::<std::io::Error>().is_some()
-    })
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            Some(sqlx::Error::Database(error)) => {
+                error.code().is_some_and(|code| is_outage_state(&code))
+            }
+            _ => false,
+        })
 }
 
 /// SQLSTATEs that mean the session ended or could not begin, not that the statement was wrong.
@@ -147,7 +146,7 @@ mod tests {
             &anyhow::Error::from(sqlx::Error::Io(reset)).context("cannot read")
         ));
         let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
-        assert!(is_outage(&anyhow::Error::from(eof).context("cannot read")));
+        assert!(is_outage(&anyhow::Error::from(sqlx::Error::Io(eof))));
         assert!(is_outage(&anyhow::Error::from(sqlx::Error::PoolClosed)));
     }
 
