@@ -111,6 +111,7 @@ impl TestSystem {
         let reporting = reporting::Application::build(
             reporting::Settings {
                 common: settings("reporting", &database, &nats),
+                departments: borgerraad_platform::departments::Departments::odense(),
             },
             clock.clone(),
         )

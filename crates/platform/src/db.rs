@@ -93,20 +93,32 @@ async fn connect_with_retry(options: &PgConnectOptions) -> anyhow::Result<sqlx::
 }
 
 /// Whether a failure is the database being out of reach (worth retrying, UNAVAILABLE to callers)
-/// rather than something about the request or the data.
+/// rather than something about the request or the data: no connection to be had (pool timed out
+/// or closed, TLS), a connection that broke (I/O errors: reset, closed, cut off mid-reply), or
+/// PostgreSQL ending or refusing the session (SQLSTATE class 08, connection exception;
+/// 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now). A fresh connection
+/// may well succeed, so the call is worth repeating.
 pub fn is_outage(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sqlx::Error>(),
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
             Some(
                 sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
-    })
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            Some(sqlx::Error::Database(error)) => {
+                error.code().is_some_and(|code| is_outage_state(&code))
+            }
+            _ => false,
+        })
+}
+
+/// SQLSTATEs that mean the session ended or could not begin, not that the statement was wrong.
+fn is_outage_state(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// Quotes an SQL identifier; schema names come from our own code, but quoting costs nothing.
@@ -125,5 +137,27 @@ mod tests {
             &anyhow::Error::from(sqlx::Error::PoolTimedOut).context("while applying")
         ));
         assert!(!is_outage(&anyhow::Error::from(sqlx::Error::RowNotFound)));
+    }
+
+    #[test]
+    fn a_broken_connection_is_an_outage() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(is_outage(
+            &anyhow::Error::from(sqlx::Error::Io(reset)).context("cannot read")
+        ));
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(is_outage(&anyhow::Error::from(sqlx::Error::Io(eof))));
+        assert!(is_outage(&anyhow::Error::from(sqlx::Error::PoolClosed)));
+    }
+
+    #[test]
+    fn sessions_ended_by_the_server_are_outages_and_statement_errors_are_not() {
+        for code in ["08000", "08003", "08006", "57P01", "57P02", "57P03"] {
+            assert!(is_outage_state(code), "{code}");
+        }
+        // unique_violation, undefined_table, query_canceled, serialization_failure.
+        for code in ["23505", "42P01", "57014", "40001"] {
+            assert!(!is_outage_state(code), "{code}");
+        }
     }
 }

@@ -24,6 +24,16 @@ pub const ODENSE: &[(&str, &str)] = &[
 /// The longest department code; codes travel in every event.
 const MAX_CODE_CHARS: usize = 64;
 
+/// Whether `code` has the form of a department code (1 to 64 lower-case letters, digits or
+/// hyphens), configured or not.
+pub fn is_well_formed_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.chars().count() <= MAX_CODE_CHARS
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Department {
     /// Lower-case letters, digits and hyphens, e.g. "by-og-kultur".
@@ -85,12 +95,7 @@ impl Departments {
                     (code, name)
                 }
             };
-            if code.is_empty()
-                || code.chars().count() > MAX_CODE_CHARS
-                || !code
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
+            if !is_well_formed_code(code) {
                 bail!(
                     "department code {code:?} must be 1 to {MAX_CODE_CHARS} lower-case letters, \
                      digits or hyphens"

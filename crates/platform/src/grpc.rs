@@ -1,27 +1,40 @@
 //! Serving gRPC the same way in every service: health (grpc.health.v1) and reflection (v1 and
-//! v1alpha, for grpcurl and probes), a span per call continuing the caller's trace, a graceful
-//! drain on shutdown, and helpers for precise error statuses.
+//! v1alpha, for grpcurl and probes) of this port's own service, a precise UNIMPLEMENTED for
+//! another service's methods, a span per call continuing the caller's trace, each call's failure
+//! logged at the level its status code deserves ([`log_level`]), a graceful drain on shutdown,
+//! and helpers for precise error statuses.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
+use prost::Message as _;
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::{Interceptor, Routes};
 use tonic::{Code, Status};
 use tonic_health::ServingStatus;
 use tonic_types::{ErrorDetails, StatusExt};
-use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
-use tracing::Span;
+use tower_http::classify::GrpcFailureClass;
+use tower_http::trace::{MakeSpan, OnFailure, OnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 use crate::telemetry::{HeaderExtractor, set_parent_from};
 
 /// How long calls in flight may take to finish after shutdown began.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(20);
 
-/// Serves `routes` plus health and reflection on `listener` until `shutdown` is cancelled; then
-/// reports NOT_SERVING, stops accepting calls and lets calls in flight finish, for at most
-/// [`DRAIN_DEADLINE`] (a health Watch stream, for one, would otherwise never end).
+/// The services reflection lists besides the port's own.
+const SHARED_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// Serves `routes` (the service `service_name`, e.g. "borgerraad.v1.IntakeService") plus health
+/// and reflection on `listener` until `shutdown` is cancelled; then reports NOT_SERVING, stops
+/// accepting calls and lets calls in flight finish, for at most [`DRAIN_DEADLINE`] (a health
+/// Watch stream, for one, would otherwise never end).
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
@@ -32,21 +45,37 @@ pub async fn serve(
     health
         .set_service_status(service_name, ServingStatus::Serving)
         .await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(borgerraad_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let own = own_descriptors(borgerraad_proto::FILE_DESCRIPTOR_SET, service_name)?;
+    let reflection = || {
+        let builder = tonic_reflection::server::Builder::configure()
+            .register_file_descriptor_set(own.clone())
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(borgerraad_proto::GOOGLE_RPC_FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .with_service_name(service_name);
+        SHARED_SERVICES
+            .into_iter()
+            .fold(builder, |builder, name| builder.with_service_name(name))
+    };
+    let reflection_v1 = reflection()
         .build_v1()
         .context("cannot build the reflection service")?;
     // grpcurl 1.8 only speaks the v1alpha protocol.
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(borgerraad_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let reflection_v1alpha = reflection()
         .build_v1alpha()
         .context("cannot build the reflection service")?;
-    let routes = routes
+    let mut routes = routes
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
+    // Any other path is another service's method (or none): say which service this port serves.
+    let router = std::mem::take(routes.axum_router_mut());
+    *routes.axum_router_mut() = router.fallback(move |uri: http::Uri| async move {
+        not_served_here(service_name, uri.path()).into_http::<tonic::body::Body>()
+    });
 
     let deadline = {
         let shutdown = shutdown.clone();
@@ -69,7 +98,8 @@ pub async fn serve(
         .layer(
             TraceLayer::new_for_grpc()
                 .make_span_with(GrpcSpan)
-                .on_response(GrpcStatus),
+                .on_response(GrpcStatus)
+                .on_failure(GrpcFailure),
         )
         .add_routes(routes)
         // tonic applies TCP_NODELAY only to listeners it binds itself; without it, Nagle's
@@ -131,6 +161,130 @@ impl<B> OnResponse<B> for GrpcStatus {
             "call finished"
         );
     }
+}
+
+/// Emits a `tracing` event at a level chosen at run time (the macros want a constant).
+macro_rules! log_at {
+    ($level:expr, $($event:tt)+) => {{
+        let level = $level;
+        if level == Level::ERROR {
+            tracing::error!($($event)+)
+        } else if level == Level::WARN {
+            tracing::warn!($($event)+)
+        } else if level == Level::INFO {
+            tracing::info!($($event)+)
+        } else if level == Level::DEBUG {
+            tracing::debug!($($event)+)
+        } else {
+            tracing::trace!($($event)+)
+        }
+    }};
+}
+
+/// Logs a failed call once, at the level its status code deserves. (tower-http's default logs
+/// every non-OK status at ERROR, so a caller's typo would look like a fault of the service.)
+#[derive(Clone, Copy)]
+struct GrpcFailure;
+
+impl OnFailure<GrpcFailureClass> for GrpcFailure {
+    fn on_failure(&mut self, failure: GrpcFailureClass, latency: Duration, span: &Span) {
+        let latency_ms = latency.as_millis() as u64;
+        match failure {
+            GrpcFailureClass::Code(code) => {
+                // A streamed reply carries its status in the trailers, after on_response.
+                span.record("rpc.grpc.status_code", code.get());
+                let code = Code::from_i32(code.get());
+                log_at!(
+                    log_level(code),
+                    latency_ms,
+                    grpc_code = ?code,
+                    "call failed"
+                );
+            }
+            // The reply could not be sent as the service made it.
+            GrpcFailureClass::Error(error) => {
+                tracing::error!(latency_ms, %error, "call failed: the response broke off");
+            }
+        }
+    }
+}
+
+/// How loudly a call that ended with `code` is logged. ERROR means the service is at fault and
+/// someone should look. A caller's mistake, or a state the caller must deal with, is routine:
+/// INFO. WARN is for what is still not the service's fault but worth an operator's eye: access
+/// refused, calls to methods this port does not serve (a misconfigured client), deadlines and
+/// limits hit, and a dependency out of reach (UNAVAILABLE; its cause is logged where it happens).
+pub fn log_level(code: Code) -> Level {
+    match code {
+        Code::Ok => Level::DEBUG,
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Cancelled => Level::INFO,
+        Code::Unauthenticated
+        | Code::PermissionDenied
+        | Code::Unimplemented
+        | Code::DeadlineExceeded
+        | Code::ResourceExhausted
+        | Code::Unavailable => Level::WARN,
+        Code::Unknown | Code::Internal | Code::DataLoss => Level::ERROR,
+    }
+}
+
+/// UNIMPLEMENTED for a call to `path` on a port that serves `service_name` only.
+fn not_served_here(service_name: &str, path: &str) -> Status {
+    let asked: String = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    Status::unimplemented(format!(
+        "this port serves {service_name}; {asked} is not served here"
+    ))
+}
+
+/// The descriptors reflection serves for `service_name`: the file that declares it and every
+/// file it imports, out of the encoded set `all`, so a port describes its own service only.
+fn own_descriptors(all: &[u8], service_name: &str) -> anyhow::Result<FileDescriptorSet> {
+    let all = FileDescriptorSet::decode(all).context("the descriptor set is unreadable")?;
+    let declares = |file: &FileDescriptorProto| {
+        file.service
+            .iter()
+            .any(|service| format!("{}.{}", file.package(), service.name()) == service_name)
+    };
+    let own = all
+        .file
+        .iter()
+        .find(|file| declares(file))
+        .with_context(|| format!("no proto file declares {service_name}"))?;
+    let mut wanted = vec![own.name().to_owned()];
+    let mut next = 0;
+    while let Some(name) = wanted.get(next).cloned() {
+        next += 1;
+        let file = all
+            .file
+            .iter()
+            .find(|file| file.name() == name)
+            .with_context(|| format!("the descriptor set lacks {name}"))?;
+        for dependency in &file.dependency {
+            if !wanted.contains(dependency) {
+                wanted.push(dependency.clone());
+            }
+        }
+    }
+    Ok(FileDescriptorSet {
+        file: all
+            .file
+            .into_iter()
+            .filter(|file| wanted.iter().any(|name| name == file.name()))
+            .collect(),
+    })
 }
 
 /// Adds the current trace context to outgoing calls, so the callee continues our trace.
@@ -216,6 +370,69 @@ mod tests {
             !status.message().contains("unknown status"),
             "no internal detail to callers"
         );
+    }
+
+    #[test]
+    fn a_callers_mistakes_are_logged_below_error_and_faults_of_the_service_at_error() {
+        for code in [
+            Code::InvalidArgument,
+            Code::NotFound,
+            Code::AlreadyExists,
+            Code::FailedPrecondition,
+            Code::Aborted,
+            Code::OutOfRange,
+            Code::Cancelled,
+        ] {
+            assert_eq!(log_level(code), Level::INFO, "{code:?}");
+        }
+        for code in [
+            Code::Unauthenticated,
+            Code::PermissionDenied,
+            Code::Unimplemented,
+            Code::DeadlineExceeded,
+            Code::ResourceExhausted,
+            Code::Unavailable,
+        ] {
+            assert_eq!(log_level(code), Level::WARN, "{code:?}");
+        }
+        for code in [Code::Internal, Code::Unknown, Code::DataLoss] {
+            assert_eq!(log_level(code), Level::ERROR, "{code:?}");
+        }
+        assert_eq!(log_level(Code::Ok), Level::DEBUG);
+    }
+
+    #[test]
+    fn a_call_to_another_service_names_the_one_served_here() {
+        let status = not_served_here(
+            "borgerraad.v1.IntakeService",
+            "/borgerraad.v1.ReportingService/GetSummary",
+        );
+        assert_eq!(status.code(), Code::Unimplemented);
+        assert_eq!(
+            status.message(),
+            "this port serves borgerraad.v1.IntakeService; borgerraad.v1.ReportingService is \
+             not served here"
+        );
+    }
+
+    #[test]
+    fn reflection_describes_a_services_own_file_and_what_it_imports_only() {
+        let own = own_descriptors(
+            borgerraad_proto::FILE_DESCRIPTOR_SET,
+            "borgerraad.v1.ReportingService",
+        )
+        .expect("found");
+        let mut names: Vec<_> = own.file.iter().map(|f| f.name()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "borgerraad/v1/common.proto",
+                "borgerraad/v1/reporting.proto",
+                "google/protobuf/timestamp.proto"
+            ]
+        );
+        assert!(own_descriptors(borgerraad_proto::FILE_DESCRIPTOR_SET, "x.Nope").is_err());
     }
 
     #[test]

@@ -51,6 +51,11 @@ fn history_entry(entry: HistoryEntry) -> pb::AssessmentHistoryEntry {
     }
 }
 
+/// An outcome number the proto does not define: a mistake, or a client built from a newer proto.
+fn unknown_outcome(value: i32) -> FieldViolation {
+    FieldViolation::new("outcome", format!("{value} is not a known outcome"))
+}
+
 /// A checked override request.
 fn override_change(
     request: &pb::OverrideAssessmentRequest,
@@ -112,6 +117,9 @@ fn override_change(
     }
     let decided = outcome_from_proto(request.outcome);
     match decided {
+        None if pb::EligibilityOutcome::try_from(request.outcome).is_err() => {
+            violations.push(unknown_outcome(request.outcome));
+        }
         None => violations.push(FieldViolation::new(
             "outcome",
             "name the outcome the caseworker decides",
@@ -238,14 +246,20 @@ impl EligibilityService for EligibilityApi {
         let outcome = match request.outcome {
             0 => None,
             value => outcome_from_proto(value).or_else(|| {
-                violations.push(FieldViolation::new("outcome", "is not a known outcome"));
+                violations.push(unknown_outcome(value));
                 None
             }),
         };
+        let department = request.department.trim().to_owned();
+        if department.len() > 100 || department.chars().any(char::is_control) {
+            violations.push(FieldViolation::new(
+                "department",
+                "must be a department code: at most 100 characters without control characters",
+            ));
+        }
         if !violations.is_empty() {
             return Err(invalid_argument(&violations));
         }
-        let department = request.department.trim().to_owned();
         let filter = db::Filter {
             outcome,
             department: (!department.is_empty()).then_some(department),

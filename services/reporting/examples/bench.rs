@@ -14,6 +14,7 @@ use async_nats::jetstream;
 use borgerraad_messaging::{EventType, new_event};
 use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::convert::{date, timestamp};
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{self as pb, event::Data};
 use borgerraad_test_harness::{NatsServer, TestDatabase};
@@ -29,6 +30,14 @@ const DEPARTMENTS: [&str; 5] = [
     "social-og-sundhed",
     "aeldre-og-handicap",
 ];
+/// The departments above as configured, with their Danish names.
+fn departments() -> anyhow::Result<Departments> {
+    Departments::parse(
+        "beskaeftigelse=Beskæftigelsesforvaltningen,boern-og-unge,by-og-kultur,\
+         social-og-sundhed=Social- og Sundhedsforvaltningen,aeldre-og-handicap",
+    )
+}
+
 /// Inquiries whose events are interleaved, as weeks of a real stream would interleave them.
 const WAVE: usize = 20_000;
 
@@ -350,6 +359,7 @@ async fn main() -> anyhow::Result<()> {
                 otlp_endpoint: None,
                 log_format: LogFormat::Pretty,
             },
+            departments: departments()?,
         },
         clock,
     )
@@ -387,7 +397,9 @@ async fn main() -> anyhow::Result<()> {
                 .get_summary(year(department))
                 .await?
                 .into_inner()
-                .total_inquiries;
+                .figures
+                .unwrap_or_default()
+                .received;
             timings.push(started.elapsed());
         }
         timings.sort();
@@ -414,6 +426,7 @@ async fn main() -> anyhow::Result<()> {
             Arc::new(borgerraad_platform::clock::SystemClock),
             shutdown.clone(),
         ),
+        departments: departments()?,
     };
     {
         use pb::reporting_service_server::ReportingService as _;

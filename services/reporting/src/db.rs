@@ -192,6 +192,19 @@ pub async fn trend_counters(
     Ok(counter_rows(raw))
 }
 
+/// Whether any figure is kept for `department`: a code configuration no longer lists stays
+/// readable while its history is.
+pub async fn department_has_figures(pool: &PgPool, department: &str) -> anyhow::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM counters WHERE department = $1 AND count <> 0) \
+         OR EXISTS (SELECT 1 FROM inquiry_facts WHERE department = $1 AND open)",
+    )
+    .bind(department)
+    .fetch_one(pool)
+    .await
+    .context("cannot look for the department's figures")
+}
+
 /// Open inquiries now, and those among them past their latest due date on `today`.
 pub async fn open_and_overdue(
     connection: &mut PgConnection,

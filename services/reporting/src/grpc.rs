@@ -1,10 +1,11 @@
 //! The `ReportingService` gRPC adapter: checks requests, reads counters in one snapshot, and
-//! turns the pure figures into proto messages.
+//! turns the pure figures into proto messages, departments and categories with Danish names.
 
 use std::pin::Pin;
 
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::timestamp;
+use borgerraad_platform::departments::{Departments, is_well_formed_code};
 use borgerraad_platform::grpc::{FieldViolation, invalid_argument, unexpected};
 use borgerraad_proto::v1::{self as pb, reporting_service_server::ReportingService};
 use futures::Stream;
@@ -14,6 +15,8 @@ use tonic::{Request, Response, Status};
 use crate::db;
 use crate::domain::export::{self, AnnualReport};
 use crate::domain::figures::{self, Counts, Figures};
+use crate::domain::labels::category_da;
+use crate::domain::state::Dimension;
 use crate::domain::{Month, MonthRange};
 use crate::rebuild::{RebuildState, RebuildStatus, Rebuilder};
 
@@ -25,6 +28,8 @@ pub struct ReportingApi {
     pub pool: PgPool,
     pub clock: SharedClock,
     pub rebuilder: Rebuilder,
+    /// The departments a request may name, and their Danish names.
+    pub departments: Departments,
 }
 
 fn month_from(
@@ -90,51 +95,44 @@ fn month_range(range: MonthRange) -> pb::MonthRange {
     }
 }
 
-fn counts(counts: &Counts) -> Vec<pb::CategoryCount> {
-    counts
-        .iter()
-        .map(|(code, count)| pb::CategoryCount {
-            code: code.clone(),
-            count: *count,
-        })
-        .collect()
-}
-
-impl From<&Figures> for pb::Figures {
-    fn from(f: &Figures) -> Self {
-        pb::Figures {
-            received: f.received,
-            by_department: counts(&f.by_department),
-            by_request_type: counts(&f.by_request_type),
-            by_complaint_theme: counts(&f.by_complaint_theme),
-            by_requester_kind: counts(&f.by_requester_kind),
-            by_arrival_channel: counts(&f.by_arrival_channel),
-            by_eligibility_outcome: counts(&f.by_eligibility_outcome),
-            by_referral_target: counts(&f.by_referral_target),
-            by_closing_outcome: counts(&f.by_closing_outcome),
-            criticism: f.criticism,
-            by_handling_method: counts(&f.by_handling_method),
-            answered: f.answered,
-            deadline_met: f.deadline_met,
-            deadline_breached: f.deadline_breached,
-            share_within_deadline: f.share_within_deadline,
-            median_handling_working_days: f.median_handling_working_days,
-            p90_handling_working_days: f.p90_handling_working_days,
-            overdue: f.overdue,
-            mediations_by_stage: counts(&f.mediations_by_stage),
-            mediations_by_result: counts(&f.mediations_by_result),
-            improvement_suggestions_by_department: counts(&f.improvement_suggestions_by_department),
-        }
+/// The figures as the API shows them, every code with its Danish name.
+fn figures_to_proto(f: &Figures, departments: &Departments) -> pb::Figures {
+    let counts = |dimension: Dimension, counts: &Counts| -> Vec<pb::CategoryCount> {
+        counts
+            .iter()
+            .map(|(code, count)| pb::CategoryCount {
+                code: code.clone(),
+                count: *count,
+                name: category_da(dimension, code, departments).to_owned(),
+            })
+            .collect()
+    };
+    pb::Figures {
+        received: f.received,
+        by_department: counts(Dimension::Received, &f.by_department),
+        by_request_type: counts(Dimension::RequestType, &f.by_request_type),
+        by_complaint_theme: counts(Dimension::ComplaintTheme, &f.by_complaint_theme),
+        by_requester_kind: counts(Dimension::RequesterKind, &f.by_requester_kind),
+        by_arrival_channel: counts(Dimension::ArrivalChannel, &f.by_arrival_channel),
+        by_eligibility_outcome: counts(Dimension::EligibilityOutcome, &f.by_eligibility_outcome),
+        by_referral_target: counts(Dimension::ReferralTarget, &f.by_referral_target),
+        by_closing_outcome: counts(Dimension::ClosingOutcome, &f.by_closing_outcome),
+        criticism: f.criticism,
+        by_handling_method: counts(Dimension::HandlingMethod, &f.by_handling_method),
+        answered: f.answered,
+        deadline_met: f.deadline_met,
+        deadline_breached: f.deadline_breached,
+        share_within_deadline: f.share_within_deadline,
+        median_handling_working_days: f.median_handling_working_days,
+        p90_handling_working_days: f.p90_handling_working_days,
+        overdue: f.overdue,
+        mediations_by_stage: counts(Dimension::MediationStage, &f.mediations_by_stage),
+        mediations_by_result: counts(Dimension::MediationResult, &f.mediations_by_result),
+        improvement_suggestions_by_department: counts(
+            Dimension::ImprovementSuggestion,
+            &f.improvement_suggestions_by_department,
+        ),
     }
-}
-
-fn outcome(code: &str) -> i32 {
-    pb::EligibilityOutcome::from_str_name(&format!(
-        "ELIGIBILITY_OUTCOME_{}",
-        code.to_ascii_uppercase()
-    ))
-    .unwrap_or(pb::EligibilityOutcome::Unspecified)
-    .into()
 }
 
 fn trend_point((month, point): &(Month, figures::TrendPoint)) -> pb::TrendPoint {
@@ -170,6 +168,58 @@ impl From<RebuildStatus> for pb::RebuildStatus {
 impl ReportingApi {
     fn today(&self) -> chrono::NaiveDate {
         working_days::copenhagen_date(self.clock.now())
+    }
+
+    /// The department a request names: `None` (every department) when empty. A configured code
+    /// is taken, and so is a code the figures still hold but configuration no longer lists (a
+    /// department merged away keeps its history readable); anything else is a violation that
+    /// lists the configured codes.
+    async fn department(
+        &self,
+        requested: &str,
+        violations: &mut Vec<FieldViolation>,
+    ) -> Result<Option<String>, Status> {
+        let Some(code) = department_from(requested) else {
+            return Ok(None);
+        };
+        if self.departments.contains(code) {
+            return Ok(Some(code.to_owned()));
+        }
+        // Only a well-formed code can be among the figures (and the database is spared text it
+        // would refuse, such as a NUL character).
+        let held = is_well_formed_code(code)
+            && db::department_has_figures(&self.pool, code)
+                .await
+                .map_err(|error| unexpected(&error))?;
+        if held {
+            return Ok(Some(code.to_owned()));
+        }
+        violations.push(FieldViolation::new(
+            "department",
+            format!(
+                "must be one of: {} (or a former department the figures hold)",
+                self.departments.codes_joined()
+            ),
+        ));
+        Ok(None)
+    }
+
+    /// The period and department of a request, or every field that is wrong.
+    async fn scope(
+        &self,
+        period: Option<&pb::MonthRange>,
+        department: &str,
+    ) -> Result<(Option<MonthRange>, Option<String>), Status> {
+        let (period, mut violations) = match period_from(period) {
+            Ok(period) => (period, vec![]),
+            Err(violations) => (None, violations),
+        };
+        let department = self.department(department, &mut violations).await?;
+        if violations.is_empty() {
+            Ok((period, department))
+        } else {
+            Err(invalid_argument(&violations))
+        }
     }
 
     /// The counters of `period` and the one before, or of every month when none is given.
@@ -210,6 +260,7 @@ impl ReportingApi {
             open_now,
             overdue_now,
             made_on: self.today(),
+            departments: self.departments.clone(),
         })
     }
 }
@@ -224,8 +275,10 @@ impl ReportingService for ReportingApi {
         request: Request<pb::GetSummaryRequest>,
     ) -> Result<Response<pb::Summary>, Status> {
         let request = request.into_inner();
-        let period = period_from(request.period.as_ref()).map_err(|v| invalid_argument(&v))?;
-        let department = department_from(&request.department);
+        let (period, department) = self
+            .scope(request.period.as_ref(), &request.department)
+            .await?;
+        let department = department.as_deref();
         let read = async {
             let mut snapshot = db::snapshot(&self.pool).await?;
             let comparison = self.comparison(&mut snapshot, period, department).await?;
@@ -240,30 +293,13 @@ impl ReportingService for ReportingApi {
             .map(|c| c.current.clone())
             .unwrap_or_default();
         Ok(Response::new(pb::Summary {
-            total_inquiries: current.received,
-            by_department: current
-                .by_department
-                .iter()
-                .map(|(department, count)| pb::DepartmentCount {
-                    department: department.clone(),
-                    count: *count,
-                })
-                .collect(),
-            by_eligibility_outcome: current
-                .by_eligibility_outcome
-                .iter()
-                .map(|(code, count)| pb::OutcomeCount {
-                    outcome: outcome(code),
-                    count: *count,
-                })
-                .collect(),
             period: period.map(month_range),
-            figures: Some((&current).into()),
+            figures: Some(figures_to_proto(&current, &self.departments)),
             previous_period: period.map(|p| month_range(p.previous())),
             previous: comparison
                 .as_ref()
                 .filter(|_| period.is_some())
-                .map(|c| (&c.previous).into()),
+                .map(|c| figures_to_proto(&c.previous, &self.departments)),
             open_now,
             overdue_now,
             as_of: Some(timestamp(self.clock.now())),
@@ -276,8 +312,10 @@ impl ReportingService for ReportingApi {
         request: Request<pb::GetTrendRequest>,
     ) -> Result<Response<pb::Trend>, Status> {
         let request = request.into_inner();
-        let period = period_from(request.period.as_ref()).map_err(|v| invalid_argument(&v))?;
-        let department = department_from(&request.department);
+        let (period, department) = self
+            .scope(request.period.as_ref(), &request.department)
+            .await?;
+        let department = department.as_deref();
         let read = async {
             let mut snapshot = db::snapshot(&self.pool).await?;
             let Some(range) = period.or(db::months_with_figures(&mut snapshot).await?) else {
@@ -297,6 +335,7 @@ impl ReportingService for ReportingApi {
                 .iter()
                 .map(|(department, points)| pb::DepartmentTrend {
                     department: department.clone(),
+                    name: self.departments.name_da(department).to_owned(),
                     months: points.iter().map(trend_point).collect(),
                 })
                 .collect(),
@@ -319,14 +358,31 @@ impl ReportingService for ReportingApi {
                 "must be a year from 1900 to 2200",
             ));
         }
-        let format = pb::ReportFormat::try_from(request.format).unwrap_or_default();
-        if format == pb::ReportFormat::Unspecified {
-            violations.push(FieldViolation::new("format", "must be CSV or HTML"));
-        }
-        if !violations.is_empty() {
+        let format = match pb::ReportFormat::try_from(request.format) {
+            Ok(pb::ReportFormat::Csv) => Some(pb::ReportFormat::Csv),
+            Ok(pb::ReportFormat::Html) => Some(pb::ReportFormat::Html),
+            Ok(pb::ReportFormat::Unspecified) => {
+                violations.push(FieldViolation::new("format", "must be CSV or HTML"));
+                None
+            }
+            Err(_) => {
+                violations.push(FieldViolation::new(
+                    "format",
+                    format!(
+                        "{} is not a known report format; must be CSV or HTML",
+                        request.format
+                    ),
+                ));
+                None
+            }
+        };
+        let department = self
+            .department(&request.department, &mut violations)
+            .await?;
+        let (Some(format), true) = (format, violations.is_empty()) else {
             return Err(invalid_argument(&violations));
-        }
-        let department = department_from(&request.department);
+        };
+        let department = department.as_deref();
         let report = self
             .annual_report(request.year, department)
             .await
@@ -338,7 +394,7 @@ impl ReportingService for ReportingApi {
                 format!("borgerraadgiver-{}{suffix}.csv", request.year),
                 "text/csv; charset=utf-8",
             ),
-            _ => (
+            pb::ReportFormat::Html | pb::ReportFormat::Unspecified => (
                 export::html(&report),
                 format!("borgerraadgiver-{}{suffix}.html", request.year),
                 "text/html; charset=utf-8",

@@ -3,6 +3,7 @@
 use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec};
 use borgerraad_platform::clock::SharedClock;
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::settings::CommonSettings;
 use borgerraad_proto::v1::reporting_service_server::ReportingServiceServer;
 use futures::FutureExt as _;
@@ -18,12 +19,15 @@ pub const DEFAULT_PORT: u16 = 50054;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
+    /// The departments requests may name, and the Danish names reports show (`DEPARTMENTS`).
+    pub departments: Departments,
 }
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
+            departments: Departments::from_env()?,
         })
     }
 }
@@ -31,6 +35,7 @@ impl Settings {
 pub struct Application {
     core: ServiceCore,
     clock: SharedClock,
+    departments: Departments,
 }
 
 impl Application {
@@ -38,7 +43,11 @@ impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let core =
             ServiceCore::connect(&settings.common, SERVICE_NAME, 32, &crate::db::MIGRATOR).await?;
-        Ok(Self { core, clock })
+        Ok(Self {
+            core,
+            clock,
+            departments: settings.departments,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,6 +92,7 @@ impl Application {
             pool,
             clock: self.clock,
             rebuilder,
+            departments: self.departments,
         }));
         self.core
             .run(

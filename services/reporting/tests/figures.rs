@@ -7,6 +7,7 @@ use async_nats::jetstream;
 use borgerraad_messaging::{EventType, new_event};
 use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::convert::{date, timestamp};
+use borgerraad_platform::departments::Departments;
 use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{
     self as pb, event::Data, reporting_service_client::ReportingServiceClient,
@@ -26,17 +27,26 @@ struct Reporting {
     database: TestDatabase,
     events: jetstream::Context,
     client: ReportingServiceClient<Channel>,
+    /// The client's channel, for calls the generated client cannot make.
+    channel: Channel,
     tables: sqlx::PgPool,
     shutdown: CancellationToken,
     service: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// The departments the tests' events name, as configured: "social" with a name of its own.
+fn departments() -> Departments {
+    Departments::parse("by-og-kultur,boern-og-unge,social=Social- og Sundhedsforvaltningen")
+        .expect("departments")
 }
 
 /// The service on `nats` and `database`, serving until the token is cancelled.
 async fn serve(
     nats: &NatsServer,
     database: &TestDatabase,
+    departments: Departments,
 ) -> (
-    ReportingServiceClient<Channel>,
+    Channel,
     CancellationToken,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 ) {
@@ -51,6 +61,7 @@ async fn serve(
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,
         },
+        departments,
     };
     let application = reporting::Application::build(settings, clock)
         .await
@@ -61,7 +72,7 @@ async fn serve(
     let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
         .expect("url")
         .connect_lazy();
-    (ReportingServiceClient::new(channel), shutdown, service)
+    (channel, shutdown, service)
 }
 
 impl Reporting {
@@ -80,13 +91,14 @@ impl Reporting {
         for event in waiting {
             publish_on(&events, event, &event.id).await;
         }
-        let (client, shutdown, service) = serve(&nats, &database).await;
+        let (channel, shutdown, service) = serve(&nats, &database, departments()).await;
         let tables = database.pool("reporting").await.expect("pool");
         Self {
             nats,
             database,
             events,
-            client,
+            client: ReportingServiceClient::new(channel.clone()),
+            channel,
             tables,
             shutdown,
             service,
@@ -168,13 +180,19 @@ impl Reporting {
 
     /// Stops the service and starts it again on the same NATS and database.
     async fn restart(&mut self) {
+        self.restart_with(departments()).await;
+    }
+
+    /// Stops the service and starts it again, configured with `departments`.
+    async fn restart_with(&mut self, departments: Departments) {
         self.shutdown.cancel();
         (&mut self.service)
             .await
             .expect("joined")
             .expect("stopped cleanly");
-        let (client, shutdown, service) = serve(&self.nats, &self.database).await;
-        (self.client, self.shutdown, self.service) = (client, shutdown, service);
+        let (channel, shutdown, service) = serve(&self.nats, &self.database, departments).await;
+        self.client = ReportingServiceClient::new(channel.clone());
+        (self.channel, self.shutdown, self.service) = (channel, shutdown, service);
     }
 
     async fn stop(self) {
@@ -566,17 +584,19 @@ async fn a_years_figures_count_every_category_beside_the_year_before() {
 
     let summary = reporting.year(2026, "").await;
     let figures = summary.figures.clone().expect("figures");
-    assert_eq!(summary.total_inquiries, 5);
+    assert_eq!(figures.received, 5);
     assert_eq!(
-        summary.by_department,
+        figures.by_department,
         vec![
-            pb::DepartmentCount {
-                department: "by-og-kultur".into(),
-                count: 2
+            pb::CategoryCount {
+                code: "by-og-kultur".into(),
+                count: 2,
+                name: "By- og Kulturforvaltningen".into(),
             },
-            pb::DepartmentCount {
-                department: "social".into(),
-                count: 3
+            pb::CategoryCount {
+                code: "social".into(),
+                count: 3,
+                name: "Social- og Sundhedsforvaltningen".into(),
             },
         ]
     );
@@ -632,19 +652,12 @@ async fn a_years_figures_count_every_category_beside_the_year_before() {
         codes(&figures.improvement_suggestions_by_department),
         [("by-og-kultur", 1)]
     );
-    assert_eq!(
-        summary.by_eligibility_outcome,
-        vec![
-            pb::OutcomeCount {
-                outcome: pb::EligibilityOutcome::Accepted.into(),
-                count: 2
-            },
-            pb::OutcomeCount {
-                outcome: pb::EligibilityOutcome::Referred.into(),
-                count: 1
-            },
-        ]
-    );
+    let names: Vec<_> = figures
+        .by_eligibility_outcome
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["Inden for kompetence", "Henvist"]);
     // Now is 25 November 2026: E is past its due date of the 23rd, F is not yet due.
     assert_eq!((summary.open_now, summary.overdue_now), (2, 1));
 
@@ -656,7 +669,7 @@ async fn a_years_figures_count_every_category_beside_the_year_before() {
 
     // An empty request still means everything, and has no previous period.
     let everything = reporting.summary(pb::GetSummaryRequest::default()).await;
-    assert_eq!(everything.total_inquiries, 6);
+    assert_eq!(everything.figures.expect("figures").received, 6);
     assert_eq!(everything.previous, None);
     reporting.stop().await;
 }
@@ -673,13 +686,17 @@ async fn a_department_and_a_shorter_period_are_compared_with_the_period_just_bef
             department: String::new(),
         })
         .await;
-    assert_eq!(march.total_inquiries, 2, "B and C were received in March");
+    assert_eq!(
+        march.figures.expect("figures").received,
+        2,
+        "B and C were received in March"
+    );
     assert_eq!(march.previous_period, Some(range((2026, 2), (2026, 2))));
     assert_eq!(march.previous.expect("February").received, 1);
 
     let social = reporting.year(2026, "social").await;
     let figures = social.figures.expect("figures");
-    assert_eq!(social.total_inquiries, 3);
+    assert_eq!(figures.received, 3);
     assert_eq!(figures.criticism, 1);
     assert_eq!(figures.deadline_met, 2);
     assert_eq!(figures.share_within_deadline, Some(1.0));
@@ -695,12 +712,18 @@ async fn a_department_and_a_shorter_period_are_compared_with_the_period_just_bef
         (1, 1, 1)
     );
     assert_eq!(april.share_within_deadline, Some(0.0));
-    let departments: Vec<&str> = trend
+    let departments: Vec<(&str, &str)> = trend
         .departments
         .iter()
-        .map(|d| d.department.as_str())
+        .map(|d| (d.department.as_str(), d.name.as_str()))
         .collect();
-    assert_eq!(departments, ["by-og-kultur", "social"]);
+    assert_eq!(
+        departments,
+        [
+            ("by-og-kultur", "By- og Kulturforvaltningen"),
+            ("social", "Social- og Sundhedsforvaltningen")
+        ]
+    );
     let social_trend = &trend.departments[1].months;
     assert_eq!(month(social_trend, 2).received, 1);
     assert_eq!(month(social_trend, 2).share_within_deadline, Some(1.0));
@@ -928,22 +951,39 @@ async fn the_annual_report_streams_as_csv_and_as_self_contained_danish_html() {
     let (name, csv) = export(&mut client, pb::ReportFormat::Csv).await;
     assert_eq!(name, "borgerraadgiver-2026.csv");
     let rows = parse_csv(&csv);
-    assert!(rows.iter().all(|r| r.len() == 7));
-    let value = |section: &str, code: &str| {
+    assert!(rows.iter().all(|r| r.len() == 8));
+    let row = |section: &str, code: &str| {
         rows.iter()
-            .find(|r| r[0] == section && r[3] == code)
-            .map(|r| (r[5].clone(), r[6].clone()))
+            .find(|r| r[0] == section && r[4] == code)
             .expect("row")
+            .clone()
+    };
+    let value = |section: &str, code: &str| {
+        let row = row(section, code);
+        (row[6].clone(), row[7].clone())
     };
     assert_eq!(value("key_figures", "received"), ("5".into(), "1".into()));
     assert_eq!(value("key_figures", "criticism").0, "2");
-    assert_eq!(value("department", "social").0, "3");
     assert_eq!(value("now", "overdue_now").0, "1");
+    // A department by its code and, for the city council, its Danish name.
+    let social = row("department", "social");
+    assert_eq!(social[5..7], ["Social- og Sundhedsforvaltningen", "3"]);
+    let social_march = rows
+        .iter()
+        .find(|r| r[0] == "trend" && r[1] == "social" && r[3] == "2026-03" && r[4] == "received")
+        .expect("social's March");
+    assert_eq!(social_march[2], "Social- og Sundhedsforvaltningen");
 
     let (name, html) = export(&mut client, pb::ReportFormat::Html).await;
     assert_eq!(name, "borgerraadgiver-2026.html");
     assert!(html.contains("<svg") && html.contains("Borgerrådgiverens årsberetning 2026"));
     assert!(html.contains("november 2026") && html.contains("Kritik"));
+    assert!(
+        html.contains("<h3>Social- og Sundhedsforvaltningen</h3>")
+            && html.contains(">By- og Kulturforvaltningen<"),
+        "departments by their Danish names"
+    );
+    assert!(!html.contains(">social<") && !html.contains(">by-og-kultur<"));
     assert!(
         !html.contains("http") && !html.contains("<script"),
         "self-contained"
@@ -998,6 +1038,22 @@ async fn bad_requests_are_refused_with_the_fields_named() {
         panic!("refused")
     };
     assert_eq!(fields(no_format), ["year", "format"]);
+    let Err(unknown_format) = client
+        .export_annual_report(pb::ExportAnnualReportRequest {
+            year: 2026,
+            format: 77,
+            department: "no-such-department".into(),
+        })
+        .await
+    else {
+        panic!("refused")
+    };
+    assert!(
+        unknown_format
+            .message()
+            .contains("77 is not a known report format")
+    );
+    assert_eq!(fields(unknown_format), ["format", "department"]);
 
     // A second rebuild while one runs is refused too (the stream is empty, so it may be done).
     client
@@ -1116,7 +1172,8 @@ async fn a_required_rebuild_survives_an_interrupted_attempt_and_runs_once_across
     reporting.restart().await;
     // A second replica starts too; both find the rebuild required.
     let (second, second_shutdown, second_service) =
-        serve(&reporting.nats, &reporting.database).await;
+        serve(&reporting.nats, &reporting.database, departments()).await;
+    let second = ReportingServiceClient::new(second);
     for client in [&reporting.client, &second] {
         eventually("the rebuild to be resumed", WAIT, || async move {
             let status = rebuild_status(client).await?;
@@ -1163,5 +1220,232 @@ async fn a_required_rebuild_survives_an_interrupted_attempt_and_runs_once_across
         .expect("joined")
         .expect("stopped cleanly");
     live.stop().await;
+    reporting.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_department_is_refused_with_the_known_codes_and_one_merged_away_stays_readable()
+{
+    let mut reporting = Reporting::start().await;
+    reporting.publish(&a_realistic_mix()).await;
+    reporting.settled().await;
+    let mut client = reporting.client.clone();
+    let refused = |status: tonic::Status| {
+        use tonic_types::StatusExt as _;
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        let violations = status
+            .get_details_bad_request()
+            .expect("details")
+            .field_violations;
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].field, "department");
+        violations[0].description.clone()
+    };
+
+    // A typo is refused everywhere, and the caller learns which codes there are.
+    let typo = "socail";
+    let summary = client
+        .get_summary(pb::GetSummaryRequest {
+            period: Some(range((2026, 1), (2026, 12))),
+            department: typo.into(),
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        refused(summary).contains("by-og-kultur, boern-og-unge, social"),
+        "the known codes are listed"
+    );
+    let trend = client
+        .get_trend(pb::GetTrendRequest {
+            period: None,
+            department: typo.into(),
+        })
+        .await
+        .expect_err("refused");
+    refused(trend);
+    let Err(export) = client
+        .export_annual_report(pb::ExportAnnualReportRequest {
+            year: 2026,
+            format: pb::ReportFormat::Csv.into(),
+            department: typo.into(),
+        })
+        .await
+    else {
+        panic!("refused")
+    };
+    refused(export);
+    // Text no department code could be, down to a NUL the database would refuse.
+    for nonsense in [
+        "so\0cial",
+        "Social- og Sundhedsforvaltningen",
+        &"x".repeat(10_000),
+    ] {
+        let status = client
+            .get_summary(pb::GetSummaryRequest {
+                period: None,
+                department: nonsense.into(),
+            })
+            .await
+            .expect_err("refused");
+        refused(status);
+    }
+
+    // "social" is merged away: no longer configured, its figures stay readable under its code.
+    reporting.restart_with(Departments::odense()).await;
+    let social = reporting.year(2026, "social").await;
+    let figures = social.figures.expect("figures");
+    assert_eq!(figures.received, 3);
+    assert_eq!(
+        figures.by_department,
+        [pb::CategoryCount {
+            code: "social".into(),
+            count: 3,
+            name: "social".into(),
+        }]
+    );
+    let everything = reporting.year(2026, "").await.figures.expect("figures");
+    assert_eq!(
+        everything.by_department[0].name, "By- og Kulturforvaltningen",
+        "configured names still apply"
+    );
+    let mut client = reporting.client.clone();
+    let trend = client
+        .get_trend(pb::GetTrendRequest {
+            period: Some(range((2026, 1), (2026, 12))),
+            department: "social".into(),
+        })
+        .await
+        .expect("trend")
+        .into_inner();
+    assert_eq!(trend.departments[0].name, "social");
+    // A department Odense has but these figures never held is still a known code.
+    let unknown_here = reporting.year(2026, "aeldre-og-handicap").await;
+    assert_eq!(unknown_here.figures.expect("figures").received, 0);
+    let description = refused(
+        client
+            .get_summary(pb::GetSummaryRequest {
+                period: None,
+                department: "miljoe".into(),
+            })
+            .await
+            .expect_err("refused"),
+    );
+    assert!(description.contains("borgmesterforvaltningen, boern-og-unge"));
+    reporting.stop().await;
+}
+
+/// `GetSummaryRequest` with its `department` (field 2) as raw bytes, to send what no client
+/// generated from the proto would.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawSummaryRequest {
+    #[prost(bytes = "vec", tag = "2")]
+    department: Vec<u8>,
+}
+
+#[tokio::test]
+async fn a_string_field_that_is_not_utf8_is_refused_as_the_callers_mistake() {
+    let reporting = Reporting::start().await;
+    let mut grpc = tonic::client::Grpc::new(reporting.channel.clone());
+    grpc.ready().await.expect("ready");
+    let status = grpc
+        .unary::<_, pb::Summary, _>(
+            tonic::Request::new(RawSummaryRequest {
+                department: vec![b's', 0xff, 0xfe],
+            }),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/borgerraad.v1.ReportingService/GetSummary",
+            ),
+            borgerraad_proto::codec::ProtoCodec::default(),
+        )
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains("GetSummaryRequest.department")
+            && status.message().contains("UTF-8"),
+        "names the field: {status:?}"
+    );
+    reporting.stop().await;
+}
+
+/// Every connection of the test's database but the caller's: what a PostgreSQL restart or a
+/// failover does to the service's pool.
+async fn cut_connections(connection: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(connection)
+    .await
+    .expect("connections cut")
+}
+
+#[tokio::test]
+async fn a_lost_database_connection_is_unavailable_to_the_caller_never_internal() {
+    let reporting = Reporting::start().await;
+    reporting.publish(&a_realistic_mix()).await;
+    reporting.settled().await;
+    let mut client = reporting.client.clone();
+    let year = pb::GetSummaryRequest {
+        period: Some(range((2026, 1), (2026, 12))),
+        department: String::new(),
+    };
+
+    // Connections cut while idle in the pool: the next call gets a fresh one, or is told to
+    // try again.
+    let mut admin = reporting.tables.acquire().await.expect("connection");
+    assert!(cut_connections(&mut admin).await > 0);
+    drop(admin);
+    match client.get_summary(year.clone()).await {
+        Ok(summary) => assert_eq!(summary.into_inner().figures.expect("figures").received, 5),
+        Err(status) => assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}"),
+    }
+
+    // A connection cut in the middle of a call: the call waits on a lock the test holds.
+    let mut blocker = reporting.tables.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE counters IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .expect("locked");
+    let call = tokio::spawn({
+        let mut client = client.clone();
+        let year = year.clone();
+        async move { client.get_summary(year).await }
+    });
+    let tables = reporting.tables.clone();
+    eventually("the call to wait on the lock", WAIT, || {
+        let tables = tables.clone();
+        async move {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&tables)
+            .await
+            .ok()?;
+            (waiting > 0).then_some(())
+        }
+    })
+    .await;
+    assert!(cut_connections(&mut blocker).await > 0);
+    let status = call
+        .await
+        .expect("joined")
+        .expect_err("the call lost its connection");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(
+        !status.message().contains("terminating"),
+        "no internal detail to callers"
+    );
+    blocker.rollback().await.expect("rolled back");
+
+    // Once the database answers again, so does the service.
+    let summary = eventually("the service to read again", WAIT, || {
+        let mut client = client.clone();
+        let year = year.clone();
+        async move { client.get_summary(year).await.ok() }
+    })
+    .await;
+    assert_eq!(summary.into_inner().figures.expect("figures").received, 5);
     reporting.stop().await;
 }

@@ -348,12 +348,14 @@ async fn wait_until_counted(cli: &Cli, wait: Duration) -> anyhow::Result<()> {
         pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
     let give_up = Instant::now() + wait;
     loop {
-        let summary = reporting
+        let figures = reporting
             .get_summary(pb::GetSummaryRequest::default())
             .await?
-            .into_inner();
-        let assessed: i64 = summary.by_eligibility_outcome.iter().map(|c| c.count).sum();
-        if assessed >= summary.total_inquiries || Instant::now() > give_up {
+            .into_inner()
+            .figures
+            .unwrap_or_default();
+        let assessed: i64 = figures.by_eligibility_outcome.iter().map(|c| c.count).sum();
+        if assessed >= figures.received || Instant::now() > give_up {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -363,17 +365,54 @@ async fn wait_until_counted(cli: &Cli, wait: Duration) -> anyhow::Result<()> {
 async fn summary(cli: &Cli) -> anyhow::Result<()> {
     let mut reporting =
         pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
-    let summary = reporting
+    let figures = reporting
         .get_summary(pb::GetSummaryRequest::default())
         .await?
-        .into_inner();
-    println!("Inquiries in total: {}", summary.total_inquiries);
-    for count in &summary.by_department {
-        println!("  {:<28} {}", count.department, count.count);
-    }
-    println!("By eligibility outcome:");
-    for count in &summary.by_eligibility_outcome {
-        println!("  {:<28} {}", format!("{:?}", count.outcome()), count.count);
-    }
+        .into_inner()
+        .figures
+        .unwrap_or_default();
+    print!("{}", summary_text(&figures));
     Ok(())
+}
+
+/// The summary as `summary` prints it: departments by their Danish names, outcomes by code.
+fn summary_text(figures: &pb::Figures) -> String {
+    let mut text = format!("Inquiries in total: {}\n", figures.received);
+    for count in &figures.by_department {
+        text += &format!("  {:<40} {}\n", count.name, count.count);
+    }
+    text += "By eligibility outcome:\n";
+    for count in &figures.by_eligibility_outcome {
+        text += &format!("  {:<40} {}\n", count.code, count.count);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_departments_in_danish_and_outcomes_by_code() {
+        let count = |code: &str, name: &str, count| pb::CategoryCount {
+            code: code.into(),
+            count,
+            name: name.into(),
+        };
+        let figures = pb::Figures {
+            received: 3,
+            by_department: vec![
+                count("boern-og-unge", "Børn- og Ungeforvaltningen", 1),
+                count("by-og-kultur", "By- og Kulturforvaltningen", 2),
+            ],
+            by_eligibility_outcome: vec![count("accepted", "Inden for kompetence", 3)],
+            ..Default::default()
+        };
+        let text = summary_text(&figures);
+        assert!(text.starts_with("Inquiries in total: 3\n"), "{text}");
+        assert!(text.contains("  Børn- og Ungeforvaltningen"), "{text}");
+        assert!(text.contains("  By- og Kulturforvaltningen"), "{text}");
+        assert!(!text.contains("by-og-kultur"), "{text}");
+        assert!(text.contains("  accepted "), "{text}");
+    }
 }

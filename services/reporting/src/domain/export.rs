@@ -1,13 +1,16 @@
 //! The annual report: the year's figures beside the year before, and the monthly trend, as CSV
 //! (one row per figure, for spreadsheets) and as one self-contained HTML page in Danish with SVG
 //! charts: no scripts, fonts, images or links outside the file, so it can be attached as it is.
+//! It goes to the city council, so departments appear by their Danish names (the CSV keeps
+//! their codes beside the names, for machines).
 
 use std::fmt::Write as _;
 
+use borgerraad_platform::departments::Departments;
 use chrono::NaiveDate;
 
 use super::figures::{Comparison, Counts, Figures, Trend, TrendPoint};
-use super::labels::{code_da, dimension_da, month_da, month_short_da};
+use super::labels::{category_da, dimension_da, month_da, month_short_da};
 use super::state::Dimension;
 use super::{Month, MonthRange};
 
@@ -23,7 +26,12 @@ pub struct AnnualReport {
     pub overdue_now: i64,
     /// The Copenhagen date the report was made.
     pub made_on: NaiveDate,
+    /// The configured departments, for their names.
+    pub departments: Departments,
 }
+
+/// What the CSV's department columns say for "every department".
+const EVERY_DEPARTMENT: (&str, &str) = ("alle", "Alle forvaltninger");
 
 /// The category tables of a report, in the order shown.
 fn category_tables(figures: &Figures) -> [(Dimension, &Counts); 11] {
@@ -124,16 +132,23 @@ fn csv_row(out: &mut String, fields: &[&str]) {
 }
 
 /// RFC 4180 CSV, comma-separated, decimals with a point, one figure per row:
-/// `section,department,month,code,label,value,previous` (`previous` is the year before; trend
-/// rows have a month and no previous value).
+/// `section,department,department_name,month,code,label,value,previous`. `department` is the
+/// code ("alle" for every department) and `department_name` its Danish name; `label` is the
+/// Danish name of `code` (a department's name where `code` is a department); `previous` is the
+/// year before; trend rows have a month and no previous value.
 pub fn csv(report: &AnnualReport) -> String {
     let mut out = String::new();
-    let department = report.department.as_deref().unwrap_or("alle");
+    let departments = &report.departments;
+    let (department, department_name) = match report.department.as_deref() {
+        Some(code) => (code, departments.name_da(code)),
+        None => EVERY_DEPARTMENT,
+    };
     csv_row(
         &mut out,
         &[
             "section",
             "department",
+            "department_name",
             "month",
             "code",
             "label",
@@ -147,7 +162,16 @@ pub fn csv(report: &AnnualReport) -> String {
     {
         csv_row(
             &mut out,
-            &["key_figures", department, "", code, label, &value, &before],
+            &[
+                "key_figures",
+                department,
+                department_name,
+                "",
+                code,
+                label,
+                &value,
+                &before,
+            ],
         );
     }
     let now = [
@@ -157,7 +181,16 @@ pub fn csv(report: &AnnualReport) -> String {
     for (code, label, value) in now {
         csv_row(
             &mut out,
-            &["now", department, "", code, label, &value.to_string(), ""],
+            &[
+                "now",
+                department,
+                department_name,
+                "",
+                code,
+                label,
+                &value.to_string(),
+                "",
+            ],
         );
     }
     for ((dimension, counts), (_, before)) in category_tables(current)
@@ -181,24 +214,25 @@ pub fn csv(report: &AnnualReport) -> String {
                 &[
                     section,
                     department,
+                    department_name,
                     "",
                     code,
-                    code_da(code),
+                    category_da(dimension, code, departments),
                     &value,
                     &previous,
                 ],
             );
         }
     }
-    let series = std::iter::once((department, &report.trend.total)).chain(
+    let series = std::iter::once((department, department_name, &report.trend.total)).chain(
         report
             .trend
             .departments
             .iter()
             .filter(|_| report.department.is_none())
-            .map(|(d, s)| (d.as_str(), s)),
+            .map(|(code, points)| (code.as_str(), departments.name_da(code), points)),
     );
-    for (who, points) in series {
+    for (who, name, points) in series {
         for (month, point) in points.iter() {
             let month = month.to_string();
             let share = point
@@ -212,7 +246,10 @@ pub fn csv(report: &AnnualReport) -> String {
                 ("share_within_deadline", "Andel inden for fristen", share),
             ];
             for (code, label, value) in values {
-                csv_row(&mut out, &["trend", who, &month, code, label, &value, ""]);
+                csv_row(
+                    &mut out,
+                    &["trend", who, name, &month, code, label, &value, ""],
+                );
             }
         }
     }
@@ -310,7 +347,15 @@ fn month_chart(title: &str, points: &[(Month, TrendPoint)]) -> String {
     svg
 }
 
-fn counts_table(out: &mut String, heading: &str, current: &Counts, previous: &Counts, year: i32) {
+/// A table of `dimension`'s counts, this year beside last, each code by its Danish name.
+fn counts_table(
+    out: &mut String,
+    report: &AnnualReport,
+    heading: &str,
+    dimension: Dimension,
+    (current, previous): (&Counts, &Counts),
+) {
+    let year = report.year;
     let codes: std::collections::BTreeSet<&String> =
         current.keys().chain(previous.keys()).collect();
     let _ = writeln!(out, "<h3>{}</h3>", escape(heading));
@@ -327,7 +372,7 @@ fn counts_table(out: &mut String, heading: &str, current: &Counts, previous: &Co
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(code_da(code)),
+            escape(category_da(dimension, code, &report.departments)),
             current.get(code).copied().unwrap_or(0),
             previous.get(code).copied().unwrap_or(0)
         );
@@ -339,9 +384,10 @@ fn counts_table(out: &mut String, heading: &str, current: &Counts, previous: &Co
 pub fn html(report: &AnnualReport) -> String {
     let year = report.year;
     let (current, previous) = (&report.comparison.current, &report.comparison.previous);
+    let departments = &report.departments;
     let scope = match &report.department {
-        Some(department) => format!("Forvaltning: {}", escape(department)),
-        None => "Alle forvaltninger".into(),
+        Some(department) => format!("Forvaltning: {}", escape(departments.name_da(department))),
+        None => EVERY_DEPARTMENT.1.into(),
     };
     let mut out = String::new();
     let _ = write!(
@@ -396,7 +442,7 @@ pub fn html(report: &AnnualReport) -> String {
     let bars: Vec<(String, i64)> = current
         .by_department
         .iter()
-        .map(|(d, c)| (d.clone(), *c))
+        .map(|(code, count)| (departments.name_da(code).to_owned(), *count))
         .collect();
     out.push_str(&bar_chart("Modtagne henvendelser pr. forvaltning", &bars));
 
@@ -424,10 +470,11 @@ pub fn html(report: &AnnualReport) -> String {
 
     if report.department.is_none() && !report.trend.departments.is_empty() {
         out.push_str("<h2>Pr. forvaltning og måned</h2>\n");
-        for (department, points) in &report.trend.departments {
-            let _ = writeln!(out, "<h3>{}</h3>", escape(department));
+        for (code, points) in &report.trend.departments {
+            let name = departments.name_da(code);
+            let _ = writeln!(out, "<h3>{}</h3>", escape(name));
             out.push_str(&month_chart(
-                &format!("{department}: modtagne og besvarede pr. måned"),
+                &format!("{name}: modtagne og besvarede pr. måned"),
                 points,
             ));
         }
@@ -443,14 +490,14 @@ pub fn html(report: &AnnualReport) -> String {
             Dimension::ImprovementSuggestion => "Forbedringsforslag pr. forvaltning",
             other => dimension_da(other),
         };
-        counts_table(&mut out, heading, counts, before, year);
+        counts_table(&mut out, report, heading, dimension, (counts, before));
     }
     counts_table(
         &mut out,
+        report,
         dimension_da(Dimension::MediationStage),
-        &current.mediations_by_stage,
-        &previous.mediations_by_stage,
-        year,
+        Dimension::MediationStage,
+        (&current.mediations_by_stage, &previous.mediations_by_stage),
     );
     out.push_str("</body>\n</html>\n");
     out
@@ -501,6 +548,8 @@ mod tests {
             open_now: 3,
             overdue_now: 1,
             made_on: NaiveDate::from_ymd_opt(2027, 1, 15).expect("date"),
+            departments: Departments::parse("by-og-kultur,social=Social- og Sundhedsforvaltningen")
+                .expect("departments"),
         }
     }
 
@@ -533,36 +582,92 @@ mod tests {
     }
 
     #[test]
-    fn the_csv_parses_into_rows_of_seven_fields_with_the_key_figures() {
+    fn the_csv_parses_into_rows_of_eight_fields_with_the_key_figures() {
         let rows = parse_csv(&csv(&report(None)));
-        assert!(rows.iter().all(|r| r.len() == 7), "every row has 7 fields");
-        assert_eq!(rows[0][0], "section");
+        assert!(rows.iter().all(|r| r.len() == 8), "every row has 8 fields");
+        assert_eq!(
+            rows[0],
+            [
+                "section",
+                "department",
+                "department_name",
+                "month",
+                "code",
+                "label",
+                "value",
+                "previous"
+            ]
+        );
         let find = |section: &str, code: &str| {
             rows.iter()
-                .find(|r| r[0] == section && r[3] == code)
+                .find(|r| r[0] == section && r[4] == code)
                 .unwrap_or_else(|| panic!("{section}/{code} missing"))
                 .clone()
         };
-        assert_eq!(find("key_figures", "received")[5], "17");
-        assert_eq!(find("key_figures", "share_within_deadline")[5], "0.8571");
-        assert_eq!(find("key_figures", "median_handling_working_days")[5], "11");
-        assert_eq!(find("department", "social")[5], "12");
+        let received = find("key_figures", "received");
+        assert_eq!(received[1..3], ["alle", "Alle forvaltninger"]);
+        assert_eq!(received[6], "17");
+        assert_eq!(find("key_figures", "share_within_deadline")[6], "0.8571");
+        assert_eq!(find("key_figures", "median_handling_working_days")[6], "11");
         assert_eq!(
-            find("closing_outcome", "partial_criticism")[4],
+            find("closing_outcome", "partial_criticism")[5],
             "Delvis kritik"
         );
         let january = rows
             .iter()
             .find(|r| {
-                r[0] == "trend" && r[1] == "social" && r[2] == "2026-01" && r[3] == "received"
+                r[0] == "trend" && r[1] == "social" && r[3] == "2026-01" && r[4] == "received"
             })
             .expect("social's January");
-        assert_eq!(january[5], "12");
+        assert_eq!(january[2], "Social- og Sundhedsforvaltningen");
+        assert_eq!(january[6], "12");
         assert_eq!(
             rows.iter()
                 .filter(|r| r[0] == "trend" && r[1] == "alle")
                 .count(),
             48
+        );
+    }
+
+    #[test]
+    fn departments_are_named_in_the_csv_with_their_codes_beside_the_names() {
+        let mut report = report(None);
+        // Merged away since: no name configured any more, so its code stands in.
+        report
+            .comparison
+            .current
+            .by_department
+            .insert("miljoe".into(), 2);
+        let rows = parse_csv(&csv(&report));
+        let department = |code: &str| {
+            rows.iter()
+                .find(|r| r[0] == "department" && r[4] == code)
+                .map(|r| (r[5].clone(), r[6].clone()))
+                .unwrap_or_else(|| panic!("{code} missing"))
+        };
+        assert_eq!(
+            department("social"),
+            ("Social- og Sundhedsforvaltningen".into(), "12".into())
+        );
+        assert_eq!(
+            department("by-og-kultur"),
+            ("By- og Kulturforvaltningen".into(), "5".into())
+        );
+        assert_eq!(department("miljoe"), ("miljoe".into(), "2".into()));
+        let suggestion = rows
+            .iter()
+            .find(|r| r[0] == "improvement_suggestion")
+            .expect("a suggestion");
+        assert_eq!(
+            suggestion[4..6],
+            ["social", "Social- og Sundhedsforvaltningen"]
+        );
+
+        let one = parse_csv(&csv(&self::report(Some("social"))));
+        assert!(
+            one.iter()
+                .skip(1)
+                .all(|r| r[1] == "social" && r[2] == "Social- og Sundhedsforvaltningen")
         );
     }
 
@@ -581,6 +686,8 @@ mod tests {
             "charts per department and per month"
         );
         for label in [
+            "By- og Kulturforvaltningen",
+            "<h3>Social- og Sundhedsforvaltningen</h3>",
             "Nøgletal",
             "marts 2026",
             "Delvis kritik",
@@ -608,7 +715,7 @@ mod tests {
             .by_department
             .insert("<b>&".into(), 1);
         let page = html(&report);
-        assert!(page.contains("Forvaltning: social"));
+        assert!(page.contains("Forvaltning: Social- og Sundhedsforvaltningen"));
         assert!(page.contains("&lt;b&gt;&amp;") && !page.contains("<b>&"));
     }
 }

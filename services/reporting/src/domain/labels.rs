@@ -1,4 +1,7 @@
-//! Danish names for the report: months and the category codes the events carry.
+//! Danish names for the report: months, the category codes the events carry, and departments
+//! (whose names come from configuration).
+
+use borgerraad_platform::departments::Departments;
 
 use super::Month;
 use super::state::Dimension;
@@ -39,6 +42,20 @@ pub fn dimension_da(dimension: Dimension) -> &'static str {
         Dimension::DeadlineResult => "Svarfrist",
         Dimension::HandlingDays => "Sagsbehandlingstid (arbejdsdage)",
         Dimension::ImprovementSuggestion => "Forbedringsforslag",
+    }
+}
+
+/// The Danish name of `code` counted under `dimension`: a department's from `departments` (the
+/// code itself for one no longer configured), any other category's from [`code_da`].
+pub fn category_da<'a>(
+    dimension: Dimension,
+    code: &'a str,
+    departments: &'a Departments,
+) -> &'a str {
+    if dimension.counts_departments() {
+        departments.name_da(code)
+    } else {
+        code_da(code)
     }
 }
 
@@ -116,5 +133,26 @@ mod tests {
     fn codes_get_danish_names_and_departments_stay_as_they_are() {
         assert_eq!(code_da("partial_criticism"), "Delvis kritik");
         assert_eq!(code_da("by-og-kultur"), "by-og-kultur");
+    }
+
+    #[test]
+    fn departments_are_named_from_configuration_and_old_codes_stay_readable() {
+        let departments = Departments::parse("by-og-kultur,miljoe=Miljø- og Teknikforvaltningen")
+            .expect("departments");
+        let name = |dimension, code| category_da(dimension, code, &departments);
+        assert_eq!(
+            name(Dimension::Received, "miljoe"),
+            "Miljø- og Teknikforvaltningen"
+        );
+        assert_eq!(
+            name(Dimension::ImprovementSuggestion, "by-og-kultur"),
+            "By- og Kulturforvaltningen"
+        );
+        assert_eq!(
+            name(Dimension::Received, "social"),
+            "social",
+            "merged away since"
+        );
+        assert_eq!(name(Dimension::ClosingOutcome, "criticism"), "Kritik");
     }
 }

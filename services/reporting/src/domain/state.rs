@@ -466,6 +466,12 @@ impl Dimension {
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.code() == code)
     }
+
+    /// Whether this dimension's values are department codes: inquiries received per department,
+    /// improvement suggestions per department they are for.
+    pub const fn counts_departments(self) -> bool {
+        matches!(self, Self::Received | Self::ImprovementSuggestion)
+    }
 }
 
 /// One pre-aggregated counter: (month, department, dimension, value).
