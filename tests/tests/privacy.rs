@@ -183,7 +183,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
         let mut intake = intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: id.clone(),
-            reveal_cpr: false,
+            ..Default::default()
         };
         async move {
             let inquiry = intake.get_inquiry(request).await.ok()?.into_inner();
@@ -274,6 +274,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: id.clone(),
             reveal_cpr: true,
+            ..Default::default()
         })
         .await
         .expect("stored")

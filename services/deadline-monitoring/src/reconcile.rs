@@ -178,7 +178,7 @@ impl Reconciler {
             .clone()
             .get_inquiry(pb::GetInquiryRequest {
                 inquiry_id: inquiry_id.to_string(),
-                reveal_cpr: false,
+                ..Default::default()
             })
             .await
         {

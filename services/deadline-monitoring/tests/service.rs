@@ -1605,7 +1605,7 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
     let mut version = intake_client
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: id.to_string(),
-            reveal_cpr: false,
+            ..Default::default()
         })
         .await
         .expect("inquiry")
@@ -1707,7 +1707,7 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
     let version = intake_client
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: lost.to_string(),
-            reveal_cpr: false,
+            ..Default::default()
         })
         .await
         .expect("inquiry")

@@ -89,7 +89,7 @@ impl AssessInquiry {
         let mut intake = self.intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_string(),
-            reveal_cpr: false,
+            ..Default::default()
         };
         match intake.get_inquiry(request).await {
             Ok(inquiry) => Ok(Some(inquiry.into_inner().description)),

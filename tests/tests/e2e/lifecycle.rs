@@ -377,7 +377,7 @@ async fn get(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
         .clone()
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_owned(),
-            reveal_cpr: false,
+            ..Default::default()
         })
         .await
         .expect("inquiry stored")
@@ -390,7 +390,7 @@ async fn assessed(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
         let mut intake = system.intake.clone();
         let request = pb::GetInquiryRequest {
             inquiry_id: inquiry_id.to_owned(),
-            reveal_cpr: false,
+            ..Default::default()
         };
         async move {
             let inquiry = intake.get_inquiry(request).await.ok()?.into_inner();
@@ -1080,6 +1080,7 @@ async fn a_cpr_number_is_masked_unless_revealed_and_an_invalid_one_is_refused() 
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: submitted.inquiry_id.clone(),
             reveal_cpr: true,
+            ..Default::default()
         })
         .await
         .expect("revealed")

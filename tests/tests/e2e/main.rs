@@ -4,5 +4,6 @@ mod deadlines;
 mod eligibility;
 mod flow;
 mod lifecycle;
+mod references;
 mod resilience;
 mod validation;
