@@ -47,7 +47,7 @@ echo "INSERT INTO t (payload) VALUES (repeat('x', 200));" >"$work/insert.sql"
 pgbench -n -c "$C" -j 2 -T 10 -f "$work/insert.sql" "$server/${db}_pgbench" 2>/dev/null | grep -E '^tps'
 
 echo "--- baseline 2: bare JetStream publish, concurrency $C"
-"$ROOT/target/release/loadgen" --bare-publish -n "$N" -c "$C" --nats "nats://127.0.0.1:$nats_port"
+"$(release_bin)/loadgen" --bare-publish -n "$N" -c "$C" --nats "nats://127.0.0.1:$nats_port"
 
 echo "--- the system: $N inquiries at concurrency $C"
 export NATS_URL="nats://127.0.0.1:$nats_port" DATABASE_URL="$server/$db" RUST_LOG=warn PORT_BASE=51050
@@ -56,7 +56,7 @@ sleep 5 # let start-up allocations settle before reading idle memory
 for i in "${!SERVICES[@]}"; do
     printf 'idle RSS %-20s %6d kB\n' "${SERVICES[$i]}" "$(awk '/VmRSS/ {print $2}' "/proc/${SERVICE_PIDS[$i]}/status")"
 done
-"$ROOT/target/release/loadgen" -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"
+"$(release_bin)/loadgen" -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"
 for i in "${!SERVICES[@]}"; do
     printf 'RSS after load %-20s %6d kB\n' "${SERVICES[$i]}" "$(awk '/VmRSS/ {print $2}' "/proc/${SERVICE_PIDS[$i]}/status")"
 done
@@ -66,4 +66,4 @@ stop_services
 export DATABASE_URL="$server/${db}_intake"
 SERVICES=(intake)
 start_services
-"$ROOT/target/release/loadgen" --submit-only -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"
+"$(release_bin)/loadgen" --submit-only -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"

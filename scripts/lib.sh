@@ -5,6 +5,14 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="$ROOT/.local"
 
+# Where `cargo build --release` in the checkout puts the binaries: CARGO_TARGET_DIR (relative to
+# the checkout) or target/.
+release_bin() {
+    local target="${CARGO_TARGET_DIR:-target}"
+    case "$target" in /*) ;; *) target="$ROOT/$target" ;; esac
+    echo "$target/release"
+}
+
 log() { printf '==> %s\n' "$*" >&2; }
 
 as_root() {
@@ -55,8 +63,18 @@ ensure_nats() {
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true; }
 
-# Where a private cluster lives: somewhere the postgres user can reach when we run as root.
-pg_private_dir() { if [ "$(id -u)" = 0 ]; then echo /var/tmp/borgerraad-postgres; else echo "$LOCAL/postgres"; fi; }
+# Where this checkout's private cluster lives, never shared with another checkout (whose data is
+# sealed with another key): .local/postgres. Run as root, the server runs as the postgres user,
+# which must reach that folder; where it cannot (a checkout under /root, say), the cluster lives
+# in /var/tmp in a folder named after the checkout's path instead.
+pg_private_dir() {
+    mkdir -p "$LOCAL"
+    if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$LOCAL" 2>/dev/null; then
+        echo "$LOCAL/postgres"
+    else
+        echo "/var/tmp/borgerraad-postgres-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+    fi
+}
 
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -75,7 +93,7 @@ ensure_postgres() {
         local bin data
         bin="$(pg_bin)"; data="$(pg_private_dir)"
         if [ ! -f "$data/PG_VERSION" ]; then
-            log "creating a private PostgreSQL cluster in $data (trust auth on $host:$port)"
+            log "creating this checkout's private PostgreSQL cluster in $data (trust auth on $host:$port)"
             mkdir -p "$data"
             [ "$(id -u)" = 0 ] && chown postgres:postgres "$data"
             as_postgres "$bin/initdb" -D "$data" -U postgres -A trust >/dev/null
@@ -114,10 +132,89 @@ url_host() { local rest="${1#*://}"; rest="${rest#*@}"; rest="${rest%%/*}"; echo
 url_port() { local rest="${1#*://}"; rest="${rest#*@}"; rest="${rest%%/*}"; case "$rest" in *:*) echo "${rest##*:}";; *) echo "$2";; esac; }
 
 SERVICES=(intake eligibility deadline-monitoring reporting)
-# PORT_BASE moves all four ports (default 50050: intake 50051 … reporting 50054).
+# PORT_BASE moves all four ports (default 50050: intake 50051 … reporting 50054); the CLI reads
+# the same variable, so it finds them.
 service_port() {
     local base="${PORT_BASE:-50050}"
     case "$1" in intake) echo $((base + 1));; eligibility) echo $((base + 2));; deadline-monitoring) echo $((base + 3));; reporting) echo $((base + 4));; esac
+}
+
+# Fails, naming the port, when one of the four is taken (by another checkout's services, say):
+# better said before a long build than after it.
+check_service_ports_free() {
+    local service port
+    for service in "${SERVICES[@]}"; do
+        port="$(service_port "$service")"
+        if port_open "$(client_host)" "$port"; then
+            log "port $port, where $service would listen, is already in use (another checkout's services?)"
+            log "stop whatever listens there, or move this checkout's services, e.g.: PORT_BASE=$((${PORT_BASE:-50050} + 100)) $0"
+            return 1
+        fi
+    done
+}
+
+# The address clients use for the services: GRPC_HOST, or 127.0.0.1 where they listen on all.
+client_host() {
+    local host="${GRPC_HOST:-127.0.0.1}"
+    [ "$host" != 0.0.0.0 ] || host=127.0.0.1
+    echo "$host"
+}
+
+# Points the CLI (and the services that call intake) at the four services this checkout starts,
+# whatever the calling shell had set.
+export_service_addresses() {
+    local host
+    host="$(client_host)"
+    export INTAKE_URL="http://$host:$(service_port intake)"
+    export ELIGIBILITY_URL="http://$host:$(service_port eligibility)"
+    export DEADLINE_MONITORING_URL="http://$host:$(service_port deadline-monitoring)"
+    export REPORTING_URL="http://$host:$(service_port reporting)"
+}
+
+# The variables the CLI needs to find the services started here, as `export` lines for another
+# shell; none when the defaults fit.
+cli_environment() {
+    local host
+    host="$(client_host)"
+    if [ "$host" != 127.0.0.1 ]; then
+        echo "export INTAKE_URL=http://$host:$(service_port intake) ELIGIBILITY_URL=http://$host:$(service_port eligibility)"
+        echo "export DEADLINE_MONITORING_URL=http://$host:$(service_port deadline-monitoring) REPORTING_URL=http://$host:$(service_port reporting)"
+    elif [ "${PORT_BASE:-50050}" != 50050 ]; then
+        echo "export PORT_BASE=$PORT_BASE"
+    fi
+}
+
+# Makes the example call with the CLI in $1; its output is kept in .local/logs/example.txt and
+# the reference it submitted in EXAMPLE_REFERENCE. Says clearly when it fails and returns 1.
+EXAMPLE_REFERENCE=""
+run_example() {
+    mkdir -p "$LOCAL/logs"
+    local status=0
+    "$1/borgerraad" example >"$LOCAL/logs/example.txt" 2>&1 || status=$?
+    cat "$LOCAL/logs/example.txt"
+    EXAMPLE_REFERENCE="$(grep -o 'BR-[0-9]\{4\}-[0-9]\{6,\}' "$LOCAL/logs/example.txt" | head -n 1 || true)"
+    if [ "$status" != 0 ]; then
+        log "THE EXAMPLE CALL FAILED (exit status $status, output above and in .local/logs/example.txt)."
+        log "The services keep running so you can look: their logs are in .local/logs/."
+        return 1
+    fi
+}
+
+# What to try next, with the real ports and the CLI in $1.
+print_hints() {
+    local bin="${1#"$ROOT"/}" reference="${EXAMPLE_REFERENCE:-BR-2026-000001}" host
+    host="$(client_host)"
+    printf '\nBorgerraad is running: intake on port %s, eligibility %s, deadline-monitoring %s, reporting %s.\n' \
+        "$(service_port intake)" "$(service_port eligibility)" "$(service_port deadline-monitoring)" "$(service_port reporting)"
+    echo "Try, in another shell in $ROOT:"
+    cli_environment | sed 's/^/  /'
+    cat <<TXT
+  $bin/borgerraad submit --department boern-og-unge --no-prior-dialogue
+  $bin/borgerraad show $reference        # a reference or an inquiry id
+  $bin/borgerraad summary
+  grpcurl -plaintext $host:$(service_port intake) list        # reflection is on
+Logs: .local/logs/. Press Ctrl-C to stop.
+TXT
 }
 
 # The key that seals CPR numbers at rest: PERSONAL_DATA_KEYS if set, else one generated once for
@@ -139,16 +236,16 @@ start_services() {
     mkdir -p "$LOCAL/logs"
     SERVICE_PIDS=()
     # Eligibility reads descriptions, deadline-monitoring reconciles case states, from intake.
-    export INTAKE_URL="http://${GRPC_HOST:-127.0.0.1}:$(service_port intake)"
+    export_service_addresses
     for service in "${SERVICES[@]}"; do
         GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
-            "$ROOT/target/release/$service" >"$LOCAL/logs/$service.log" 2>&1 &
+            "$(release_bin)/$service" >"$LOCAL/logs/$service.log" 2>&1 &
         SERVICE_PIDS+=($!)
     done
     local i
     for i in "${!SERVICES[@]}"; do
         local service="${SERVICES[$i]}" deadline=$((SECONDS + 60))
-        until "$ROOT/target/release/borgerraad" health --addr "http://${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" >/dev/null 2>&1; do
+        until "$(release_bin)/borgerraad" health --addr "http://$(client_host):$(service_port "$service")" >/dev/null 2>&1; do
             # Another process on the port would answer the probe: check our own child lives.
             kill -0 "${SERVICE_PIDS[$i]}" 2>/dev/null || { log "$service exited; see .local/logs/$service.log"; return 1; }
             if [ $SECONDS -ge $deadline ]; then log "$service did not become healthy; see .local/logs/$service.log"; return 1; fi

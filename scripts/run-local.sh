@@ -7,6 +7,9 @@ set -euo pipefail
 
 export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/borgerraad}"
+# The services listen, and the CLI (the example call below) looks, at PORT_BASE + 1 … + 4.
+export PORT_BASE="${PORT_BASE:-50050}"
+export_service_addresses
 
 SERVICE_PIDS=()
 cleanup() { log "stopping"; stop_services; stop_private_dependencies; }
@@ -14,24 +17,18 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 ensure_cargo
+check_service_ports_free
 ensure_nats "$(url_host "$NATS_URL")" "$(url_port "$NATS_URL" 4222)"
 ensure_postgres "$DATABASE_URL"
 
-log "building the services (release)"
+log "building the services (release; the first build takes a while, see README.md)"
 (cd "$ROOT" && cargo build --release --locked --bins)
+BIN="$(release_bin)"
 
 start_services   # each service applies its own migrations at start
 
-log "example call: target/release/borgerraad example"
-"$ROOT/target/release/borgerraad" example
+log "example call: ${BIN#"$ROOT"/}/borgerraad example"
+run_example "$BIN" || true   # a failed example leaves the system running, to be looked at
 
-cat <<TXT
-
-Borgerraad is running. Try:
-  target/release/borgerraad submit --department boern-og-unge --no-prior-dialogue
-  target/release/borgerraad show <inquiry_id>
-  target/release/borgerraad summary
-  grpcurl -plaintext 127.0.0.1:50051 list        # reflection is on
-Logs: .local/logs/. Press Ctrl-C to stop.
-TXT
+print_hints "$BIN"
 wait

@@ -1,3 +1,4 @@
-//! This crate exists only to hold the static checks of `docker-compose.yml` and
-//! the files under `deploy/` (see `tests/compose.rs`), so that `cargo test`
-//! catches a broken deployment without needing a Docker engine.
+//! This crate exists only to hold checks that need neither a Docker engine nor a build:
+//! `tests/compose.rs` reads `docker-compose.yml` and the files under `deploy/` it refers to, and
+//! `tests/scripts.rs` parses the scripts under `scripts/` and runs the logic of `scripts/lib.sh`
+//! that `scripts/run-local.sh` relies on, so `cargo test` catches a broken deployment or script.

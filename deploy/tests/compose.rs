@@ -9,7 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_yaml::Value;
+// Read as JSON values: YAML maps with string keys, which is all compose and the collector use.
+use serde_json::Value;
 
 const APP_SERVICES: [&str; 4] = ["intake", "eligibility", "deadline-monitoring", "reporting"];
 const INFRA_SERVICES: [&str; 4] = ["nats", "postgres", "otel-collector", "jaeger"];
@@ -26,14 +27,10 @@ fn read(relative: &str) -> String {
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// The compose file with `<<` merge keys applied, as docker-compose sees it.
+/// The compose file with `<<` merge keys applied (the parser merges them), as docker-compose
+/// sees it.
 fn compose() -> Value {
-    let mut value: Value =
-        serde_yaml::from_str(&read("docker-compose.yml")).expect("docker-compose.yml is YAML");
-    value
-        .apply_merge()
-        .expect("merge keys in docker-compose.yml resolve");
-    value
+    serde_saphyr::from_str(&read("docker-compose.yml")).expect("docker-compose.yml is YAML")
 }
 
 fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {
@@ -57,14 +54,11 @@ fn scalar(value: &Value) -> Option<String> {
 fn environment(service: &Value) -> BTreeMap<String, String> {
     match service.get("environment") {
         None => BTreeMap::new(),
-        Some(Value::Mapping(map)) => map
+        Some(Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| {
-                let key = scalar(k).expect("environment keys are scalars");
-                (key, scalar(v).unwrap_or_default())
-            })
+            .map(|(k, v)| (k.clone(), scalar(v).unwrap_or_default()))
             .collect(),
-        Some(Value::Sequence(items)) => items
+        Some(Value::Array(items)) => items
             .iter()
             .map(|item| {
                 let entry = item.as_str().expect("environment entries are strings");
@@ -80,13 +74,13 @@ fn environment(service: &Value) -> BTreeMap<String, String> {
 
 /// Published ports as (host port, container port), from the short or the long syntax.
 fn ports(service: &Value) -> Vec<(Option<u16>, u16)> {
-    let Some(items) = service.get("ports").and_then(Value::as_sequence) else {
+    let Some(items) = service.get("ports").and_then(Value::as_array) else {
         return Vec::new();
     };
     items
         .iter()
         .map(|item| match item {
-            Value::Mapping(_) => {
+            Value::Object(_) => {
                 let target = item
                     .get("target")
                     .and_then(scalar)
@@ -117,17 +111,17 @@ fn ports(service: &Value) -> Vec<(Option<u16>, u16)> {
 fn depends_on(service: &Value) -> BTreeMap<String, String> {
     match service.get("depends_on") {
         None => BTreeMap::new(),
-        Some(Value::Sequence(items)) => items
+        Some(Value::Array(items)) => items
             .iter()
             .map(|i| {
                 let name = scalar(i).expect("depends_on entries are names");
                 (name, "service_started".to_string())
             })
             .collect(),
-        Some(Value::Mapping(map)) => map
+        Some(Value::Object(map)) => map
             .iter()
             .map(|(k, v)| {
-                let name = scalar(k).expect("depends_on keys are names");
+                let name = k.clone();
                 let condition = v
                     .get("condition")
                     .and_then(scalar)
@@ -151,14 +145,14 @@ fn is_host_path(source: &str) -> bool {
 
 /// `volumes:` of a service, from the short (`src:dst[:mode]`) or the long syntax.
 fn mounts(service: &Value) -> Vec<Mount> {
-    let Some(items) = service.get("volumes").and_then(Value::as_sequence) else {
+    let Some(items) = service.get("volumes").and_then(Value::as_array) else {
         return Vec::new();
     };
     items
         .iter()
         .filter_map(|item| {
             let (kind, source, target) = match item {
-                Value::Mapping(_) => (
+                Value::Object(_) => (
                     item.get("type").and_then(scalar),
                     item.get("source").and_then(scalar)?,
                     item.get("target").and_then(scalar)?,
@@ -191,8 +185,8 @@ fn mounts(service: &Value) -> Vec<Mount> {
 fn declared_volumes(compose: &Value) -> BTreeSet<String> {
     compose
         .get("volumes")
-        .and_then(Value::as_mapping)
-        .map(|m| m.keys().filter_map(scalar).collect())
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
         .unwrap_or_default()
 }
 
@@ -216,7 +210,7 @@ fn url_host_port(url: &str) -> (String, u16) {
 
 fn healthcheck_test(service: &Value) -> Vec<String> {
     match service.get("healthcheck").and_then(|h| h.get("test")) {
-        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
         Some(other) => vec![scalar(other).expect("healthcheck test is a string or a list")],
         None => Vec::new(),
     }
@@ -227,10 +221,10 @@ fn all_eight_services_are_defined() {
     let compose = compose();
     let defined: BTreeSet<String> = compose
         .get("services")
-        .and_then(Value::as_mapping)
+        .and_then(Value::as_object)
         .expect("services is a map")
         .keys()
-        .filter_map(scalar)
+        .cloned()
         .collect();
     for name in APP_SERVICES.iter().chain(&INFRA_SERVICES) {
         assert!(defined.contains(*name), "service {name} is missing");
@@ -250,7 +244,7 @@ fn every_app_service_is_built_from_the_shared_dockerfile_with_its_own_name() {
         let dockerfile = build.get("dockerfile").and_then(scalar);
         assert_eq!(dockerfile.as_deref(), Some("deploy/Dockerfile"), "{name}");
         let arg = match build.get("args") {
-            Some(Value::Sequence(items)) => items
+            Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(scalar)
                 .find_map(|a| a.strip_prefix("SERVICE=").map(str::to_string)),
@@ -289,6 +283,28 @@ fn the_dockerfile_builds_the_chosen_service_with_the_cli_for_its_healthcheck() {
             .lines()
             .any(|l| l.trim().trim_matches('/') == "deploy"),
         ".dockerignore must not exclude deploy/"
+    );
+}
+
+#[test]
+fn the_image_gets_the_two_binaries_and_nothing_else_from_the_build() {
+    let dockerfile = read("deploy/Dockerfile");
+    // The builder stage copies exactly these out of the target dir (no `.dwp`, no `.d` files).
+    assert!(
+        dockerfile.contains("cp \"target/release/${SERVICE}\" target/release/borgerraad /out/"),
+        "the builder copies the service and the CLI only"
+    );
+    let from_builder: Vec<&str> = dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("COPY --from=builder"))
+        .collect();
+    assert_eq!(
+        from_builder,
+        [
+            "COPY --from=builder /out/${SERVICE} /usr/local/bin/service",
+            "COPY --from=builder /out/borgerraad /usr/local/bin/borgerraad",
+        ]
     );
 }
 
@@ -429,7 +445,7 @@ fn nats_persists_jetstream_to_a_named_volume_with_fsync_on_every_write() {
 
     // The config file is whichever bind mount the -c argument points at.
     let command: Vec<String> = match nats.get("command") {
-        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(scalar).collect(),
         Some(other) => scalar(other)
             .unwrap_or_default()
             .split_whitespace()
@@ -493,7 +509,7 @@ fn every_named_volume_in_use_is_declared_at_top_level() {
     let declared = declared_volumes(&compose);
     for (name, svc) in compose
         .get("services")
-        .and_then(Value::as_mapping)
+        .and_then(Value::as_object)
         .expect("services is a map")
     {
         for mount in mounts(svc) {
@@ -513,7 +529,7 @@ fn every_file_mounted_from_deploy_exists() {
     let mut checked = 0;
     for (name, svc) in compose
         .get("services")
-        .and_then(Value::as_mapping)
+        .and_then(Value::as_object)
         .expect("services is a map")
     {
         for mount in mounts(svc) {
@@ -571,7 +587,7 @@ fn the_collector_config_parses_and_exports_traces_to_jaeger() {
         "the collector config is mounted where --config points"
     );
 
-    let config: CollectorConfig = serde_yaml::from_str(&read("deploy/otel-collector.yaml"))
+    let config: CollectorConfig = serde_saphyr::from_str(&read("deploy/otel-collector.yaml"))
         .expect("otel-collector.yaml parses");
 
     // The collector refuses to start if a pipeline names a component that is not defined.

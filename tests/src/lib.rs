@@ -51,10 +51,10 @@ pub struct Ports {
     pub reporting: u16,
 }
 
-fn settings(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSettings {
+fn settings(name: &str, database: &TestDatabase, nats: &NatsServer, port: u16) -> CommonSettings {
     CommonSettings {
         service_name: name.to_owned(),
-        grpc_addr: ([127, 0, 0, 1], 0).into(),
+        grpc_addr: ([127, 0, 0, 1], port).into(),
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
         otlp_endpoint: None,
@@ -63,7 +63,19 @@ fn settings(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSet
 }
 
 impl TestSystem {
+    /// The four services, each on a free port.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(None).await
+    }
+
+    /// The four services where `PORT_BASE=base` puts them: intake on `base + 1`, eligibility
+    /// `+ 2`, deadline-monitoring `+ 3`, reporting `+ 4` (for the command-line client's tests).
+    pub async fn start_on_port_base(base: u16) -> anyhow::Result<Self> {
+        Self::start_on(Some(base)).await
+    }
+
+    async fn start_on(port_base: Option<u16>) -> anyhow::Result<Self> {
+        let port = |offset: u16| port_base.map_or(0, |base| base + offset);
         let nats = NatsServer::start().await?;
         let database = TestDatabase::create().await?;
         let clock = ManualClock::new(
@@ -75,7 +87,7 @@ impl TestSystem {
 
         let intake = intake::Application::build(
             intake::Settings {
-                common: settings("intake", &database, &nats),
+                common: settings("intake", &database, &nats, port(1)),
                 departments: borgerraad_platform::departments::Departments::odense(),
                 personal_data_keys: Arc::new(test_keyring()),
             },
@@ -84,7 +96,7 @@ impl TestSystem {
         .await?;
         let eligibility = eligibility::Application::build(
             eligibility::Settings {
-                common: settings("eligibility", &database, &nats),
+                common: settings("eligibility", &database, &nats, port(2)),
                 rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
                 intake_url: format!("http://127.0.0.1:{}", intake.port()),
                 calendar: Default::default(),
@@ -103,6 +115,7 @@ impl TestSystem {
                     "deadline-monitoring",
                     &database,
                     &nats,
+                    port(3),
                 ))
             },
             clock.clone(),
@@ -110,7 +123,7 @@ impl TestSystem {
         .await?;
         let reporting = reporting::Application::build(
             reporting::Settings {
-                common: settings("reporting", &database, &nats),
+                common: settings("reporting", &database, &nats, port(4)),
                 departments: borgerraad_platform::departments::Departments::odense(),
             },
             clock.clone(),

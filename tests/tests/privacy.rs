@@ -280,6 +280,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
             reveal_cpr: true,
             actor: "cw-17".into(),
             purpose: "Kontrol af sagens oplysninger".into(),
+            ..Default::default()
         })
         .await
         .expect("stored")

@@ -211,6 +211,14 @@ pub async fn get_inquiry<'e>(
     .await
 }
 
+/// The id of the inquiry with this human reference, if there is one.
+pub async fn inquiry_id_by_reference(pool: &PgPool, reference: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("SELECT inquiry_id FROM inquiries WHERE reference = $1")
+        .bind(reference)
+        .fetch_optional(pool)
+        .await
+}
+
 /// The inquiries among `ids` that exist, in no particular order.
 pub async fn get_inquiries(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<InquiryRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -517,7 +517,32 @@ impl IntakeService for IntakeApi {
             .and_then(|value| value.to_str().ok())
             .and_then(trace_id_of);
         let request = request.into_inner();
-        let inquiry_id = parse_id("inquiry_id", &request.inquiry_id)?;
+        let inquiry_id = match (request.inquiry_id.is_empty(), request.reference.is_empty()) {
+            (false, true) => parse_id("inquiry_id", &request.inquiry_id)?,
+            (true, false) => {
+                if !domain::is_reference(&request.reference) {
+                    return Err(invalid_argument(&[FieldViolation::new(
+                        "reference",
+                        "must be a reference such as BR-2026-000123",
+                    )]));
+                }
+                db::inquiry_id_by_reference(&self.pool, &request.reference)
+                    .await
+                    .map_err(IntakeError::from)?
+                    .ok_or_else(|| Status::not_found("no inquiry has that reference"))?
+            }
+            (neither, _) => {
+                let why = if neither {
+                    "give the inquiry_id or the reference"
+                } else {
+                    "give the inquiry_id or the reference, not both"
+                };
+                return Err(invalid_argument(&[
+                    FieldViolation::new("inquiry_id", why),
+                    FieldViolation::new("reference", why),
+                ]));
+            }
+        };
         tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry_id));
         if !request.reveal_cpr {
             return Ok(Response::new(self.read(inquiry_id).await?));

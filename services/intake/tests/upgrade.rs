@@ -234,6 +234,7 @@ async fn read(client: &IntakeServiceClient<Channel>, id: Uuid, reveal: bool) -> 
             reveal_cpr: reveal,
             actor: "cw-17".into(),
             purpose: "Kontrol efter opgradering".into(),
+            ..Default::default()
         })
         .await
         .expect("read")

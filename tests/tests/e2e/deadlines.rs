@@ -259,10 +259,13 @@ async fn an_unanswered_inquiry_is_breached_at_the_end_of_its_due_date_and_escala
             .collect::<Vec<_>>(),
         [inquiry_id.as_str()]
     );
-    let summary = system
-        .summary_when("the breach counted", |s| s.overdue_now == 1)
+    // Overdue now follows the clock; the month's overdue figure follows the breach notice's
+    // event, which reporting may apply a moment later.
+    system
+        .summary_when("the breach counted", |s| {
+            s.overdue_now == 1 && s.figures.as_ref().is_some_and(|f| f.overdue == 1)
+        })
         .await;
-    assert_eq!(summary.figures.map(|f| f.overdue), Some(1));
 
     // Five working days after the breach the department's director is told, once.
     system.clock.set(

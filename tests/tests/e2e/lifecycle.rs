@@ -1118,6 +1118,7 @@ async fn a_cpr_number_is_masked_unless_revealed_and_an_invalid_one_is_refused() 
             reveal_cpr: true,
             actor: ACTOR.into(),
             purpose: "Partshøring efter forvaltningslovens § 19".into(),
+            ..Default::default()
         })
         .await
         .expect("revealed")

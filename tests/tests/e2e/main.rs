@@ -6,5 +6,6 @@ mod eligibility;
 mod flow;
 mod lifecycle;
 mod personal_data;
+mod references;
 mod resilience;
 mod validation;

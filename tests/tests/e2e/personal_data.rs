@@ -41,6 +41,7 @@ fn reveal(inquiry_id: &str, actor: &str, purpose: &str) -> tonic::Request<pb::Ge
         reveal_cpr: true,
         actor: actor.into(),
         purpose: purpose.into(),
+        ..Default::default()
     });
     let traceparent = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
     request

@@ -5,10 +5,16 @@
 //! reporting figures, `example` submits a sample inquiry and waits until every service has
 //! handled it, `annual-report` writes the year's report, and `rebuild-reporting` rebuilds the
 //! figures from the stream.
+//!
+//! The services are found from `PORT_BASE` (intake on PORT_BASE + 1 … reporting on + 4, as
+//! `scripts/run-local.sh` starts them) unless `INTAKE_URL`, `ELIGIBILITY_URL`,
+//! `DEADLINE_MONITORING_URL`, `REPORTING_URL` or the matching flags say otherwise. Wherever an
+//! inquiry is asked for, its reference (`BR-2026-000123`) or its id will do.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use borgerraad_cli::{Addresses, DEFAULT_PORT_BASE, Explicit, InquiryKey, report_format};
 use borgerraad_proto::v1::{self as pb};
 use clap::{Parser, Subcommand};
 use tonic::transport::Channel;
@@ -19,36 +25,39 @@ use tonic_health::pb::{
 #[derive(Parser)]
 #[command(name = "borgerraad", about = "Client for the Borgerraad services")]
 struct Cli {
-    #[arg(
-        long,
-        env = "INTAKE_URL",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
-    intake: String,
-    #[arg(
-        long,
-        env = "ELIGIBILITY_URL",
-        default_value = "http://127.0.0.1:50052",
-        global = true
-    )]
-    eligibility: String,
-    #[arg(
-        long,
-        env = "DEADLINE_MONITORING_URL",
-        default_value = "http://127.0.0.1:50053",
-        global = true
-    )]
-    deadlines: String,
-    #[arg(
-        long,
-        env = "REPORTING_URL",
-        default_value = "http://127.0.0.1:50054",
-        global = true
-    )]
-    reporting: String,
+    /// The services listen on PORT_BASE + 1 (intake), + 2 (eligibility), + 3
+    /// (deadline-monitoring) and + 4 (reporting) on 127.0.0.1, as scripts/run-local.sh starts
+    /// them; an address given below wins for its service.
+    #[arg(long, env = "PORT_BASE", default_value_t = DEFAULT_PORT_BASE, global = true)]
+    port_base: u16,
+    /// Intake's address [default: http://127.0.0.1:<PORT_BASE + 1>]
+    #[arg(long, env = "INTAKE_URL", global = true)]
+    intake: Option<String>,
+    /// Eligibility's address [default: http://127.0.0.1:<PORT_BASE + 2>]
+    #[arg(long, env = "ELIGIBILITY_URL", global = true)]
+    eligibility: Option<String>,
+    /// Deadline-monitoring's address [default: http://127.0.0.1:<PORT_BASE + 3>]
+    #[arg(long, env = "DEADLINE_MONITORING_URL", global = true)]
+    deadlines: Option<String>,
+    /// Reporting's address [default: http://127.0.0.1:<PORT_BASE + 4>]
+    #[arg(long, env = "REPORTING_URL", global = true)]
+    reporting: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    fn addresses(&self) -> anyhow::Result<Addresses> {
+        Addresses::resolve(
+            self.port_base,
+            Explicit {
+                intake: self.intake.clone(),
+                eligibility: self.eligibility.clone(),
+                deadline_monitoring: self.deadlines.clone(),
+                reporting: self.reporting.clone(),
+            },
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -69,7 +78,10 @@ enum Command {
         no_prior_dialogue: bool,
     },
     /// Prints an inquiry with its assessment and deadline.
-    Show { inquiry_id: String },
+    Show {
+        /// The inquiry's reference (BR-2026-000123) or its id (a UUID).
+        inquiry: String,
+    },
     /// Prints the reporting summary.
     Summary,
     /// Submits a sample inquiry and waits until it is assessed, scheduled and counted.
@@ -78,11 +90,13 @@ enum Command {
     AnnualReport {
         #[arg(long)]
         year: i32,
-        #[arg(long, value_parser = ["html", "csv"], default_value = "html")]
-        format: String,
+        /// csv or html; taken from the file name (.csv, .html, .htm) when left out.
+        #[arg(long, value_parser = ["html", "csv"])]
+        format: Option<String>,
         /// A department code; all departments when left out.
         #[arg(long, default_value = "")]
         department: String,
+        /// The file to write; its extension gives the format unless --format is given.
         #[arg(long)]
         out: std::path::PathBuf,
     },
@@ -93,6 +107,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let services = cli.addresses()?;
     match &cli.command {
         Command::Health { addr } => health(addr).await,
         Command::Submit {
@@ -100,25 +115,31 @@ async fn main() -> anyhow::Result<()> {
             description,
             no_prior_dialogue,
         } => {
-            let submitted = submit(&cli, department, description, !no_prior_dialogue).await?;
+            let submitted = submit(&services, department, description, !no_prior_dialogue).await?;
             println!(
                 "inquiry_id: {}\nreference:  {}",
                 submitted.inquiry_id, submitted.reference
             );
             Ok(())
         }
-        Command::Show { inquiry_id } => show(&cli, inquiry_id, Duration::ZERO).await,
+        Command::Show { inquiry } => {
+            show(&services, &InquiryKey::parse(inquiry), Duration::ZERO).await
+        }
         Command::AnnualReport {
             year,
             format,
             department,
             out,
-        } => annual_report(&cli, *year, format, department, out).await,
-        Command::RebuildReporting => rebuild_reporting(&cli).await,
-        Command::Summary => summary(&cli).await,
+        } => {
+            // Decided before anything is asked or written, so a mismatch leaves no file behind.
+            let format = report_format(format.as_deref(), out)?;
+            annual_report(&services, *year, format, department, out).await
+        }
+        Command::RebuildReporting => rebuild_reporting(&services).await,
+        Command::Summary => summary(&services).await,
         Command::Example => {
             let submitted = submit(
-                &cli,
+                &services,
                 "by-og-kultur",
                 "Jeg har ventet otte måneder på svar om min byggetilladelse.",
                 true,
@@ -128,24 +149,26 @@ async fn main() -> anyhow::Result<()> {
                 "Submitted inquiry {} ({})\n",
                 submitted.reference, submitted.inquiry_id
             );
-            show(&cli, &submitted.inquiry_id, Duration::from_secs(30)).await?;
+            let inquiry = InquiryKey::Id(submitted.inquiry_id);
+            show(&services, &inquiry, Duration::from_secs(30)).await?;
             println!();
-            wait_until_counted(&cli, Duration::from_secs(30)).await?;
-            summary(&cli).await
+            wait_until_counted(&services, Duration::from_secs(30)).await?;
+            summary(&services).await
         }
     }
 }
 
 async fn annual_report(
-    cli: &Cli,
+    services: &Addresses,
     year: i32,
     format: &str,
     department: &str,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     use std::io::Write as _;
-    let mut reporting =
-        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+    let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
+        channel("reporting", &services.reporting).await?,
+    );
     let format = match format {
         "csv" => pb::ReportFormat::Csv,
         _ => pb::ReportFormat::Html,
@@ -170,9 +193,10 @@ async fn annual_report(
     Ok(())
 }
 
-async fn rebuild_reporting(cli: &Cli) -> anyhow::Result<()> {
-    let mut reporting =
-        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+async fn rebuild_reporting(services: &Addresses) -> anyhow::Result<()> {
+    let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
+        channel("reporting", &services.reporting).await?,
+    );
     reporting
         .rebuild_projection(pb::RebuildProjectionRequest {})
         .await?;
@@ -195,16 +219,36 @@ async fn rebuild_reporting(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn channel(url: &str) -> anyhow::Result<Channel> {
-    Channel::from_shared(url.to_owned())?
+/// A connection to `service` at `url`; the error says how to point the CLI elsewhere.
+async fn channel(service: &str, url: &str) -> anyhow::Result<Channel> {
+    Channel::from_shared(url.to_owned())
+        .with_context(|| format!("{url} is not a valid address for {service}"))?
         .connect_timeout(Duration::from_secs(3))
         .connect()
         .await
-        .with_context(|| format!("cannot reach {url}"))
+        .with_context(|| {
+            format!(
+                "cannot reach {service} at {url}; if it runs elsewhere, set PORT_BASE \
+                 (or {}, or --{})",
+                address_variable(service),
+                address_flag(service)
+            )
+        })
+}
+
+fn address_variable(service: &str) -> String {
+    format!("{}_URL", service.to_uppercase().replace('-', "_"))
+}
+
+fn address_flag(service: &str) -> &str {
+    match service {
+        "deadline-monitoring" => "deadlines",
+        other => other,
+    }
 }
 
 async fn health(addr: &str) -> anyhow::Result<()> {
-    let mut client = HealthClient::new(channel(addr).await?);
+    let mut client = HealthClient::new(channel("the service", addr).await?);
     let response = client
         .check(HealthCheckRequest {
             service: String::new(),
@@ -219,13 +263,14 @@ async fn health(addr: &str) -> anyhow::Result<()> {
 }
 
 async fn submit(
-    cli: &Cli,
+    services: &Addresses,
     department: &str,
     description: &str,
     prior_dialogue: bool,
 ) -> anyhow::Result<pb::SubmitInquiryResponse> {
-    let mut intake =
-        pb::intake_service_client::IntakeServiceClient::new(channel(&cli.intake).await?);
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        channel("intake", &services.intake).await?,
+    );
     let today = chrono::Utc::now().date_naive();
     let response = intake
         .submit_inquiry(pb::SubmitInquiryRequest {
@@ -258,17 +303,42 @@ async fn submit(
     Ok(response.into_inner())
 }
 
-/// Prints the inquiry, then its assessment and deadline, waiting up to `wait` for them.
-async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()> {
-    let mut intake =
-        pb::intake_service_client::IntakeServiceClient::new(channel(&cli.intake).await?);
-    let inquiry = intake
-        .get_inquiry(pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.to_owned(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+/// Prints the inquiry, then its assessment and deadline, waiting up to `wait` for them. A
+/// reference is resolved by intake; the other services know the inquiry by its id.
+async fn show(services: &Addresses, key: &InquiryKey, wait: Duration) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        channel("intake", &services.intake).await?,
+    );
+    let (request, named) = match key {
+        InquiryKey::Id(id) => (
+            pb::GetInquiryRequest {
+                inquiry_id: id.clone(),
+                ..Default::default()
+            },
+            format!("id {id}"),
+        ),
+        InquiryKey::Reference(reference) => (
+            pb::GetInquiryRequest {
+                reference: reference.clone(),
+                ..Default::default()
+            },
+            format!("reference {reference}"),
+        ),
+    };
+    let inquiry = match intake.get_inquiry(request).await {
+        Ok(response) => response.into_inner(),
+        Err(status) if status.code() == tonic::Code::NotFound => {
+            bail!("intake has no inquiry with the {named}")
+        }
+        Err(status) if status.code() == tonic::Code::InvalidArgument => bail!(
+            "`{}` is neither a reference such as BR-2026-000123 nor an inquiry id (a UUID)",
+            match key {
+                InquiryKey::Id(text) | InquiryKey::Reference(text) => text,
+            }
+        ),
+        Err(status) => return Err(status.into()),
+    };
+    let inquiry_id = inquiry.inquiry_id.clone();
     println!(
         "Inquiry {}: {:?} from a {:?} about {}",
         inquiry.reference,
@@ -279,12 +349,12 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
 
     let give_up = Instant::now() + wait;
     let eligibility = pb::eligibility_service_client::EligibilityServiceClient::new(
-        channel(&cli.eligibility).await?,
+        channel("eligibility", &services.eligibility).await?,
     );
     let assessment = poll_until_found(give_up, || {
         let mut client = eligibility.clone();
         let request = pb::GetAssessmentRequest {
-            inquiry_id: inquiry_id.to_owned(),
+            inquiry_id: inquiry_id.clone(),
         };
         async move { client.get_assessment(request).await }
     })
@@ -304,12 +374,12 @@ async fn show(cli: &Cli, inquiry_id: &str, wait: Duration) -> anyhow::Result<()>
     }
 
     let deadlines = pb::deadline_monitoring_service_client::DeadlineMonitoringServiceClient::new(
-        channel(&cli.deadlines).await?,
+        channel("deadline-monitoring", &services.deadline_monitoring).await?,
     );
     let deadline = poll_until_found(give_up, || {
         let mut client = deadlines.clone();
         let request = pb::GetDeadlineRequest {
-            inquiry_id: inquiry_id.to_owned(),
+            inquiry_id: inquiry_id.clone(),
         };
         async move { client.get_deadline(request).await }
     })
@@ -343,9 +413,10 @@ where
 }
 
 /// Waits until reporting has counted every inquiry's assessment, so the example's figures add up.
-async fn wait_until_counted(cli: &Cli, wait: Duration) -> anyhow::Result<()> {
-    let mut reporting =
-        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+async fn wait_until_counted(services: &Addresses, wait: Duration) -> anyhow::Result<()> {
+    let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
+        channel("reporting", &services.reporting).await?,
+    );
     let give_up = Instant::now() + wait;
     loop {
         let figures = reporting
@@ -362,9 +433,10 @@ async fn wait_until_counted(cli: &Cli, wait: Duration) -> anyhow::Result<()> {
     }
 }
 
-async fn summary(cli: &Cli) -> anyhow::Result<()> {
-    let mut reporting =
-        pb::reporting_service_client::ReportingServiceClient::new(channel(&cli.reporting).await?);
+async fn summary(services: &Addresses) -> anyhow::Result<()> {
+    let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
+        channel("reporting", &services.reporting).await?,
+    );
     let figures = reporting
         .get_summary(pb::GetSummaryRequest::default())
         .await?

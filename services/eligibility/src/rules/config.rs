@@ -297,7 +297,7 @@ impl RuleSet {
     /// Parses and validates a rule file; see [`RuleSetError`] for what is checked.
     pub fn from_yaml(yaml: &str) -> Result<Self, RuleSetError> {
         let raw: RawRuleSet =
-            serde_yaml::from_str(yaml).map_err(|e| RuleSetError::Yaml(e.to_string()))?;
+            serde_saphyr::from_str(yaml).map_err(|e| RuleSetError::Yaml(e.to_string()))?;
         raw.validate()
     }
 

@@ -1,26 +1,27 @@
 //! Rule file validation: the shipped file loads, and each kind of breakage is refused with an
 //! error that names the rule or field at fault. Breakages are made by editing the shipped file
-//! as YAML, so each test changes exactly one thing.
+//! as data (YAML read into a JSON value, edited, written back as YAML), so each test changes
+//! exactly one thing.
 
-use serde_yaml::Value;
+use serde_json::Value;
 
 use super::config::{DEFAULT_RULES_YAML, Language, RuleId, RuleSet, RuleSetError};
 use super::signals::SignalError;
 
 fn default_as_value() -> Value {
-    serde_yaml::from_str(DEFAULT_RULES_YAML).unwrap()
+    serde_saphyr::from_str(DEFAULT_RULES_YAML).unwrap()
 }
 
 /// The error from loading the shipped file after `edit`.
 fn broken(edit: impl FnOnce(&mut Value)) -> RuleSetError {
     let mut value = default_as_value();
     edit(&mut value);
-    let yaml = serde_yaml::to_string(&value).unwrap();
+    let yaml = serde_saphyr::to_string(&value).unwrap();
     RuleSet::from_yaml(&yaml).unwrap_err()
 }
 
 fn rules_mut(value: &mut Value) -> &mut Vec<Value> {
-    value["rules"].as_sequence_mut().unwrap()
+    value["rules"].as_array_mut().unwrap()
 }
 
 fn rule_mut<'a>(value: &'a mut Value, id: &str) -> &'a mut Value {
@@ -31,7 +32,7 @@ fn rule_mut<'a>(value: &'a mut Value, id: &str) -> &'a mut Value {
 }
 
 fn remove(value: &mut Value, key: &str) {
-    value.as_mapping_mut().unwrap().remove(key);
+    value.as_object_mut().unwrap().remove(key);
 }
 
 #[test]
@@ -53,7 +54,7 @@ fn the_shipped_rule_file_parses_with_every_rule_and_the_documented_defaults() {
 
 #[test]
 fn the_shipped_file_survives_a_round_trip_through_yaml() {
-    let yaml = serde_yaml::to_string(&default_as_value()).unwrap();
+    let yaml = serde_saphyr::to_string(&default_as_value()).unwrap();
     assert_eq!(
         RuleSet::from_yaml(&yaml).unwrap(),
         RuleSet::default_rules().unwrap()
@@ -279,7 +280,7 @@ fn a_missing_threshold_is_named() {
 
 #[test]
 fn an_empty_keyword_list_is_named() {
-    let error = broken(|v| v["signals"]["lawsuit"]["keywords"] = Value::Sequence(Vec::new()));
+    let error = broken(|v| v["signals"]["lawsuit"]["keywords"] = Value::Array(Vec::new()));
     assert_eq!(
         error,
         RuleSetError::EmptySignalList {
@@ -297,7 +298,7 @@ fn a_topic_without_english_keywords_is_named() {
             field: "signals.other_body.keywords_en".into()
         }
     );
-    let error = broken(|v| v["signals"]["sms_answer"]["keywords_en"] = Value::Sequence(Vec::new()));
+    let error = broken(|v| v["signals"]["sms_answer"]["keywords_en"] = Value::Array(Vec::new()));
     assert_eq!(
         error,
         RuleSetError::EmptySignalList {
@@ -310,7 +311,7 @@ fn a_topic_without_english_keywords_is_named() {
 fn an_upper_case_keyword_is_named() {
     let error = broken(|v| {
         v["signals"]["employment"]["keywords"]
-            .as_sequence_mut()
+            .as_array_mut()
             .unwrap()
             .push(Value::String("Min Chef".into()));
     });
@@ -364,8 +365,8 @@ fn a_department_without_a_danish_name_is_named() {
 #[test]
 fn a_misspelt_field_is_refused_by_name_rather_than_ignored() {
     let error = broken(|v| {
-        let thresholds = v["thresholds"].as_mapping_mut().unwrap();
-        thresholds.insert(Value::from("urgent_apeal_working_days"), Value::from(5));
+        let thresholds = v["thresholds"].as_object_mut().unwrap();
+        thresholds.insert("urgent_apeal_working_days".into(), Value::from(5));
     });
     assert!(
         matches!(&error, RuleSetError::Yaml(message) if message.contains("urgent_apeal_working_days")),
@@ -383,4 +384,65 @@ fn text_that_is_not_yaml_is_refused() {
         RuleSet::from_yaml(""),
         Err(RuleSetError::Yaml(_)) | Err(RuleSetError::MissingField { .. })
     ));
+}
+
+/// The shipped file with one line replaced, as an operator's edit in a text editor would be.
+fn edited(line: &str, replacement: &str) -> String {
+    assert!(DEFAULT_RULES_YAML.contains(line), "{line}");
+    DEFAULT_RULES_YAML.replace(line, replacement)
+}
+
+#[test]
+fn a_mistake_is_shown_at_its_line_with_the_lines_around_it() {
+    let yaml = edited(
+        "  urgent_appeal_working_days: 3",
+        "  urgent_apeal_working_days: 3",
+    );
+    let message = RuleSet::from_yaml(&yaml).unwrap_err().to_string();
+    let line = 1 + yaml
+        .lines()
+        .position(|l| l.starts_with("  urgent_apeal"))
+        .unwrap();
+    assert!(
+        message.contains(&format!(
+            "line {line} column 3: unknown field `urgent_apeal_working_days`"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("  urgent_apeal_working_days: 3\n"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_key_written_twice_is_refused_rather_than_the_last_one_winning() {
+    let yaml = edited(
+        "version: \"2026.12-1\"",
+        "version: \"2026.12-1\"\nversion: \"2026.12-2\"",
+    );
+    let message = RuleSet::from_yaml(&yaml).unwrap_err().to_string();
+    assert!(
+        message.contains("duplicate mapping key: version"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_version_written_as_a_number_is_kept_as_written() {
+    let yaml = edited("version: \"2026.12-1\"", "version: 2026.10");
+    assert_eq!(RuleSet::from_yaml(&yaml).unwrap().version, "2026.10");
+}
+
+#[test]
+fn a_threshold_that_is_not_a_number_is_shown_at_its_line() {
+    let yaml = edited(
+        "  closed_matter_max_age_days: 365",
+        "  closed_matter_max_age_days: a year",
+    );
+    let message = RuleSet::from_yaml(&yaml).unwrap_err().to_string();
+    assert!(
+        message.contains("closed_matter_max_age_days: a year"),
+        "{message}"
+    );
 }

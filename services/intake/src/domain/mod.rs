@@ -26,6 +26,24 @@ pub fn reference(year: i32, number: i64) -> String {
     format!("BR-{year}-{number:06}")
 }
 
+/// Whether `text` has the shape [`reference`] gives: `BR-`, a four-digit year, `-`, and the
+/// number in at least six digits (at most 19, an `i64`).
+pub fn is_reference(text: &str) -> bool {
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    match text
+        .strip_prefix("BR-")
+        .and_then(|rest| rest.split_once('-'))
+    {
+        Some((year, number)) => {
+            year.len() == 4
+                && all_digits(year)
+                && (6..=19).contains(&number.len())
+                && all_digits(number)
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +63,25 @@ mod tests {
                 0,
                 "{status:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_reference_is_recognised_by_its_shape() {
+        assert!(is_reference(&reference(2026, 3)));
+        assert!(is_reference("BR-2026-1234567"));
+        for malformed in [
+            "",
+            "BR-2026-00003",
+            "br-2026-000003",
+            "BR-26-000003",
+            "BR-2026-000003 ",
+            "BR-2026-00000a",
+            "BR-2026-000003-1",
+            "BR-2026-12345678901234567890",
+            "0196e7c2-0000-7000-8000-000000000000",
+        ] {
+            assert!(!is_reference(malformed), "{malformed:?}");
         }
     }
 }

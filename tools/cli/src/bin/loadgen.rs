@@ -25,8 +25,12 @@ struct Args {
     requests: usize,
     #[arg(long, short = 'c', default_value_t = 32)]
     concurrency: usize,
-    #[arg(long, env = "INTAKE_URL", default_value = "http://127.0.0.1:50051")]
-    intake: String,
+    /// Intake is on PORT_BASE + 1 unless --intake / INTAKE_URL says otherwise.
+    #[arg(long, env = "PORT_BASE", default_value_t = borgerraad_cli::DEFAULT_PORT_BASE)]
+    port_base: u16,
+    /// Intake's address [default: http://127.0.0.1:<PORT_BASE + 1>]
+    #[arg(long, env = "INTAKE_URL")]
+    intake: Option<String>,
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     nats: String,
     /// Measure bare JetStream publishes instead of the system.
@@ -59,6 +63,14 @@ struct Progress {
 }
 
 async fn system(args: &Args) -> anyhow::Result<()> {
+    let intake = borgerraad_cli::Addresses::resolve(
+        args.port_base,
+        borgerraad_cli::Explicit {
+            intake: args.intake.clone(),
+            ..Default::default()
+        },
+    )?
+    .intake;
     let nats = async_nats::connect(&args.nats)
         .await
         .context("cannot reach NATS")?;
@@ -91,7 +103,7 @@ async fn system(args: &Args) -> anyhow::Result<()> {
     let mut channels = Vec::new();
     for _ in 0..args.concurrency.div_ceil(8) {
         channels.push(
-            Channel::from_shared(args.intake.clone())?
+            Channel::from_shared(intake.clone())?
                 .connect()
                 .await
                 .context("cannot reach intake")?,

@@ -1,0 +1,260 @@
+//! The shell scripts under `scripts/`: they parse, and the logic of `scripts/lib.sh` that needs
+//! no build (ports, the hints printed after start, the example call, where the private
+//! PostgreSQL lives) does what `scripts/run-local.sh` relies on.
+
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("deploy/ has a parent directory")
+        .to_path_buf()
+}
+
+/// Runs `script` in bash, strict as the scripts are, after sourcing `lib.sh` of `checkout`.
+fn with_lib(checkout: &Path, script: &str, env: &[(&str, &str)]) -> Output {
+    let lib = checkout.join("scripts/lib.sh");
+    Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -euo pipefail\n. '{}'\n{script}",
+            lib.display()
+        ))
+        .env_remove("PORT_BASE")
+        .env_remove("GRPC_HOST")
+        .env_remove("CARGO_TARGET_DIR")
+        .envs(env.iter().copied())
+        .output()
+        .expect("bash runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A throw-away checkout holding only `scripts/lib.sh`, so `.local/` lands in it.
+fn checkout_in(parent: &Path, name: &str) -> PathBuf {
+    let checkout = parent.join(name);
+    fs::create_dir_all(checkout.join("scripts")).expect("scripts folder");
+    fs::copy(
+        repo_root().join("scripts/lib.sh"),
+        checkout.join("scripts/lib.sh"),
+    )
+    .expect("lib.sh copied");
+    checkout
+}
+
+fn is_root() -> bool {
+    let id = Command::new("id").arg("-u").output().expect("id runs");
+    text(&id.stdout).trim() == "0"
+}
+
+#[test]
+fn every_script_parses() {
+    let mut checked = 0;
+    for entry in fs::read_dir(repo_root().join("scripts")).expect("scripts/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            let output = Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .output()
+                .expect("bash runs");
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                text(&output.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "run-local.sh, test.sh, bench.sh and lib.sh");
+}
+
+#[test]
+fn port_base_moves_the_four_services_and_the_hints_show_the_real_ports() {
+    let output = with_lib(
+        &repo_root(),
+        r#"for s in "${SERVICES[@]}"; do echo "$s $(service_port "$s")"; done
+           EXAMPLE_REFERENCE=BR-2026-000007
+           print_hints "$ROOT/target/release""#,
+        &[("PORT_BASE", "50150")],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    for line in [
+        "intake 50151",
+        "eligibility 50152",
+        "deadline-monitoring 50153",
+        "reporting 50154",
+        "intake on port 50151, eligibility 50152, deadline-monitoring 50153, reporting 50154",
+        "  export PORT_BASE=50150",
+        "  target/release/borgerraad show BR-2026-000007",
+        "  grpcurl -plaintext 127.0.0.1:50151 list",
+    ] {
+        assert!(printed.contains(line), "{line:?} in\n{printed}");
+    }
+    assert!(!printed.contains("5005"), "no default port in\n{printed}");
+}
+
+#[test]
+fn at_the_default_ports_the_hints_need_no_settings() {
+    let output = with_lib(&repo_root(), r#"print_hints "$ROOT/target/release""#, &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    assert!(!printed.contains("export"), "{printed}");
+    assert!(
+        printed.contains("grpcurl -plaintext 127.0.0.1:50051 list"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn the_cli_is_pointed_at_this_checkouts_services_whatever_the_shell_had_set() {
+    let output = with_lib(
+        &repo_root(),
+        r#"export_service_addresses
+           echo "$INTAKE_URL $ELIGIBILITY_URL $DEADLINE_MONITORING_URL $REPORTING_URL""#,
+        &[
+            ("PORT_BASE", "50150"),
+            ("ELIGIBILITY_URL", "http://another-checkout:50052"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout).trim(),
+        "http://127.0.0.1:50151 http://127.0.0.1:50152 http://127.0.0.1:50153 \
+         http://127.0.0.1:50154"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_named_before_the_build_with_a_port_base_to_use_instead() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("bound").port();
+    // Deadline-monitoring (PORT_BASE + 3) would need the taken port.
+    let base = (port - 3).to_string();
+    let output = with_lib(
+        &repo_root(),
+        "check_service_ports_free",
+        &[("PORT_BASE", base.as_str())],
+    );
+    assert!(!output.status.success());
+    let said = text(&output.stderr);
+    assert!(
+        said.contains(&format!(
+            "port {port}, where deadline-monitoring would listen, is already in use"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("PORT_BASE={}", port - 3 + 100)),
+        "{said}"
+    );
+    drop(taken);
+
+    let free = with_lib(
+        &repo_root(),
+        "check_service_ports_free",
+        &[("PORT_BASE", base.as_str())],
+    );
+    assert!(free.status.success(), "{}", text(&free.stderr));
+}
+
+#[test]
+fn a_failed_example_call_is_said_clearly_and_leaves_the_system_running() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let checkout = checkout_in(folder.path(), "borgerraad");
+    let bin = folder.path().join("bin");
+    fs::create_dir_all(&bin).expect("bin");
+    let cli = bin.join("borgerraad");
+    let fake = |exit: u8| {
+        fs::write(
+            &cli,
+            format!(
+                "#!/bin/sh\necho 'Submitted inquiry BR-2026-000042 (0196e7c2)'\n\
+                 echo 'cannot reach eligibility' >&2\nexit {exit}\n"
+            ),
+        )
+        .expect("fake CLI");
+        fs::set_permissions(&cli, fs::Permissions::from_mode(0o755)).expect("executable");
+    };
+    let script = format!(
+        r#"run_example '{}' || echo "the script carries on"
+           echo "reference $EXAMPLE_REFERENCE""#,
+        bin.display()
+    );
+
+    fake(1);
+    let failed = with_lib(&checkout, &script, &[]);
+    assert!(failed.status.success(), "{}", text(&failed.stderr));
+    let (printed, said) = (text(&failed.stdout), text(&failed.stderr));
+    assert!(printed.contains("the script carries on"), "{printed}");
+    assert!(printed.contains("reference BR-2026-000042"), "{printed}");
+    assert!(
+        said.contains("THE EXAMPLE CALL FAILED (exit status 1"),
+        "{said}"
+    );
+    assert!(said.contains("The services keep running"), "{said}");
+    let kept = fs::read_to_string(checkout.join(".local/logs/example.txt")).expect("kept");
+    assert!(kept.contains("cannot reach eligibility"), "{kept}");
+
+    fake(0);
+    let succeeded = with_lib(&checkout, &script, &[]);
+    assert!(!text(&succeeded.stdout).contains("carries on"));
+    assert!(!text(&succeeded.stderr).contains("FAILED"));
+
+    // run-local.sh goes on to the hints and waits, whatever the example call did.
+    let run_local = fs::read_to_string(repo_root().join("scripts/run-local.sh")).expect("read");
+    assert!(run_local.contains(r#"run_example "$BIN" || true"#));
+}
+
+#[test]
+fn each_checkout_keeps_its_own_private_postgresql() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let dir_of = |checkout: &Path| {
+        let output = with_lib(checkout, "pg_private_dir", &[]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        PathBuf::from(text(&output.stdout).trim())
+    };
+    let first = checkout_in(folder.path(), "first");
+    let second = checkout_in(folder.path(), "second");
+
+    if !is_root() {
+        assert_eq!(dir_of(&first), first.join(".local/postgres"));
+        assert_eq!(dir_of(&second), second.join(".local/postgres"));
+        return;
+    }
+    // As root the server runs as the postgres user. In a folder private to root the postgres
+    // user cannot reach these checkouts: the cluster goes to /var/tmp, per checkout.
+    fs::set_permissions(folder.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+    let (a, b) = (dir_of(&first), dir_of(&second));
+    for dir in [&a, &b] {
+        assert!(
+            dir.starts_with("/var/tmp") && dir.to_string_lossy().contains("borgerraad-postgres-"),
+            "{}",
+            dir.display()
+        );
+    }
+    assert_ne!(a, b, "two checkouts, two clusters");
+    assert_eq!(
+        dir_of(&first),
+        a,
+        "the same checkout finds its cluster again"
+    );
+
+    // Once the postgres user can reach the checkout, the cluster stays inside it.
+    let postgres_user = Command::new("id")
+        .arg("postgres")
+        .output()
+        .expect("id runs");
+    if postgres_user.status.success() {
+        fs::set_permissions(folder.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(dir_of(&first), first.join(".local/postgres"));
+    }
+}

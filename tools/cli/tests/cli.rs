@@ -1,0 +1,258 @@
+//! The real `borgerraad` binary against the four services running in this process on a private
+//! NATS and a fresh database: it finds them from `PORT_BASE` as `scripts/run-local.sh` places
+//! them, explicit addresses win, an inquiry can be named by its reference, and the annual
+//! report's format follows the file name.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+
+use borgerraad_e2e::{TestSystem, valid_submission};
+use tokio::process::Command;
+
+/// The variables the CLI reads its addresses from, cleared so the test's own environment
+/// cannot point it anywhere.
+const ADDRESS_VARIABLES: [&str; 5] = [
+    "PORT_BASE",
+    "INTAKE_URL",
+    "ELIGIBILITY_URL",
+    "DEADLINE_MONITORING_URL",
+    "REPORTING_URL",
+];
+
+/// `borgerraad` with no address settings from the environment, only those in `env`.
+async fn borgerraad(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_borgerraad"));
+    for variable in ADDRESS_VARIABLES {
+        command.env_remove(variable);
+    }
+    command
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .expect("borgerraad runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A `PORT_BASE` whose four service ports are free right now.
+fn free_port_base() -> u16 {
+    for _ in 0..100 {
+        let first = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = first.local_addr().expect("bound").port();
+        if !(2..=65532).contains(&port) {
+            continue;
+        }
+        let rest: Result<Vec<_>, _> = (1..4)
+            .map(|offset| TcpListener::bind(("127.0.0.1", port + offset)))
+            .collect();
+        if rest.is_ok() {
+            return port - 1;
+        }
+    }
+    panic!("no four consecutive free ports found")
+}
+
+/// The four services on `PORT_BASE + 1 … + 4`; another test may take a port between the probe
+/// and the bind, so a few bases are tried.
+async fn system_on_a_port_base() -> (TestSystem, u16) {
+    let mut last_error = None;
+    for _ in 0..5 {
+        let base = free_port_base();
+        match TestSystem::start_on_port_base(base).await {
+            Ok(system) => return (system, base),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    panic!("the system did not start on a port base: {last_error:?}")
+}
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Explicit addresses of every service of `system`.
+fn explicit_addresses(system: &TestSystem) -> Vec<(&'static str, String)> {
+    vec![
+        ("INTAKE_URL", url(system.ports.intake)),
+        ("ELIGIBILITY_URL", url(system.ports.eligibility)),
+        ("DEADLINE_MONITORING_URL", url(system.ports.deadlines)),
+        ("REPORTING_URL", url(system.ports.reporting)),
+    ]
+}
+
+#[tokio::test]
+async fn the_example_call_reaches_all_four_services_from_port_base_alone() {
+    let (system, base) = system_on_a_port_base().await;
+    // The example dates its prior dialogue today, which must not lie after the receipt.
+    system.clock.set(chrono::Utc::now());
+
+    let output = borgerraad(&["example"], &[("PORT_BASE", base.to_string())]).await;
+
+    let printed = stdout(&output);
+    assert!(output.status.success(), "{printed}\n{}", stderr(&output));
+    assert!(printed.contains("Submitted inquiry BR-"), "{printed}");
+    assert!(printed.contains("Assessment: "), "{printed}");
+    assert!(!printed.contains("Assessment: not yet"), "{printed}");
+    assert!(printed.contains("Answer due: "), "{printed}");
+    assert!(!printed.contains("not yet scheduled"), "{printed}");
+    assert!(printed.contains("Inquiries in total: 1"), "{printed}");
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_service_out_of_reach_is_named_with_how_to_point_the_cli_at_it() {
+    let base = free_port_base();
+
+    let output = borgerraad(&["summary"], &[("PORT_BASE", base.to_string())]).await;
+
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    assert!(
+        error.contains(&format!("cannot reach reporting at {}", url(base + 4))),
+        "{error}"
+    );
+    assert!(
+        error.contains("set PORT_BASE (or REPORTING_URL, or --reporting)"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn show_finds_an_inquiry_by_its_reference_and_explicit_addresses_win_over_port_base() {
+    let mut system = TestSystem::start().await.expect("system starts");
+    let submitted = system
+        .intake
+        .submit_inquiry(valid_submission())
+        .await
+        .expect("submission accepted")
+        .into_inner();
+    // Wait until it is assessed and scheduled, so `show` has everything to print.
+    system.assessment(&submitted.inquiry_id).await;
+    system.deadline(&submitted.inquiry_id).await;
+    // PORT_BASE points where nothing listens: only the explicit addresses can work.
+    let mut env = explicit_addresses(&system);
+    env.push(("PORT_BASE", free_port_base().to_string()));
+
+    let by_reference = borgerraad(&["show", &submitted.reference], &env).await;
+    let printed = stdout(&by_reference);
+    assert!(
+        by_reference.status.success(),
+        "{printed}\n{}",
+        stderr(&by_reference)
+    );
+    assert!(
+        printed.starts_with(&format!("Inquiry {}:", submitted.reference)),
+        "{printed}"
+    );
+    assert!(printed.contains("Assessment: Accepted"), "{printed}");
+    // Received Wednesday 25 November 2026: 15 working days later is Wednesday 16 December.
+    assert!(
+        printed.contains("Answer due: 2026-12-16 (15 working days)"),
+        "{printed}"
+    );
+
+    let typed_in_lower_case =
+        borgerraad(&["show", &submitted.reference.to_lowercase()], &env).await;
+    assert_eq!(stdout(&typed_in_lower_case), printed);
+    let by_id = borgerraad(&["show", &submitted.inquiry_id], &env).await;
+    assert_eq!(stdout(&by_id), printed);
+
+    // A flag wins over its environment variable.
+    let mut dead_intake = env.clone();
+    dead_intake.retain(|(name, _)| *name != "INTAKE_URL");
+    dead_intake.push(("INTAKE_URL", url(free_port_base() + 1)));
+    let intake_flag = url(system.ports.intake);
+    let by_flag = borgerraad(
+        &["show", &submitted.reference, "--intake", &intake_flag],
+        &dead_intake,
+    )
+    .await;
+    assert_eq!(stdout(&by_flag), printed, "{}", stderr(&by_flag));
+
+    let unknown = borgerraad(&["show", "BR-2026-999999"], &env).await;
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("intake has no inquiry with the reference BR-2026-999999"),
+        "{}",
+        stderr(&unknown)
+    );
+    let malformed = borgerraad(&["show", "sag-3"], &env).await;
+    assert!(!malformed.status.success());
+    assert!(
+        stderr(&malformed).contains(
+            "`SAG-3` is neither a reference such as BR-2026-000123 nor an inquiry id (a UUID)"
+        ),
+        "{}",
+        stderr(&malformed)
+    );
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn the_annual_report_is_written_in_the_format_its_file_name_says() {
+    let system = TestSystem::start().await.expect("system starts");
+    let env = explicit_addresses(&system);
+    let folder = tempfile::tempdir().expect("a folder");
+    let path = |name: &str| folder.path().join(name);
+    let report = |out: &Path, format: Option<&'static str>| {
+        let env = env.clone();
+        let out = out.to_str().expect("UTF-8 path").to_owned();
+        async move {
+            let mut args = vec!["annual-report", "--year", "2026", "--out", out.as_str()];
+            if let Some(format) = format {
+                args.extend(["--format", format]);
+            }
+            borgerraad(&args, &env).await
+        }
+    };
+
+    let csv = report(&path("aarsberetning.csv"), None).await;
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let written = std::fs::read_to_string(path("aarsberetning.csv")).expect("written");
+    assert!(
+        written.starts_with("section,department,department_name,month,code,label,value,previous"),
+        "{written}"
+    );
+
+    for name in ["aarsberetning.html", "aarsberetning.htm"] {
+        let html = report(&path(name), None).await;
+        assert!(html.status.success(), "{}", stderr(&html));
+        let written = std::fs::read_to_string(path(name)).expect("written");
+        assert!(written.starts_with("<!DOCTYPE html>"), "{name}");
+    }
+
+    let mismatch = report(&path("tal.csv"), Some("html")).await;
+    assert!(!mismatch.status.success());
+    assert!(
+        stderr(&mismatch).contains("--format html does not match the file name"),
+        "{}",
+        stderr(&mismatch)
+    );
+    assert!(
+        !path("tal.csv").exists(),
+        "nothing is written on a mismatch"
+    );
+
+    let unknown = report(&path("aarsberetning.pdf"), None).await;
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("cannot tell the report format from the file name"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert!(!path("aarsberetning.pdf").exists());
+
+    let explicit = report(&path("aarsberetning"), Some("csv")).await;
+    assert!(explicit.status.success(), "{}", stderr(&explicit));
+    let written = std::fs::read_to_string(path("aarsberetning")).expect("written");
+    assert!(written.starts_with("section,"), "{written}");
+    system.stop().await.expect("clean shutdown");
+}
