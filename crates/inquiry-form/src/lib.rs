@@ -765,14 +765,17 @@ fn subject(v: &mut Violations, input: SubjectInput<'_>, departments: &Department
             Vec::new()
         }
         Ok(themes) => {
-            let is_complaint = request_type == Some(RequestType::Complaint);
-            if is_complaint && themes.is_empty() {
-                v.add(
+            // Judged only against a known request type: without one, the request type's own
+            // violation says what is wrong.
+            match request_type {
+                Some(RequestType::Complaint) if themes.is_empty() => v.add(
                     "complaint_themes",
                     "name at least one theme for a complaint",
-                );
-            } else if !is_complaint && !themes.is_empty() {
-                v.add("complaint_themes", "themes are given for complaints only");
+                ),
+                Some(t) if t != RequestType::Complaint && !themes.is_empty() => {
+                    v.add("complaint_themes", "themes are given for complaints only")
+                }
+                _ => {}
             }
             let mut unique = themes;
             unique.sort_by_key(|theme| theme.as_str());

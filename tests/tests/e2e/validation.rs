@@ -353,3 +353,65 @@ async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_r
     assert!(described(&status, "actor").contains("U+0085"));
     system.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn unknown_enum_numbers_are_refused_never_taken_for_a_default() {
+    let mut system = TestSystem::start().await.expect("system starts");
+    let mut unknown = valid_submission();
+    unknown.contact_channel = 77;
+    unknown.arrival_channel = 77;
+    unknown.request_type = 77;
+    unknown.representative = Some(pb::Representative {
+        name: "Advokat Hansen".into(),
+        role: 77,
+        power_of_attorney_scope: "Klagesagen".into(),
+        ..Default::default()
+    });
+    let status = system
+        .intake
+        .submit_inquiry(unknown)
+        .await
+        .expect_err("unknown numbers refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        [
+            "request_type",
+            "representative.role",
+            "arrival_channel",
+            "contact_channel"
+        ]
+    );
+    assert!(
+        status
+            .message()
+            .contains("contact_channel: is not a known channel"),
+        "{}",
+        status.message()
+    );
+
+    // An anonymous inquiry has no answer channel, but an unreadable one is still refused.
+    let mut anonymous = valid_submission();
+    anonymous.request_type = pb::RequestType::Advice.into();
+    anonymous.complaint_themes.clear();
+    anonymous.requester = Some(pb::Requester {
+        anonymous: true,
+        ..Default::default()
+    });
+    anonymous.contact_channel = 77;
+    let status = system
+        .intake
+        .submit_inquiry(anonymous)
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&status), ["contact_channel"]);
+
+    let listed = system
+        .intake
+        .list_inquiries(pb::ListInquiriesRequest::default())
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(listed.inquiries.is_empty(), "nothing was stored");
+    system.stop().await.expect("system stops");
+}
