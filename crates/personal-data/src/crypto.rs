@@ -299,6 +299,11 @@ impl Keyring {
             .find(|key| key.id == id)
     }
 
+    /// Every key, the current one first.
+    pub fn keys(&self) -> impl Iterator<Item = &DataKey> {
+        std::iter::once(&self.current).chain(&self.previous)
+    }
+
     /// Seals with the current key.
     pub fn seal(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<Sealed, CryptoError> {
         self.current.seal(plaintext, associated_data)

@@ -53,6 +53,17 @@ impl Keyring {
         }
     }
 
+    /// The fingerprints `message` has under each key of the ring, current first: what to look
+    /// for among values fingerprinted before and after a rotation.
+    pub fn fingerprints(&self, message: &[u8]) -> Vec<Fingerprint> {
+        self.keys()
+            .map(|key| Fingerprint {
+                key_id: key.id().to_owned(),
+                mac: mac_of(key, message).finalize().into_bytes().into(),
+            })
+            .collect()
+    }
+
     /// Whether `message` has the fingerprint `stored` (compared in constant time, with the key
     /// the fingerprint names).
     pub fn matches(&self, stored: &Fingerprint, message: &[u8]) -> Result<bool, CryptoError> {
@@ -134,6 +145,19 @@ mod tests {
                 key_id: "k1".into()
             })
         );
+    }
+
+    #[test]
+    fn a_message_is_found_under_every_key_of_the_ring() {
+        let old = ring("k1", 1);
+        let before = old.fingerprint(b"0101901234");
+        let rotated = ring("k2", 2)
+            .with_previous(DataKey::from_bytes("k1", [1; 32]).expect("key"))
+            .expect("ring");
+        let all = rotated.fingerprints(b"0101901234");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], rotated.fingerprint(b"0101901234"));
+        assert!(all.contains(&before));
     }
 
     #[test]

@@ -69,8 +69,9 @@ pub async fn insert_inquiry(
            INSERT INTO inquiries (inquiry_id, number, reference, requester_kind, department, \
              request_type, prior_dialogue_held, prior_dialogue_date, contact_channel, status, \
              received_at, version, requester_anonymous, personal, requester_cvr, arrival_channel, \
-             form, client_request_id, client_request_fingerprint) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, $27) \
+             form, client_request_id, client_request_fingerprint, requester_cpr_fingerprint) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, $27, \
+             $28) \
            RETURNING inquiry_id), \
          journal_entry AS (\
            INSERT INTO journal (inquiry_id, version, step, actor, at, status_after, details_sealed) \
@@ -112,6 +113,7 @@ pub async fn insert_inquiry(
     .bind(event.payload)
     .bind(event.trace_context)
     .bind(client_request_fingerprint)
+    .bind(sealed.cpr_fingerprint)
     .execute(pool)
     .await?;
     Ok(())
@@ -121,6 +123,8 @@ pub async fn insert_inquiry(
 pub struct SealedSubmission {
     pub personal: Vec<u8>,
     pub first_entry: Vec<u8>,
+    /// The keyed fingerprint of the requester's CPR number, to find a person's inquiries.
+    pub cpr_fingerprint: Option<Vec<u8>>,
 }
 
 /// An inquiry as stored, for reading.

@@ -1,5 +1,7 @@
 //! The intake service: the front door of the citizens' advisor and the keeper of the case record.
 //!
+//! - [`audit`]: the hash-chained access log of personal data, written before any response that
+//!   carries it.
 //! - [`domain`]: the inquiry and its validation rules, pure and tested without I/O.
 //! - [`db`]: SQL on the `intake` schema; an inquiry and its `inquiry.received` event are written
 //!   in one transaction (outbox).
@@ -14,6 +16,7 @@
 //! this service's tables, sealed (`domain::personal`); answers show CPR numbers masked unless a
 //! caller reveals them with a purpose, which is recorded; events carry ids and categories.
 
+pub mod audit;
 pub mod cases;
 pub mod db;
 pub mod domain;
