@@ -447,6 +447,8 @@ pub struct SealedInquiry {
     pub inquiry_id: Uuid,
     pub personal: Vec<u8>,
     pub form: Form,
+    /// The keyed fingerprint of the requester's CPR number, if any.
+    pub cpr_fingerprint: Option<Vec<u8>>,
 }
 
 /// Stores the sealed records of claimed inquiries and clears their plain columns.
@@ -457,23 +459,28 @@ pub async fn store_sealed_inquiries(
     let mut ids = Vec::with_capacity(sealed.len());
     let mut records = Vec::with_capacity(sealed.len());
     let mut forms = Vec::with_capacity(sealed.len());
+    let mut fingerprints = Vec::with_capacity(sealed.len());
     for inquiry in sealed {
         ids.push(inquiry.inquiry_id);
         records.push(inquiry.personal);
         forms.push(Json(inquiry.form));
+        fingerprints.push(inquiry.cpr_fingerprint);
     }
     sqlx::query(
         "WITH representative AS (\
            UPDATE representatives SET name = NULL, power_of_attorney_scope = NULL \
            WHERE inquiry_id = ANY($1)) \
          UPDATE inquiries i SET personal = s.personal, form = s.form, description = NULL, \
-           requester_name = NULL, requester_cpr = NULL \
-         FROM UNNEST($1::uuid[], $2::bytea[], $3::jsonb[]) AS s(inquiry_id, personal, form) \
+           requester_name = NULL, requester_cpr = NULL, \
+           requester_cpr_fingerprint = s.cpr_fingerprint \
+         FROM UNNEST($1::uuid[], $2::bytea[], $3::jsonb[], $4::bytea[]) \
+           AS s(inquiry_id, personal, form, cpr_fingerprint) \
          WHERE i.inquiry_id = s.inquiry_id",
     )
     .bind(ids)
     .bind(records)
     .bind(forms)
+    .bind(fingerprints)
     .execute(connection)
     .await?;
     Ok(())

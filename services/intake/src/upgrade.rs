@@ -52,6 +52,11 @@ pub async fn seal_batch(
                 inquiry_id: row.inquiry_id,
                 personal: personal::seal_record(keyring, row.inquiry_id, &record)?,
                 form: form_without_personal_data(&row.form.0),
+                cpr_fingerprint: record.requester_cpr.as_deref().map(|digits| {
+                    keyring
+                        .fingerprint(&crate::audit::person_key(digits))
+                        .to_bytes()
+                }),
             })
         })
         .collect::<Result<Vec<_>, SealError>>()?;

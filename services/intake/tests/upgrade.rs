@@ -342,6 +342,14 @@ async fn rows_written_in_plain_text_are_sealed_at_start_by_two_replicas_sharing_
     .await
     .expect("counted");
     assert_eq!(unreadable, 0, "no plain column holds personal data");
+    // The requester is found again by their CPR number, for an access request.
+    let fingerprint = keyring
+        .fingerprint(&intake::audit::person_key(CPR))
+        .to_bytes();
+    let found = intake::audit::store::inquiries_of_person(&pool, &[fingerprint], None)
+        .await
+        .expect("looked up");
+    assert_eq!(found.len(), count);
 
     // Idempotent: nothing is left to seal, and sealing again changes nothing.
     let again = intake::upgrade::seal_batch(&pool, &keyring, 100)
