@@ -212,7 +212,10 @@ print_hints() {
   $bin/borgerraad submit --department boern-og-unge --no-prior-dialogue
   $bin/borgerraad show $reference        # a reference or an inquiry id
   $bin/borgerraad summary
-  grpcurl -plaintext $host:$(service_port intake) list        # reflection is on
+  $bin/borgerraad --as department-system --department by-og-kultur show $reference
+  grpcurl -plaintext $host:$(service_port intake) list        # reflection needs no token
+  grpcurl -plaintext -H "authorization: Bearer \$($bin/borgerraad token --as caseworker)" \\
+      -d '{"reference": "$reference"}' $host:$(service_port intake) borgerraad.v1.IntakeService/GetInquiry
 Logs: .local/logs/. Press Ctrl-C to stop.
 TXT
 }
@@ -230,6 +233,43 @@ ensure_personal_data_keys() {
     export PERSONAL_DATA_KEYS
 }
 
+# The development identity provider's packages (npm oidc-provider, pinned in its lockfile).
+ensure_dev_idp_packages() {
+    ensure_package node nodejs
+    ensure_package npm npm
+    if [ ! -d "$ROOT/deploy/dev-idp/node_modules/oidc-provider" ]; then
+        log "installing the development identity provider (npm ci in deploy/dev-idp)"
+        (cd "$ROOT/deploy/dev-idp" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+# start_dev_idp: a development OpenID Connect provider on DEV_IDP_PORT (PORT_BASE + 5) with a
+# client per role; secrets are generated once per checkout in .local/dev-idp/. Exports
+# AUTH_ISSUER for the services and writes .local/dev-idp/cli.json for the CLI.
+DEV_IDP_PID=""
+start_dev_idp() {
+    ensure_dev_idp_packages
+    local port="${DEV_IDP_PORT:-$((PORT_BASE + 5))}" dir="$LOCAL/dev-idp"
+    if port_open 127.0.0.1 "$port"; then
+        log "port $port (DEV_IDP_PORT) is taken; set DEV_IDP_PORT to a free port"
+        return 1
+    fi
+    mkdir -p "$LOCAL/logs"
+    node "$ROOT/deploy/dev-idp/init.js" "$dir" "$port"
+    DEV_IDP_PARENT_PID=$$ node "$ROOT/deploy/dev-idp/server.js" "$dir/config.json" >"$LOCAL/logs/dev-idp.log" 2>&1 &
+    DEV_IDP_PID=$!
+    wait_for_port 127.0.0.1 "$port" 20 || { log "the identity provider did not start; see .local/logs/dev-idp.log"; return 1; }
+    export AUTH_ISSUER="http://127.0.0.1:$port" BORGERRAAD_IDP_FILE="$dir/cli.json"
+    log "development identity provider at $AUTH_ISSUER"
+}
+
+stop_dev_idp() {
+    [ -n "$DEV_IDP_PID" ] || return 0
+    kill -TERM "$DEV_IDP_PID" 2>/dev/null || true
+    wait "$DEV_IDP_PID" 2>/dev/null || true
+    DEV_IDP_PID=""
+}
+
 # start_services: runs the four release binaries in the background, logs in .local/logs/.
 start_services() {
     ensure_personal_data_keys
@@ -238,7 +278,12 @@ start_services() {
     # Eligibility reads descriptions, deadline-monitoring reconciles case states, from intake.
     export_service_addresses
     for service in "${SERVICES[@]}"; do
-        GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
+        # Eligibility and deadline-monitoring call intake as themselves.
+        local identity=()
+        if [ -f "$LOCAL/dev-idp/$service.secret" ] && [ -z "${AUTH_CLIENT_ID:-}" ]; then
+            identity=(AUTH_CLIENT_ID="$service" AUTH_CLIENT_SECRET_FILE="$LOCAL/dev-idp/$service.secret")
+        fi
+        env "${identity[@]}" GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
             "$(release_bin)/$service" >"$LOCAL/logs/$service.log" 2>&1 &
         SERVICE_PIDS+=($!)
     done

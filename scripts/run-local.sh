@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole Borgerraad system on this machine: NATS and PostgreSQL (private ones where
-# none answers at NATS_URL / DATABASE_URL), the four services built in release mode, and then
-# makes an example call. Ctrl-C stops everything it started.
+# none answers at NATS_URL / DATABASE_URL), a development identity provider, the four services
+# built in release mode, and then makes an example call. Ctrl-C stops everything it started.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,7 +12,7 @@ export PORT_BASE="${PORT_BASE:-50050}"
 export_service_addresses
 
 SERVICE_PIDS=()
-cleanup() { log "stopping"; stop_services; stop_private_dependencies; }
+cleanup() { log "stopping"; stop_services; stop_dev_idp; stop_private_dependencies; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
@@ -25,6 +25,7 @@ log "building the services (release; the first build takes a while, see README.m
 (cd "$ROOT" && cargo build --release --locked --bins)
 BIN="$(release_bin)"
 
+start_dev_idp    # tokens for the services, the CLI and grpcurl (see README.md, Access)
 start_services   # each service applies its own migrations at start
 
 log "example call: ${BIN#"$ROOT"/}/borgerraad example"

@@ -11,6 +11,7 @@ ensure_package "$(nats_server_bin)" nats-server
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$(nats_server_bin)}"
 trap stop_private_dependencies EXIT
 ensure_postgres "$TEST_DATABASE_URL"
+ensure_dev_idp_packages   # the tests get their tokens from the development identity provider
 
 cd "$ROOT"
 cargo test --workspace --locked "$@"

@@ -21,6 +21,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+pub use borgerraad_platform::auth::AuthorizedChannel;
+use borgerraad_test_harness::TestIdp;
+pub use borgerraad_test_harness::idp::{OTHER_CASEWORKER, STAFF};
+
 /// How long a test waits for the system to settle before it fails.
 pub const SETTLE: Duration = Duration::from_secs(20);
 
@@ -30,10 +34,14 @@ pub struct TestSystem {
     pub database: TestDatabase,
     /// Starts at Wednesday 25 November 2026, 10:00 UTC, and moves only when a test moves it.
     pub clock: Arc<ManualClock>,
-    pub intake: IntakeServiceClient<Channel>,
-    pub eligibility: EligibilityServiceClient<Channel>,
-    pub deadlines: DeadlineMonitoringServiceClient<Channel>,
-    pub reporting: ReportingServiceClient<Channel>,
+    /// The clients act as the advisor's staff ([`STAFF`]: caseworker, report reader and
+    /// operator); `intake_as` and its siblings act as another client of the provider.
+    pub intake: IntakeServiceClient<AuthorizedChannel>,
+    pub eligibility: EligibilityServiceClient<AuthorizedChannel>,
+    pub deadlines: DeadlineMonitoringServiceClient<AuthorizedChannel>,
+    pub reporting: ReportingServiceClient<AuthorizedChannel>,
+    /// The identity provider whose tokens the services accept.
+    pub idp: &'static TestIdp,
     pub ports: Ports,
     shutdown: CancellationToken,
     services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
@@ -51,7 +59,13 @@ pub struct Ports {
     pub reporting: u16,
 }
 
-fn settings(name: &str, database: &TestDatabase, nats: &NatsServer, port: u16) -> CommonSettings {
+fn settings(
+    name: &str,
+    database: &TestDatabase,
+    nats: &NatsServer,
+    idp: &TestIdp,
+    port: u16,
+) -> CommonSettings {
     CommonSettings {
         service_name: name.to_owned(),
         grpc_addr: ([127, 0, 0, 1], port).into(),
@@ -59,6 +73,8 @@ fn settings(name: &str, database: &TestDatabase, nats: &NatsServer, port: u16) -
         nats_url: nats.url(),
         otlp_endpoint: None,
         log_format: LogFormat::Pretty,
+        // Each service acts as itself towards the others, as in production.
+        auth: idp.auth_settings_as(name),
     }
 }
 
@@ -77,6 +93,7 @@ impl TestSystem {
     async fn start_on(port_base: Option<u16>) -> anyhow::Result<Self> {
         let port = |offset: u16| port_base.map_or(0, |base| base + offset);
         let nats = NatsServer::start().await?;
+        let idp = TestIdp::shared().await?;
         let database = TestDatabase::create().await?;
         let clock = ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
@@ -87,7 +104,7 @@ impl TestSystem {
 
         let intake = intake::Application::build(
             intake::Settings {
-                common: settings("intake", &database, &nats, port(1)),
+                common: settings("intake", &database, &nats, idp, port(1)),
                 departments: borgerraad_platform::departments::Departments::odense(),
                 personal_data_keys: Arc::new(test_keyring()),
             },
@@ -96,7 +113,7 @@ impl TestSystem {
         .await?;
         let eligibility = eligibility::Application::build(
             eligibility::Settings {
-                common: settings("eligibility", &database, &nats, port(2)),
+                common: settings("eligibility", &database, &nats, idp, port(2)),
                 rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
                 intake_url: format!("http://127.0.0.1:{}", intake.port()),
                 calendar: Default::default(),
@@ -115,6 +132,7 @@ impl TestSystem {
                     "deadline-monitoring",
                     &database,
                     &nats,
+                    idp,
                     port(3),
                 ))
             },
@@ -123,7 +141,7 @@ impl TestSystem {
         .await?;
         let reporting = reporting::Application::build(
             reporting::Settings {
-                common: settings("reporting", &database, &nats, port(4)),
+                common: settings("reporting", &database, &nats, idp, port(4)),
                 departments: borgerraad_platform::departments::Departments::odense(),
             },
             clock.clone(),
@@ -158,10 +176,17 @@ impl TestSystem {
         Ok(Self {
             events,
             tables,
-            intake: IntakeServiceClient::new(channel(ports.intake).await?),
-            eligibility: EligibilityServiceClient::new(channel(ports.eligibility).await?),
-            deadlines: DeadlineMonitoringServiceClient::new(channel(ports.deadlines).await?),
-            reporting: ReportingServiceClient::new(channel(ports.reporting).await?),
+            intake: IntakeServiceClient::new(idp.channel(channel(ports.intake).await?, STAFF)),
+            eligibility: EligibilityServiceClient::new(
+                idp.channel(channel(ports.eligibility).await?, STAFF),
+            ),
+            deadlines: DeadlineMonitoringServiceClient::new(
+                idp.channel(channel(ports.deadlines).await?, STAFF),
+            ),
+            reporting: ReportingServiceClient::new(
+                idp.channel(channel(ports.reporting).await?, STAFF),
+            ),
+            idp,
             nats,
             database,
             clock,
@@ -183,6 +208,63 @@ impl TestSystem {
         }
         self.tables.close().await;
         Ok(())
+    }
+
+    /// The settings of one more replica of service `name` on this system's NATS and database, on
+    /// a free port.
+    pub fn common_settings(&self, name: &str) -> CommonSettings {
+        settings(name, &self.database, &self.nats, self.idp, 0)
+    }
+
+    /// Intake as `client` of the provider (a role name, [`STAFF`], [`OTHER_CASEWORKER`]).
+    pub async fn intake_as(&self, client: &str) -> IntakeServiceClient<AuthorizedChannel> {
+        IntakeServiceClient::new(
+            self.idp
+                .channel(self.plain(self.ports.intake).await, client),
+        )
+    }
+
+    /// Intake as a department system acting for `department`.
+    pub async fn intake_for_department(
+        &self,
+        department: &str,
+    ) -> IntakeServiceClient<AuthorizedChannel> {
+        let channel = self.plain(self.ports.intake).await;
+        IntakeServiceClient::new(borgerraad_platform::auth::Bearer::new(
+            channel,
+            self.idp.department_credentials(department),
+        ))
+    }
+
+    pub async fn eligibility_as(
+        &self,
+        client: &str,
+    ) -> EligibilityServiceClient<AuthorizedChannel> {
+        EligibilityServiceClient::new(
+            self.idp
+                .channel(self.plain(self.ports.eligibility).await, client),
+        )
+    }
+
+    pub async fn deadlines_as(
+        &self,
+        client: &str,
+    ) -> DeadlineMonitoringServiceClient<AuthorizedChannel> {
+        DeadlineMonitoringServiceClient::new(
+            self.idp
+                .channel(self.plain(self.ports.deadlines).await, client),
+        )
+    }
+
+    pub async fn reporting_as(&self, client: &str) -> ReportingServiceClient<AuthorizedChannel> {
+        ReportingServiceClient::new(
+            self.idp
+                .channel(self.plain(self.ports.reporting).await, client),
+        )
+    }
+
+    async fn plain(&self, port: u16) -> Channel {
+        channel(port).await.expect("a local URL")
     }
 
     /// JetStream on this test's NATS.

@@ -5,7 +5,7 @@
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use borgerraad_e2e::{SETTLE, TestSystem};
+use borgerraad_e2e::{SETTLE, STAFF, TestSystem};
 use borgerraad_messaging::stream::STREAM_NAME;
 use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
@@ -196,7 +196,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
     })
     .await;
 
-    let actor = || "cw-17".to_owned();
+    let actor = || STAFF.to_owned();
     let inquiry = intake
         .assign_caseworker(pb::AssignCaseworkerRequest {
             inquiry_id: id.clone(),
@@ -278,7 +278,7 @@ async fn no_name_cpr_number_or_free_text_reaches_an_event_or_a_log_line() {
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: id.clone(),
             reveal_cpr: true,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             purpose: "Kontrol af sagens oplysninger".into(),
             ..Default::default()
         })

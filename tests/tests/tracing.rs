@@ -33,7 +33,10 @@ async fn one_trace_follows_an_inquiry_from_submission_through_every_service() {
     let web_form = tracing::info_span!("web form submits an inquiry");
     let trace_id = web_form.context().span().span_context().trace_id();
     let mut intake = IntakeServiceClient::with_interceptor(
-        channel(system.ports.intake).await.expect("channel"),
+        system.idp.channel(
+            channel(system.ports.intake).await.expect("channel"),
+            "web-form",
+        ),
         TraceContextInterceptor,
     );
     intake

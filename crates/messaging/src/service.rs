@@ -1,6 +1,9 @@
 //! What every service process holds and how it stops, so each service only adds its own API and
 //! workers: bind the port, migrate the schema, connect to NATS, then serve until shutdown.
 
+use std::sync::Arc;
+
+use borgerraad_platform::auth::Verifier;
 use futures::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -12,6 +15,8 @@ pub struct ServiceCore {
     pub listener: TcpListener,
     pub pool: PgPool,
     pub nats: async_nats::Client,
+    /// Checks the access token of every call.
+    pub verifier: Arc<Verifier>,
 }
 
 impl ServiceCore {
@@ -32,10 +37,13 @@ impl ServiceCore {
         )
         .await?;
         let nats = crate::stream::connect(&settings.nats_url, &settings.service_name).await?;
+        let verifier = Verifier::new(settings.auth.clone())?;
+        verifier.prefetch().await;
         Ok(Self {
             listener,
             pool,
             nats,
+            verifier,
         })
     }
 
@@ -65,6 +73,7 @@ impl ServiceCore {
             self.listener,
             routes,
             grpc_service_name,
+            self.verifier,
             shutdown.clone(),
         )
         .await;

@@ -2,8 +2,10 @@
 //! v1alpha, for grpcurl and probes) of this port's own service, a precise UNIMPLEMENTED for
 //! another service's methods, a span per call continuing the caller's trace, each call's failure
 //! logged at the level its status code deserves ([`log_level`]), a graceful drain on shutdown,
-//! and helpers for precise error statuses.
+//! every call but health and reflection authenticated and authorised ([`crate::auth`]), and
+//! helpers for precise error statuses.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,6 +21,7 @@ use tower_http::classify::GrpcFailureClass;
 use tower_http::trace::{MakeSpan, OnFailure, OnResponse, TraceLayer};
 use tracing::{Level, Span};
 
+use crate::auth::{AuthLayer, Verifier};
 use crate::telemetry::{HeaderExtractor, set_parent_from};
 
 /// How long calls in flight may take to finish after shutdown began.
@@ -39,6 +42,7 @@ pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     service_name: &'static str,
+    verifier: Arc<Verifier>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -101,6 +105,8 @@ pub async fn serve(
                 .on_response(GrpcStatus)
                 .on_failure(GrpcFailure),
         )
+        // Inside the trace layer, so a refused call is traced and logged like any other.
+        .layer(AuthLayer::new(verifier))
         .add_routes(routes)
         // tonic applies TCP_NODELAY only to listeners it binds itself; without it, Nagle's
         // algorithm meets delayed ACKs and a small response waits some 40 ms.

@@ -8,8 +8,11 @@
 //! - [`convert`]: timestamps and dates between protobuf and chrono.
 //! - [`clock`]: the injectable clock that deadlines, timers and reports read time through.
 //! - [`db`]: a connection pool on the service's own schema, with its migrations applied.
+//! - [`auth`]: bearer tokens verified against the identity provider, and the roles each method
+//!   needs.
 //! - [`grpc`]: serving with health, reflection and tracing; precise error statuses.
 
+pub mod auth;
 pub mod clock;
 pub mod convert;
 pub mod db;

@@ -40,11 +40,14 @@ pub struct CommonSettings {
     pub nats_url: String,
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
+    /// The identity provider whose access tokens this service accepts.
+    pub auth: crate::auth::AuthSettings,
 }
 
 impl CommonSettings {
     /// Reads `GRPC_ADDR`, `DATABASE_URL`, `NATS_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
-    /// `OTEL_SERVICE_NAME` and `LOG_FORMAT` (`json` or `pretty`).
+    /// `OTEL_SERVICE_NAME`, `LOG_FORMAT` (`json` or `pretty`) and the identity provider's
+    /// `AUTH_*` settings ([`crate::auth::AuthSettings::from_env`]).
     pub fn from_env(service_name: &str, default_grpc_port: u16) -> anyhow::Result<Self> {
         let grpc_addr = var("GRPC_ADDR")
             .unwrap_or_else(|| format!("127.0.0.1:{default_grpc_port}"))
@@ -65,6 +68,7 @@ impl CommonSettings {
             nats_url: var("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
             otlp_endpoint: var("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format,
+            auth: crate::auth::AuthSettings::from_env()?,
         })
     }
 }
@@ -74,6 +78,27 @@ pub fn var(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
         .filter(|value| !value.trim().is_empty())
+}
+
+/// A secret from `NAME`, or from the file `NAME_FILE` names (as Docker and Kubernetes mount
+/// secrets; one trailing line break is dropped). Both set is a mistake, not a choice.
+pub fn secret_var(name: &str) -> anyhow::Result<Option<String>> {
+    let file_var = format!("{name}_FILE");
+    match (var(name), var(&file_var)) {
+        (Some(_), Some(_)) => anyhow::bail!("set {name} or {file_var}, not both"),
+        (Some(value), None) => Ok(Some(value)),
+        (None, Some(path)) => {
+            let content = std::fs::read_to_string(&path)
+                .with_context(|| format!("{file_var}: cannot read {path}"))?;
+            let content = content
+                .strip_suffix('\n')
+                .map(|rest| rest.strip_suffix('\r').unwrap_or(rest))
+                .unwrap_or(&content);
+            anyhow::ensure!(!content.trim().is_empty(), "{file_var}: {path} is empty");
+            Ok(Some(content.to_owned()))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 /// A parsed environment variable, or the default when unset.

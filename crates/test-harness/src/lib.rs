@@ -4,11 +4,17 @@
 //!   which a test can stop and start again on the same port and store.
 //! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the test ends, and its
 //!   `pg_dump`.
+//! - [`TestIdp`]: the development OpenID Connect provider, one per test process, with a client
+//!   per role.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
 //! `/usr/sbin/nats-server`); `TEST_DATABASE_URL` the server to create databases on (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`).
+
+pub mod idp;
+
+pub use idp::TestIdp;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

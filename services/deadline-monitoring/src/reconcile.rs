@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use borgerraad_messaging::Outbox;
+use borgerraad_platform::auth::AuthorizedChannel;
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::from_timestamp;
 use borgerraad_proto::v1::{self as pb, intake_service_client::IntakeServiceClient};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::apply::{Change, Rules, apply};
@@ -27,7 +27,7 @@ pub struct Reconciler {
     pub clock: SharedClock,
     pub outbox: Outbox,
     pub rules: Rules,
-    pub intake: IntakeServiceClient<Channel>,
+    pub intake: IntakeServiceClient<AuthorizedChannel>,
     pub interval: Duration,
     /// Open deadlines checked per round, least recently checked first.
     pub batch_size: i64,

@@ -212,7 +212,7 @@ impl Application {
                 clock,
                 outbox: outbox.clone(),
                 rules,
-                intake: IntakeServiceClient::new(intake),
+                intake: IntakeServiceClient::new(settings.common.auth.authorized(intake)?),
                 interval: settings.reconcile_interval,
                 batch_size: 200,
             },

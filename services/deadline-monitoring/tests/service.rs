@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use borgerraad_messaging::{EventType, new_event};
+use borgerraad_platform::auth::AuthorizedChannel;
 use borgerraad_platform::clock::{ManualClock, SharedClock};
 use borgerraad_platform::convert::{from_date, timestamp};
 use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{
     self as pb, deadline_monitoring_service_client::DeadlineMonitoringServiceClient, event::Data,
 };
+use borgerraad_test_harness::TestIdp;
+use borgerraad_test_harness::idp::STAFF;
 use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, valid_submission};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
@@ -38,7 +41,10 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
 }
 
-fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSettings {
+async fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSettings {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
     CommonSettings {
         service_name: name.to_owned(),
         grpc_addr: ([127, 0, 0, 1], 0).into(),
@@ -46,7 +52,17 @@ fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSetti
         nats_url: nats.url(),
         otlp_endpoint: None,
         log_format: LogFormat::Pretty,
+        // The service calls intake as itself.
+        auth: idp.auth_settings_as(name),
     }
+}
+
+/// `channel` with the tokens of the advisor's staff.
+async fn staff(channel: Channel) -> AuthorizedChannel {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
+    idp.channel(channel, STAFF)
 }
 
 /// One running replica of the service.
@@ -65,7 +81,7 @@ impl Replica {
         clock: SharedClock,
         configure: impl FnOnce(&mut Settings),
     ) -> Self {
-        let mut settings = Settings::new(common("deadline-monitoring", database, nats));
+        let mut settings = Settings::new(common("deadline-monitoring", database, nats).await);
         settings.poll_interval = Duration::from_millis(25);
         settings.delivery.poll_interval = Duration::from_millis(25);
         settings.delivery.retry_base = Duration::from_secs(60);
@@ -86,11 +102,11 @@ impl Replica {
         }
     }
 
-    async fn client(&self) -> DeadlineMonitoringServiceClient<Channel> {
+    async fn client(&self) -> DeadlineMonitoringServiceClient<AuthorizedChannel> {
         let channel = Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
             .expect("url")
             .connect_lazy();
-        DeadlineMonitoringServiceClient::new(channel)
+        DeadlineMonitoringServiceClient::new(staff(channel).await)
     }
 
     /// Wakes the scheduler after the test moved the clock.
@@ -203,7 +219,7 @@ async fn wait_for_applied(pool: &PgPool, count: i64) {
 }
 
 async fn deadline(
-    client: &mut DeadlineMonitoringServiceClient<Channel>,
+    client: &mut DeadlineMonitoringServiceClient<AuthorizedChannel>,
     inquiry_id: Uuid,
 ) -> pb::Deadline {
     client
@@ -216,7 +232,7 @@ async fn deadline(
 }
 
 async fn wait_for_revision(
-    client: &mut DeadlineMonitoringServiceClient<Channel>,
+    client: &mut DeadlineMonitoringServiceClient<AuthorizedChannel>,
     inquiry_id: Uuid,
     state: pb::DeadlineState,
     revision: i64,
@@ -246,7 +262,7 @@ struct OneInquiry {
     replica: Replica,
     pool: PgPool,
     js: async_nats::jetstream::Context,
-    client: DeadlineMonitoringServiceClient<Channel>,
+    client: DeadlineMonitoringServiceClient<AuthorizedChannel>,
     id: Uuid,
     received_at: DateTime<Utc>,
     /// The deadline as first scheduled.
@@ -1959,11 +1975,11 @@ async fn start_intake(
     u16,
     CancellationToken,
     tokio::task::JoinHandle<anyhow::Result<()>>,
-    borgerraad_proto::v1::intake_service_client::IntakeServiceClient<Channel>,
+    borgerraad_proto::v1::intake_service_client::IntakeServiceClient<AuthorizedChannel>,
 ) {
     let intake = intake::Application::build(
         intake::Settings {
-            common: common("intake", database, nats),
+            common: common("intake", database, nats).await,
             departments: borgerraad_platform::departments::Departments::odense(),
             personal_data_keys: Arc::new(personal_data::Keyring::new(
                 personal_data::DataKey::generate("test").expect("key"),
@@ -1977,9 +1993,12 @@ async fn start_intake(
     let stop = CancellationToken::new();
     let task = tokio::spawn(intake.run_until(stop.clone()));
     let client = borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
-        Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("url")
-            .connect_lazy(),
+        staff(
+            Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                .expect("url")
+                .connect_lazy(),
+        )
+        .await,
     );
     (port, stop, task, client)
 }
@@ -2020,7 +2039,7 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
         .withdraw_inquiry(pb::WithdrawInquiryRequest {
             inquiry_id: id.to_string(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             reason: "Borgeren har trukket henvendelsen tilbage".into(),
         })
         .await
@@ -2122,7 +2141,7 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
         .withdraw_inquiry(pb::WithdrawInquiryRequest {
             inquiry_id: lost.to_string(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             reason: "Borgeren har trukket henvendelsen tilbage".into(),
         })
         .await

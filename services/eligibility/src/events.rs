@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
+use borgerraad_platform::auth::AuthorizedChannel;
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::{date, timestamp};
 use borgerraad_platform::grpc::TraceContextInterceptor;
@@ -15,7 +16,6 @@ use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
 use borgerraad_proto::v1::{self as pb, event::Data};
 use sqlx::PgConnection;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use uuid::Uuid;
 use working_days::Calendar;
 
@@ -24,7 +24,8 @@ use crate::db;
 use crate::domain::{HistoryEntry, HistoryKind, StoredAssessment, Verdict, reassess};
 use crate::rules::{self, RuleSet};
 
-pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, TraceContextInterceptor>>;
+pub type IntakeClient =
+    IntakeServiceClient<InterceptedService<AuthorizedChannel, TraceContextInterceptor>>;
 
 /// The actor named in the history for the rules' own assessments.
 pub const RULES_ACTOR: &str = "eligibility-rules";

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use borgerraad_messaging::Outbox;
+use borgerraad_platform::auth::{self, Principal};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::timestamp;
 use borgerraad_platform::departments::Departments;
@@ -24,7 +25,6 @@ use crate::domain::{
 use crate::events::assessed_event;
 use crate::rules::{self, Category, RuleId, RuleSet};
 
-const MAX_ACTOR_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 2_000;
 
 #[derive(Clone)]
@@ -59,10 +59,16 @@ fn unknown_outcome(value: i32) -> FieldViolation {
 /// A checked override request.
 fn override_change(
     request: &pb::OverrideAssessmentRequest,
+    principal: &Principal,
     rules: &RuleSet,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<OverrideChange, Vec<FieldViolation>> {
     let mut violations = Vec::new();
+    // The caseworker who decides is the token's subject; an actor field may only repeat it.
+    let actor = auth::acting_subject(principal, &request.actor, "actor").unwrap_or_else(|v| {
+        violations.push(v);
+        String::new()
+    });
     // Checked as every text a service takes (inquiry-form's `checked_text`); required here.
     let mut text =
         |field: &str, value: &str, max: usize, kind: TextKind, what: &str| match checked_text(
@@ -81,13 +87,6 @@ fn override_change(
                 String::new()
             }
         };
-    let actor = text(
-        "actor",
-        &request.actor,
-        MAX_ACTOR_CHARS,
-        TextKind::OneLine,
-        "say which caseworker decides",
-    );
     let reason = text(
         "reason",
         &request.reason,
@@ -283,9 +282,10 @@ impl EligibilityService for EligibilityApi {
         &self,
         request: Request<pb::OverrideAssessmentRequest>,
     ) -> Result<Response<pb::Assessment>, Status> {
+        let principal = auth::principal(&request)?;
         let request = request.into_inner();
         let id = Uuid::parse_str(&request.inquiry_id).ok();
-        let change = override_change(&request, &self.rules, self.clock.now());
+        let change = override_change(&request, &principal, &self.rules, self.clock.now());
         let (id, change) = match (id, change) {
             (Some(id), Ok(change)) => (id, change),
             (id, change) => {

@@ -112,7 +112,10 @@ impl Application {
             clock,
             rules: settings.rules,
             calendar: Arc::new(Calendar::danish(settings.calendar)),
-            intake: IntakeServiceClient::with_interceptor(channel, TraceContextInterceptor),
+            intake: IntakeServiceClient::with_interceptor(
+                settings.common.auth.authorized(channel)?,
+                TraceContextInterceptor,
+            ),
             departments: settings.departments,
         })
     }

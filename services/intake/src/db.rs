@@ -309,6 +309,8 @@ pub struct Filter {
     pub received_from: Option<DateTime<Utc>>,
     pub received_before: Option<DateTime<Utc>>,
     pub reference: Option<String>,
+    /// Only these departments' inquiries (a department system's own), when set.
+    pub within_departments: Option<Vec<String>>,
 }
 
 /// Up to `limit` matching inquiries registered after inquiry number `after`, oldest first.
@@ -327,6 +329,7 @@ pub async fn list_inquiries(
          AND ($7::timestamptz IS NULL OR i.received_at >= $7) \
          AND ($8::timestamptz IS NULL OR i.received_at < $8) \
          AND ($9::text IS NULL OR i.reference = $9) \
+         AND ($10::text[] IS NULL OR i.department = ANY($10)) \
          ORDER BY i.number LIMIT $2"
     )))
     .bind(after)
@@ -338,6 +341,7 @@ pub async fn list_inquiries(
     .bind(filter.received_from)
     .bind(filter.received_before)
     .bind(&filter.reference)
+    .bind(&filter.within_departments)
     .fetch_all(pool)
     .await
 }
@@ -393,35 +397,6 @@ pub async fn record_step(
     .bind(actor)
     .bind(at)
     .bind(details_sealed)
-    .execute(connection)
-    .await?;
-    Ok(())
-}
-
-/// A reveal of CPR numbers in full, as recorded: never the numbers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reveal {
-    pub inquiry_id: Uuid,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub purpose: String,
-    pub requester_cpr: bool,
-    pub free_text_cpr: bool,
-    pub trace_id: Option<String>,
-}
-
-pub async fn record_reveal(connection: &mut PgConnection, reveal: &Reveal) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO cpr_reveals (inquiry_id, revealed_at, actor, purpose, requester_cpr, \
-           free_text_cpr, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(reveal.inquiry_id)
-    .bind(reveal.at)
-    .bind(&reveal.actor)
-    .bind(&reveal.purpose)
-    .bind(reveal.requester_cpr)
-    .bind(reveal.free_text_cpr)
-    .bind(&reveal.trace_id)
     .execute(connection)
     .await?;
     Ok(())

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use borgerraad_messaging::{Outbox, OutboxRow};
+use borgerraad_platform::auth::{self, Principal, Role};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::{date, from_timestamp, timestamp};
 use borgerraad_platform::departments::Departments;
@@ -18,6 +19,7 @@ use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::audit::{Access, Accessor, DataKind};
 use crate::cases::{StepError, take_step};
 use crate::db;
 use crate::domain::lifecycle::Command;
@@ -46,11 +48,130 @@ struct Shown {
     free_text_cpr: bool,
 }
 
-/// Who asks to see CPR numbers in full, and why.
-struct RevealRequest {
-    actor: String,
-    purpose: String,
+/// Who reads, in what role, with what purpose, in which trace: what the access log records.
+struct Caller {
+    principal: Principal,
     trace_id: Option<String>,
+}
+
+impl Caller {
+    fn of<T>(request: &Request<T>) -> Result<Self, Status> {
+        // The caller's trace where this process has no tracer of its own.
+        let trace_id = current_trace_id().or_else(|| {
+            request
+                .metadata()
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .and_then(trace_id_of)
+        });
+        Ok(Self {
+            principal: auth::principal(request)?,
+            trace_id,
+        })
+    }
+
+    fn accessor(&self) -> Accessor {
+        let principal = &self.principal;
+        Accessor {
+            subject: principal.subject.clone(),
+            client_id: principal.client.clone(),
+            role: principal.role_names(),
+            department: principal.department_scoped().then(|| {
+                principal
+                    .departments
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        }
+    }
+
+    /// How much personal data this caller's role lets it see.
+    fn view(&self) -> View {
+        let principal = &self.principal;
+        if principal.has_any(&[Role::Caseworker, Role::DepartmentSystem]) {
+            View::Full
+        } else if principal.has(Role::EligibilityService) {
+            View::Description
+        } else {
+            View::NoPersonalData
+        }
+    }
+
+    /// The person who acts: the token's subject; an `actor` field must agree or stay empty.
+    fn actor(&self, requested: &str) -> Result<String, FieldViolation> {
+        // Checked as every text is first, so an unreadable one is named as such.
+        let requested = checked_text("actor", requested, MAX_SHORT_TEXT_CHARS, TextKind::OneLine)?
+            .unwrap_or_default();
+        auth::acting_subject(&self.principal, &requested, "actor")
+    }
+}
+
+/// What of an inquiry's personal data a role sees. Each service identity gets only what its
+/// work needs: eligibility the description it assesses, deadline-monitoring the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Full,
+    Description,
+    NoPersonalData,
+}
+
+/// Clears what `view` does not show.
+fn redact(inquiry: &mut pb::Inquiry, view: View) {
+    if view == View::Full {
+        return;
+    }
+    inquiry.requester = inquiry.requester.take().map(|requester| pb::Requester {
+        anonymous: requester.anonymous,
+        ..Default::default()
+    });
+    inquiry.representative = None;
+    if let Some(dialogue) = inquiry.prior_dialogue.as_mut() {
+        dialogue.with_whom.clear();
+        dialogue.outcome.clear();
+    }
+    inquiry.unit.clear();
+    inquiry.desired_outcome.clear();
+    inquiry.attachments.clear();
+    inquiry.journal.clear();
+    if view == View::NoPersonalData {
+        inquiry.description.clear();
+    }
+}
+
+/// The kinds of personal data an answer carries, for its access-log entry.
+fn data_shown(inquiry: &pb::Inquiry, shown: Shown, revealed: bool) -> Vec<DataKind> {
+    let mut data = Vec::new();
+    let requester = inquiry.requester.as_ref();
+    if requester.is_some_and(|r| !r.name.is_empty() || !r.cvr.is_empty())
+        || inquiry.representative.is_some()
+        || !inquiry.desired_outcome.is_empty()
+        || !inquiry.attachments.is_empty()
+    {
+        data.push(DataKind::Requester);
+    }
+    let requester_cpr = requester.is_some_and(|r| !r.cpr.is_empty()) && shown.requester_cpr;
+    let text_cpr =
+        shown.free_text_cpr && (!inquiry.description.is_empty() || !inquiry.journal.is_empty());
+    if requester_cpr || text_cpr {
+        data.push(if revealed {
+            DataKind::CprRevealed
+        } else {
+            DataKind::CprMasked
+        });
+    }
+    if !inquiry.description.is_empty() {
+        data.push(DataKind::Description);
+    }
+    if inquiry
+        .journal
+        .iter()
+        .any(|entry| !entry.details.is_empty())
+    {
+        data.push(DataKind::Notes);
+    }
+    data
 }
 
 impl IntakeApi {
@@ -191,46 +312,78 @@ impl IntakeApi {
         Ok((inquiry, shown))
     }
 
-    /// The inquiry with its journal, CPR numbers masked.
-    async fn read(&self, inquiry_id: Uuid) -> Result<pb::Inquiry, IntakeError> {
-        let row = db::get_inquiry(&self.pool, inquiry_id)
-            .await?
-            .ok_or(IntakeError::NotFound)?;
-        let journal = db::journal(&self.pool, inquiry_id).await?;
-        Ok(self.to_proto(row, journal, false)?.0)
-    }
-
-    /// The inquiry with its journal and CPR numbers in full; the reveal is recorded in the
-    /// transaction of the read, so no answer goes out unrecorded.
-    async fn read_revealed(
+    /// The inquiry with its journal as `caller` may see it, CPR numbers masked unless
+    /// `reveal` (which needs the purpose). The access is logged in the transaction of the read:
+    /// no record, no answer. An inquiry of another department is not found for a department
+    /// system, as if it did not exist.
+    async fn read(
         &self,
         inquiry_id: Uuid,
-        request: RevealRequest,
+        caller: &Caller,
+        reveal: bool,
+        purpose: Option<String>,
     ) -> Result<pb::Inquiry, IntakeError> {
         let mut transaction = self.pool.begin().await?;
         let row = db::get_inquiry(&mut *transaction, inquiry_id)
             .await?
+            .filter(|row| caller.principal.may_see_department(&row.department))
             .ok_or(IntakeError::NotFound)?;
         let journal = db::journal(&mut *transaction, inquiry_id).await?;
-        let (inquiry, shown) = self.to_proto(row, journal, true)?;
-        let reveal = db::Reveal {
-            inquiry_id,
-            at: self.clock.now(),
-            actor: request.actor,
-            purpose: request.purpose,
-            requester_cpr: shown.requester_cpr,
-            free_text_cpr: shown.free_text_cpr,
-            trace_id: request.trace_id,
-        };
-        db::record_reveal(&mut transaction, &reveal).await?;
+        let (mut inquiry, shown) = self.to_proto(row, journal, reveal)?;
+        redact(&mut inquiry, caller.view());
+        let data = data_shown(&inquiry, shown, reveal);
+        if !data.is_empty() {
+            let access = Access::new(
+                self.clock.now(),
+                caller.accessor(),
+                inquiry_id,
+                data,
+                purpose,
+                caller.trace_id.clone(),
+            );
+            crate::audit::store::append_in(&mut transaction, vec![access]).await?;
+        }
         transaction.commit().await?;
-        tracing::info!(
-            actor = %reveal.actor,
-            requester_cpr = shown.requester_cpr,
-            free_text_cpr = shown.free_text_cpr,
-            "CPR numbers shown in full"
-        );
+        if reveal {
+            tracing::info!(
+                subject = %caller.principal.subject,
+                requester_cpr = shown.requester_cpr,
+                free_text_cpr = shown.free_text_cpr,
+                "CPR numbers shown in full"
+            );
+        }
         Ok(inquiry)
+    }
+
+    /// Inquiries as `caller` may see them, each access logged first (one entry per inquiry).
+    async fn shown(
+        &self,
+        rows: Vec<db::InquiryRow>,
+        caller: &Caller,
+    ) -> Result<Vec<pb::Inquiry>, IntakeError> {
+        let now = self.clock.now();
+        let view = caller.view();
+        let mut accesses = Vec::new();
+        let mut inquiries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let inquiry_id = row.inquiry_id;
+            let (mut inquiry, shown) = self.to_proto(row, Vec::new(), false)?;
+            redact(&mut inquiry, view);
+            let data = data_shown(&inquiry, shown, false);
+            if !data.is_empty() {
+                accesses.push(Access::new(
+                    now,
+                    caller.accessor(),
+                    inquiry_id,
+                    data,
+                    None,
+                    caller.trace_id.clone(),
+                ));
+            }
+            inquiries.push(inquiry);
+        }
+        crate::audit::store::append(&self.pool, accesses).await?;
+        Ok(inquiries)
     }
 
     async fn submit(
@@ -351,6 +504,7 @@ impl IntakeApi {
         &self,
         inquiry_id: &str,
         expected_version: i64,
+        caller: &Caller,
         actor: &str,
         command: Result<Command, Vec<FieldViolation>>,
     ) -> Result<Response<pb::Inquiry>, Status> {
@@ -365,12 +519,9 @@ impl IntakeApi {
                 "send the version you last read",
             ));
         }
-        let actor = match checked_text("actor", actor, MAX_SHORT_TEXT_CHARS, TextKind::OneLine) {
-            Ok(Some(actor)) => actor,
-            Ok(None) => {
-                violations.push(FieldViolation::new("actor", "say who takes the step"));
-                String::new()
-            }
+        // The journal records the token's subject; an actor field may only repeat it.
+        let actor = match caller.actor(actor) {
+            Ok(actor) => actor,
             Err(violation) => {
                 violations.push(violation);
                 String::new()
@@ -421,7 +572,7 @@ impl IntakeApi {
             }
             Err(StepError::Unexpected(error)) => return Err(unexpected(&error)),
         }
-        Ok(Response::new(self.read(id).await?))
+        Ok(Response::new(self.read(id, caller, false, None).await?))
     }
 }
 
@@ -515,12 +666,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::GetInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
-        // The caller's trace, for the record of a reveal where this process has no tracer.
-        let caller_trace_id = request
-            .metadata()
-            .get("traceparent")
-            .and_then(|value| value.to_str().ok())
-            .and_then(trace_id_of);
+        let caller = Caller::of(&request)?;
         let request = request.into_inner();
         let inquiry_id = match (request.inquiry_id.is_empty(), request.reference.is_empty()) {
             (false, true) => parse_id("inquiry_id", &request.inquiry_id)?,
@@ -549,23 +695,11 @@ impl IntakeService for IntakeApi {
             }
         };
         tracing::Span::current().record("inquiry_id", tracing::field::display(inquiry_id));
-        if !request.reveal_cpr {
-            return Ok(Response::new(self.read(inquiry_id).await?));
-        }
         let mut f = Fields::default();
-        let actor = f.text(
-            "actor",
-            &request.actor,
-            MAX_SHORT_TEXT_CHARS,
-            TextKind::OneLine,
-            false,
-        );
-        if actor.is_none() && !f.0.iter().any(|v| v.field == "actor") {
-            f.0.push(FieldViolation::new(
-                "actor",
-                "say who reads the CPR numbers in full",
-            ));
+        if let Err(violation) = caller.actor(&request.actor) {
+            f.0.push(violation);
         }
+        // A stated purpose is recorded with any read; revealing CPR numbers needs one.
         let purpose = f.text(
             "purpose",
             &request.purpose,
@@ -574,26 +708,29 @@ impl IntakeService for IntakeApi {
             false,
         );
         match &purpose {
-            None if !f.0.iter().any(|v| v.field == "purpose") => f.0.push(FieldViolation::new(
-                "purpose",
-                "say why the CPR numbers are needed in full",
-            )),
-            // The record of a reveal never holds a CPR number.
+            None if request.reveal_cpr && !f.0.iter().any(|v| v.field == "purpose") => f.0.push(
+                FieldViolation::new("purpose", "say why the CPR numbers are needed in full"),
+            ),
+            // The access log never holds a CPR number.
             Some(purpose) if find_cpr_like(purpose) => f.0.push(FieldViolation::new(
                 "purpose",
                 "must not contain a CPR number",
             )),
             _ => {}
         }
-        let (Some(actor), Some(purpose), true) = (actor, purpose, f.0.is_empty()) else {
+        if !f.0.is_empty() {
             return Err(invalid_argument(&f.0));
-        };
-        let reveal = RevealRequest {
-            actor,
-            purpose,
-            trace_id: current_trace_id().or(caller_trace_id),
-        };
-        Ok(Response::new(self.read_revealed(inquiry_id, reveal).await?))
+        }
+        if request.reveal_cpr && !caller.principal.has(Role::Caseworker) {
+            return Err(Status::permission_denied(format!(
+                "revealing CPR numbers needs the role caseworker; the token has {}",
+                caller.principal.role_names()
+            )));
+        }
+        Ok(Response::new(
+            self.read(inquiry_id, &caller, request.reveal_cpr, purpose)
+                .await?,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(count = tracing::field::Empty), err(level = "info", Display))]
@@ -602,6 +739,7 @@ impl IntakeService for IntakeApi {
         request: Request<pb::BatchGetInquiriesRequest>,
     ) -> Result<Response<pb::BatchGetInquiriesResponse>, Status> {
         const MAX_IDS: usize = 500;
+        let caller = Caller::of(&request)?;
         let request = request.into_inner();
         let mut violations = Vec::new();
         if request.inquiry_ids.len() > MAX_IDS {
@@ -629,18 +767,17 @@ impl IntakeService for IntakeApi {
             return Err(invalid_argument(&violations));
         }
         tracing::Span::current().record("count", ids.len());
+        // Another department's inquiry is left out like an unknown id.
         let mut rows: std::collections::HashMap<Uuid, db::InquiryRow> =
             db::get_inquiries(&self.pool, &ids)
                 .await
                 .map_err(IntakeError::from)?
                 .into_iter()
+                .filter(|row| caller.principal.may_see_department(&row.department))
                 .map(|row| (row.inquiry_id, row))
                 .collect();
-        let inquiries = ids
-            .iter()
-            .filter_map(|id| rows.remove(id))
-            .map(|row| Ok(self.to_proto(row, Vec::new(), false)?.0))
-            .collect::<Result<Vec<_>, IntakeError>>()?;
+        let rows = ids.iter().filter_map(|id| rows.remove(id)).collect();
+        let inquiries = self.shown(rows, &caller).await?;
         Ok(Response::new(pb::BatchGetInquiriesResponse { inquiries }))
     }
 
@@ -649,6 +786,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListInquiriesRequest>,
     ) -> Result<Response<pb::ListInquiriesResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let request = request.into_inner();
         let mut violations = Vec::new();
         let page = Page::read(request.page_size, &request.page_token, &mut violations);
@@ -695,15 +833,16 @@ impl IntakeService for IntakeApi {
             received_from,
             received_before,
             reference: non_empty(request.reference),
+            within_departments: caller
+                .principal
+                .department_scoped()
+                .then(|| caller.principal.departments.iter().cloned().collect()),
         };
         let mut rows = db::list_inquiries(&self.pool, &filter, page.after, page.fetch_limit())
             .await
             .map_err(IntakeError::from)?;
         let next_page_token = page.finish(&mut rows, |row| row.number);
-        let inquiries = rows
-            .into_iter()
-            .map(|row| Ok(self.to_proto(row, Vec::new(), false)?.0))
-            .collect::<Result<Vec<_>, IntakeError>>()?;
+        let inquiries = self.shown(rows, &caller).await?;
         Ok(Response::new(pb::ListInquiriesResponse {
             inquiries,
             next_page_token,
@@ -715,6 +854,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::AssignCaseworkerRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let caseworker_id = f.text(
@@ -727,6 +867,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| {
                 Some(Command::Assign {
@@ -742,10 +883,12 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::StartWorkRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             Ok(Command::StartWork),
         )
@@ -757,6 +900,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::RecordMediationRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let stage = f.required(
@@ -787,6 +931,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| {
                 Some(Command::RecordMediation {
@@ -804,12 +949,14 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::RequestInformationRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let what = f.text("what", &r.what, MAX_TEXT_CHARS, TextKind::FreeText, true);
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| Some(Command::RequestInformation { what: what? })),
         )
@@ -821,12 +968,14 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ReceiveInformationRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let note = f.text("note", &r.note, MAX_TEXT_CHARS, TextKind::FreeText, false);
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| Some(Command::ReceiveInformation { note })),
         )
@@ -838,6 +987,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::RecordAnswerRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let channel = match requested_channel(r.channel) {
@@ -865,6 +1015,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| {
                 Some(Command::Answer {
@@ -881,6 +1032,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::CloseInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let outcome = f.required(
@@ -896,6 +1048,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| {
                 Some(Command::Close {
@@ -912,6 +1065,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::WithdrawInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let reason = f.text(
@@ -924,6 +1078,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| Some(Command::Withdraw { reason })),
         )
@@ -935,6 +1090,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ReopenInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let reason = f.text(
@@ -947,6 +1103,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| Some(Command::Reopen { reason })),
         )
@@ -958,12 +1115,14 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::AddNoteRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let text = f.text("text", &r.text, MAX_TEXT_CHARS, TextKind::FreeText, true);
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| Some(Command::AddNote { text: text? })),
         )
@@ -975,6 +1134,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::RecordImprovementSuggestionRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
         let department = r.department.trim().to_owned();
@@ -994,6 +1154,7 @@ impl IntakeService for IntakeApi {
         self.step(
             &r.inquiry_id,
             r.expected_version,
+            &caller,
             &r.actor,
             f.done(|| {
                 Some(Command::RecordImprovementSuggestion {
@@ -1010,6 +1171,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::AmendInquiryRequest>,
     ) -> Result<Response<pb::Inquiry>, Status> {
+        let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let facts = domain::validate_amendment(
             inquiry_form::proto::case_facts_input(&r),
@@ -1017,7 +1179,7 @@ impl IntakeService for IntakeApi {
             self.clock.now(),
         )
         .map(|facts| Command::Amend(Box::new(facts)));
-        self.step(&r.inquiry_id, r.expected_version, &r.actor, facts)
+        self.step(&r.inquiry_id, r.expected_version, &caller, &r.actor, facts)
             .await
     }
 
@@ -1027,14 +1189,9 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListAccessLogRequest>,
     ) -> Result<Response<pb::ListAccessLogResponse>, Status> {
-        let accessor = caller(&request);
-        let trace_id = current_trace_id().or_else(|| {
-            request
-                .metadata()
-                .get("traceparent")
-                .and_then(|value| value.to_str().ok())
-                .and_then(trace_id_of)
-        });
+        let caller = Caller::of(&request)?;
+        let accessor = caller.accessor();
+        let trace_id = caller.trace_id.clone();
         let r = request.into_inner();
         let mut violations = Vec::new();
         let page = Page::read(r.page_size, &r.page_token, &mut violations);
@@ -1200,16 +1357,5 @@ impl IntakeService for IntakeApi {
                 }
             }
         }))
-    }
-}
-
-/// Who is calling, for the access log.
-// TODO(auth): from the token's principal once authentication is wired in.
-fn caller<T>(_request: &Request<T>) -> crate::audit::Accessor {
-    crate::audit::Accessor {
-        subject: "unknown".into(),
-        client_id: None,
-        role: "unknown".into(),
-        department: None,
     }
 }

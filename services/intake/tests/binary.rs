@@ -12,7 +12,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 
-use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, free_port};
+use borgerraad_test_harness::idp::STAFF;
+use borgerraad_test_harness::{NatsServer, TestDatabase, TestIdp, eventually, free_port};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -21,9 +22,13 @@ const KEYS: &str = "k1:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
 
 #[tokio::test]
 async fn the_binary_refuses_to_start_without_a_key_for_personal_data() {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
     let output = Command::new(env!("CARGO_BIN_EXE_intake"))
         .env_remove("PERSONAL_DATA_KEYS")
         .env("GRPC_ADDR", "127.0.0.1:0")
+        .env("AUTH_ISSUER", idp.issuer())
         .output()
         .expect("intake runs");
     assert!(!output.status.success());
@@ -33,11 +38,15 @@ async fn the_binary_refuses_to_start_without_a_key_for_personal_data() {
 
 #[tokio::test]
 async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigterm() {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
     let nats = NatsServer::start().await.expect("nats");
     let database = TestDatabase::create().await.expect("database");
     let port = free_port().expect("port");
     let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
         .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
+        .env("AUTH_ISSUER", idp.issuer())
         .env("DATABASE_URL", database.url())
         .env("NATS_URL", nats.url())
         .env("PERSONAL_DATA_KEYS", KEYS)
@@ -142,6 +151,9 @@ impl Collector {
 
 #[tokio::test]
 async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
     let collector = Collector::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -157,6 +169,7 @@ async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
     let port = free_port().expect("port");
     let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
         .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
+        .env("AUTH_ISSUER", idp.issuer())
         .env("DATABASE_URL", database.url())
         .env("NATS_URL", nats.url())
         .env("PERSONAL_DATA_KEYS", KEYS)
@@ -176,7 +189,11 @@ async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
             .connect()
             .await
             .ok()?;
-        Some(borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(channel))
+        Some(
+            borgerraad_proto::v1::intake_service_client::IntakeServiceClient::new(
+                idp.channel(channel, STAFF),
+            ),
+        )
     })
     .await;
     let status = client

@@ -5,10 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use borgerraad_platform::auth::AuthorizedChannel;
 use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::departments::Departments;
 use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{self as pb, intake_service_client::IntakeServiceClient};
+use borgerraad_test_harness::TestIdp;
+use borgerraad_test_harness::idp::STAFF;
 use borgerraad_test_harness::{NatsServer, TestDatabase, eventually};
 use chrono::{TimeZone, Utc};
 use intake::domain::{Attachment, Form, PriorDialogueDetails};
@@ -166,13 +169,16 @@ async fn insert_plain(pool: &PgPool, keyring: &Keyring, n: usize) -> Uuid {
 
 /// One intake replica, serving until the returned token is cancelled.
 struct Replica {
-    client: IntakeServiceClient<Channel>,
+    client: IntakeServiceClient<AuthorizedChannel>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Replica {
     async fn start(database: &TestDatabase, nats: &NatsServer, keyring: Arc<Keyring>) -> Self {
+        let idp = TestIdp::shared()
+            .await
+            .expect("the identity provider starts");
         let settings = intake::Settings {
             common: CommonSettings {
                 service_name: "intake".into(),
@@ -181,6 +187,7 @@ impl Replica {
                 nats_url: nats.url(),
                 otlp_endpoint: None,
                 log_format: LogFormat::Pretty,
+                auth: idp.auth_settings(),
             },
             departments: Departments::odense(),
             personal_data_keys: keyring,
@@ -199,7 +206,7 @@ impl Replica {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(application.run_until(shutdown.clone()));
         Self {
-            client: IntakeServiceClient::new(channel),
+            client: IntakeServiceClient::new(idp.channel(channel, STAFF)),
             shutdown,
             task,
         }
@@ -226,7 +233,11 @@ async fn plain_rows(pool: &PgPool) -> (i64, i64, i64) {
     .expect("counted")
 }
 
-async fn read(client: &IntakeServiceClient<Channel>, id: Uuid, reveal: bool) -> pb::Inquiry {
+async fn read(
+    client: &IntakeServiceClient<AuthorizedChannel>,
+    id: Uuid,
+    reveal: bool,
+) -> pb::Inquiry {
     client
         .clone()
         .get_inquiry(pb::GetInquiryRequest {

@@ -349,6 +349,7 @@ async fn main() -> anyhow::Result<()> {
             .single()
             .unwrap_or_default(),
     );
+    let idp = borgerraad_test_harness::TestIdp::shared().await?;
     let application = reporting::Application::build(
         reporting::Settings {
             common: CommonSettings {
@@ -358,6 +359,7 @@ async fn main() -> anyhow::Result<()> {
                 nats_url: nats.url(),
                 otlp_endpoint: None,
                 log_format: LogFormat::Pretty,
+                auth: idp.auth_settings(),
             },
             departments: departments()?,
         },
@@ -370,7 +372,9 @@ async fn main() -> anyhow::Result<()> {
     let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))?
         .connect()
         .await?;
-    let mut client = pb::reporting_service_client::ReportingServiceClient::new(channel);
+    let mut client = pb::reporting_service_client::ReportingServiceClient::new(
+        idp.channel(channel, borgerraad_test_harness::idp::STAFF),
+    );
     let year = |department: &str| pb::GetSummaryRequest {
         period: Some(pb::MonthRange {
             first: Some(pb::YearMonth {

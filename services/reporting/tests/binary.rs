@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use borgerraad_proto::v1::{self as pb, reporting_service_client::ReportingServiceClient};
-use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, free_port};
+use borgerraad_test_harness::idp::STAFF;
+use borgerraad_test_harness::{NatsServer, TestDatabase, TestIdp, eventually, free_port};
 use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -21,10 +22,11 @@ struct Service {
 }
 
 impl Service {
-    fn start(database: &TestDatabase, nats: &NatsServer) -> Self {
+    fn start(database: &TestDatabase, nats: &NatsServer, idp: &TestIdp) -> Self {
         let port = free_port().expect("port");
         let mut child = Command::new(env!("CARGO_BIN_EXE_reporting"))
             .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
+            .env("AUTH_ISSUER", idp.issuer())
             .env("DATABASE_URL", database.url())
             .env("NATS_URL", nats.url())
             .env("LOG_FORMAT", "json")
@@ -109,11 +111,15 @@ struct RawSummaryRequest {
 
 #[tokio::test]
 async fn a_callers_mistakes_are_logged_below_error_and_a_fault_of_the_service_at_error() {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
     let nats = NatsServer::start().await.expect("nats");
     let database = TestDatabase::create().await.expect("database");
-    let service = Service::start(&database, &nats);
+    let service = Service::start(&database, &nats, idp);
     let channel = service.channel().await;
-    let mut reporting = ReportingServiceClient::new(channel.clone());
+    let authed = idp.channel(channel.clone(), STAFF);
+    let mut reporting = ReportingServiceClient::new(authed.clone());
 
     // One person's typos and wrong turns, each refused.
     let mut refused = Vec::new();
@@ -165,7 +171,7 @@ async fn a_callers_mistakes_are_logged_below_error_and_a_fault_of_the_service_at
         panic!("an unknown format")
     };
     refused.push(status);
-    let mut raw = tonic::client::Grpc::new(channel.clone());
+    let mut raw = tonic::client::Grpc::new(authed.clone());
     raw.ready().await.expect("ready");
     refused.push(
         raw.unary::<_, pb::Summary, _>(
@@ -181,7 +187,7 @@ async fn a_callers_mistakes_are_logged_below_error_and_a_fault_of_the_service_at
         .expect_err("a department that is not UTF-8"),
     );
     refused.push(
-        pb::intake_service_client::IntakeServiceClient::new(channel.clone())
+        pb::intake_service_client::IntakeServiceClient::new(authed.clone())
             .list_inquiries(pb::ListInquiriesRequest::default())
             .await
             .expect_err("intake's method on reporting's port"),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use borgerraad_messaging::{EventType, new_event};
+use borgerraad_platform::auth::AuthorizedChannel;
 use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::convert::{date, timestamp};
 use borgerraad_platform::departments::Departments;
@@ -12,6 +13,8 @@ use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{
     self as pb, event::Data, reporting_service_client::ReportingServiceClient,
 };
+use borgerraad_test_harness::TestIdp;
+use borgerraad_test_harness::idp::STAFF;
 use borgerraad_test_harness::{NatsServer, TestDatabase, eventually};
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use prost::Message as _;
@@ -26,9 +29,9 @@ struct Reporting {
     nats: NatsServer,
     database: TestDatabase,
     events: jetstream::Context,
-    client: ReportingServiceClient<Channel>,
+    client: ReportingServiceClient<AuthorizedChannel>,
     /// The client's channel, for calls the generated client cannot make.
-    channel: Channel,
+    channel: AuthorizedChannel,
     tables: sqlx::PgPool,
     shutdown: CancellationToken,
     service: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -46,10 +49,13 @@ async fn serve(
     database: &TestDatabase,
     departments: Departments,
 ) -> (
-    Channel,
+    AuthorizedChannel,
     CancellationToken,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 ) {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
     // The Wednesday after the last inquiry below was received.
     let clock = ManualClock::new(at(2026, 11, 25));
     let settings = reporting::Settings {
@@ -60,6 +66,7 @@ async fn serve(
             nats_url: nats.url(),
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,
+            auth: idp.auth_settings(),
         },
         departments,
     };
@@ -72,7 +79,7 @@ async fn serve(
     let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
         .expect("url")
         .connect_lazy();
-    (channel, shutdown, service)
+    (idp.channel(channel, STAFF), shutdown, service)
 }
 
 impl Reporting {
@@ -918,7 +925,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 async fn export(
-    client: &mut ReportingServiceClient<Channel>,
+    client: &mut ReportingServiceClient<AuthorizedChannel>,
     format: pb::ReportFormat,
 ) -> (String, String) {
     let mut stream = client
@@ -1096,7 +1103,7 @@ async fn a_service_that_finds_events_applied_but_no_figures_rebuilds_them_at_sta
 }
 
 /// The status of the latest rebuild once it has ended, well or not.
-async fn rebuild_finished(client: &ReportingServiceClient<Channel>) -> pb::RebuildStatus {
+async fn rebuild_finished(client: &ReportingServiceClient<AuthorizedChannel>) -> pb::RebuildStatus {
     eventually("the rebuild to finish", WAIT, || async move {
         let status = rebuild_status(client).await?;
         matches!(
@@ -1108,7 +1115,9 @@ async fn rebuild_finished(client: &ReportingServiceClient<Channel>) -> pb::Rebui
     .await
 }
 
-async fn rebuild_status(client: &ReportingServiceClient<Channel>) -> Option<pb::RebuildStatus> {
+async fn rebuild_status(
+    client: &ReportingServiceClient<AuthorizedChannel>,
+) -> Option<pb::RebuildStatus> {
     Some(
         client
             .clone()

@@ -3,7 +3,7 @@
 //! another service's method, an enum number the proto does not define or text the database
 //! would refuse.
 
-use borgerraad_e2e::{TestSystem, channel, violated_fields};
+use borgerraad_e2e::{STAFF, TestSystem, channel, violated_fields};
 use borgerraad_proto::v1 as pb;
 use prost::Message as _;
 use tonic::Code;
@@ -141,7 +141,9 @@ async fn each_port_describes_and_serves_its_own_service_only() {
 
     // A call to reporting's method on intake's port says where the caller went wrong.
     let mut misdirected = pb::reporting_service_client::ReportingServiceClient::new(
-        channel(ports.intake).await.expect("channel"),
+        system
+            .idp
+            .channel(channel(ports.intake).await.expect("channel"), STAFF),
     );
     let status = misdirected
         .get_summary(pb::GetSummaryRequest::default())
@@ -154,7 +156,9 @@ async fn each_port_describes_and_serves_its_own_service_only() {
          served here"
     );
     let mut misdirected = pb::intake_service_client::IntakeServiceClient::new(
-        channel(ports.deadlines).await.expect("channel"),
+        system
+            .idp
+            .channel(channel(ports.deadlines).await.expect("channel"), STAFF),
     );
     let status = misdirected
         .list_inquiries(pb::ListInquiriesRequest::default())
@@ -201,7 +205,7 @@ async fn unknown_enum_numbers_and_text_the_database_would_refuse_are_the_callers
     let overridden = eligibility
         .override_assessment(pb::OverrideAssessmentRequest {
             inquiry_id: "0195f0f0-0000-7000-8000-000000000000".into(),
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             outcome: 77,
             reason: "r".into(),
             ..Default::default()

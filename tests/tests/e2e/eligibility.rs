@@ -2,7 +2,7 @@
 //! with the description read from intake over gRPC; caseworkers override with a reason, and an
 //! override survives re-assessment until cleared. Evaluate stores nothing.
 
-use borgerraad_e2e::{SETTLE, TestSystem, date, valid_submission, violated_fields};
+use borgerraad_e2e::{SETTLE, STAFF, TestSystem, date, valid_submission, violated_fields};
 use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
 use pb::EligibilityOutcome as O;
@@ -55,7 +55,7 @@ async fn review_queue(system: &TestSystem) -> Vec<String> {
 fn override_to(inquiry_id: &str, outcome: O, reason: &str) -> pb::OverrideAssessmentRequest {
     pb::OverrideAssessmentRequest {
         inquiry_id: inquiry_id.to_owned(),
-        actor: "cw-17".into(),
+        actor: STAFF.into(),
         outcome: outcome.into(),
         reason: reason.into(),
         ..Default::default()
@@ -213,7 +213,7 @@ async fn free_text_that_contradicts_the_form_waits_in_the_review_queue_until_a_c
     let decision = decided.r#override.as_ref().expect("the override is shown");
     assert_eq!(
         (decision.actor.as_str(), decision.outcome()),
-        ("cw-17", O::Accepted)
+        (STAFF, O::Accepted)
     );
     assert_eq!(
         history_kinds(&decided),
@@ -315,7 +315,7 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: inquiry_id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             department: "by-og-kultur".into(),
             request_type: pb::RequestType::Complaint.into(),
             description: "Byrådet har skåret i vintervedligeholdelsen på min vej.".into(),
@@ -342,7 +342,7 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
         .expect("the amendment is journaled");
     assert_eq!(
         (amendment.step.as_str(), amendment.actor.as_str()),
-        ("amend", "cw-17")
+        ("amend", STAFF)
     );
 
     let reassessed = assessment_at(&system, &inquiry_id, 3).await;
@@ -368,7 +368,7 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
     let cleared = eligibility
         .override_assessment(pb::OverrideAssessmentRequest {
             inquiry_id: inquiry_id.clone(),
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             reason: "Nye oplysninger: det er et spørgsmål om serviceniveau.".into(),
             clear: true,
             expected_revision: 3,
@@ -500,7 +500,7 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
     assert_eq!(invalid.code(), Code::InvalidArgument);
     assert_eq!(
         violated_fields(&invalid),
-        ["inquiry_id", "actor", "reason", "referral_target"]
+        ["inquiry_id", "reason", "referral_target"]
     );
     // A referral target is a code from the rule set, never a caseworker's free text.
     for (outcome, target) in [
@@ -536,7 +536,7 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
     let nothing_to_clear = eligibility
         .override_assessment(pb::OverrideAssessmentRequest {
             inquiry_id: inquiry_id.clone(),
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             reason: "r".into(),
             clear: true,
             ..Default::default()
@@ -553,7 +553,7 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: inquiry_id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             department: "skatteforvaltningen".into(),
             request_type: pb::RequestType::Advice.into(),
             description: "x".into(),
@@ -574,7 +574,7 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
         .record_answer(pb::RecordAnswerRequest {
             inquiry_id: inquiry_id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             channel: pb::ContactChannel::DigitalPost.into(),
             summary: String::new(),
         })
@@ -585,7 +585,7 @@ async fn bad_overrides_and_amendments_are_refused_precisely_and_change_nothing()
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: inquiry_id.clone(),
             expected_version: answered.version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             department: "by-og-kultur".into(),
             request_type: pb::RequestType::Advice.into(),
             description: "Rettet beskrivelse.".into(),

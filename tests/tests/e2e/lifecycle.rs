@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use borgerraad_e2e::{SETTLE, TestSystem, violated_fields};
+use borgerraad_e2e::{OTHER_CASEWORKER, SETTLE, STAFF, TestSystem, violated_fields};
 use borgerraad_messaging::stream::STREAM_NAME;
 use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
@@ -15,7 +15,8 @@ use prost::Message as _;
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-const ACTOR: &str = "cw-17";
+/// The caseworker the tests act as: the subject of the staff client's tokens.
+const ACTOR: &str = STAFF;
 
 /// One lifecycle call with plausible field values, so a test names only what matters to it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,7 +119,12 @@ async fn take_as(
     actor: &str,
     step: Step,
 ) -> Result<pb::Inquiry, tonic::Status> {
-    let mut intake = system.intake.clone();
+    // The journal records the token's subject: another caseworker acts with tokens of their own.
+    let mut intake = if actor == OTHER_CASEWORKER {
+        system.intake_as(OTHER_CASEWORKER).await
+    } else {
+        system.intake.clone()
+    };
     let (inquiry_id, actor) = (inquiry_id.to_owned(), actor.to_owned());
     let response = match step {
         Step::Assign(caseworker) => {
@@ -931,12 +937,12 @@ async fn a_step_against_a_stale_version_is_aborted_and_changes_nothing() {
     let id = seen.inquiry_id.as_str();
 
     // Two caseworkers take the case from the same view; the second one is too late.
-    take_as(&system, id, seen.version, "cw-17", Step::Assign("cw-17"))
+    take_as(&system, id, seen.version, ACTOR, Step::Assign("cw-17"))
         .await
         .expect("the first one wins");
     let current = get(&system, id).await;
     for (version, step) in [(seen.version, Step::Assign("cw-42")), (99, NOTE)] {
-        let error = take_as(&system, id, version, "cw-42", step)
+        let error = take_as(&system, id, version, OTHER_CASEWORKER, step)
             .await
             .expect_err("stale");
         assert_eq!(
@@ -952,9 +958,15 @@ async fn a_step_against_a_stale_version_is_aborted_and_changes_nothing() {
     );
 
     // With the version it reads now, the second caseworker gets through.
-    let reassigned = take_as(&system, id, current.version, "cw-42", Step::Assign("cw-42"))
-        .await
-        .expect("current version");
+    let reassigned = take_as(
+        &system,
+        id,
+        current.version,
+        OTHER_CASEWORKER,
+        Step::Assign("cw-42"),
+    )
+    .await
+    .expect("current version");
     assert_eq!(
         (reassigned.version, reassigned.caseworker_id.as_str()),
         (4, "cw-42")
@@ -1003,8 +1015,9 @@ async fn lifecycle_requests_with_missing_or_refused_fields_get_field_violations_
         }
     };
 
-    assert_eq!(invalid(2, "", Step::Assign("cw-17")).await, ["actor"]);
-    assert_eq!(invalid(2, "", NOTE).await, ["actor"]);
+    // The person who acts is the token's subject: a request naming someone else is refused.
+    assert_eq!(invalid(2, "cw-99", Step::Assign("cw-17")).await, ["actor"]);
+    assert_eq!(invalid(2, "cw-99", NOTE).await, ["actor"]);
     let sms = invalid(2, ACTOR, Step::Answer(pb::ContactChannel::Sms)).await;
     assert_eq!(sms, ["channel"], "the office never answers by SMS");
     assert_eq!(invalid(2, ACTOR, Step::Note("")).await, ["text"]);

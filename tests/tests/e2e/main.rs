@@ -1,5 +1,6 @@
 //! End-to-end tests: the four services together on a private NATS and a fresh database.
 
+mod access;
 mod api;
 mod deadlines;
 mod eligibility;

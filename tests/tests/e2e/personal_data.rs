@@ -1,7 +1,7 @@
 //! CPR numbers in free text: masked like the requester's own in every answer, shown in full only
-//! to a caller who names who reads and why, and every such reveal recorded beside the read.
+//! to a caseworker who says why, and every read recorded in the access log before the answer.
 
-use borgerraad_e2e::{TestSystem, valid_submission, violated_fields};
+use borgerraad_e2e::{STAFF, TestSystem, valid_submission, violated_fields};
 use borgerraad_proto::v1 as pb;
 use tonic::Code;
 
@@ -64,20 +64,34 @@ fn free_texts(inquiry: &pb::Inquiry) -> String {
     )
 }
 
-type RevealRow = (String, String, bool, bool, Option<String>);
+/// An access-log entry as the caseworker answering an access request sees it.
+type Logged = (String, String, Vec<String>, String);
 
-async fn reveals(system: &TestSystem, inquiry_id: &str) -> Vec<RevealRow> {
-    let pool = system.database.pool("intake").await.expect("pool");
-    let rows = sqlx::query_as(
-        "SELECT actor, purpose, requester_cpr, free_text_cpr, trace_id FROM cpr_reveals \
-         WHERE inquiry_id = $1::uuid ORDER BY reveal_id",
-    )
-    .bind(inquiry_id)
-    .fetch_all(&pool)
-    .await
-    .expect("reveals");
-    pool.close().await;
-    rows
+/// The access log of `inquiry_id`: who, why, which data, in which trace.
+async fn access_log(system: &TestSystem, inquiry_id: &str) -> Vec<Logged> {
+    system
+        .intake
+        .clone()
+        .list_access_log(pb::ListAccessLogRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("the access log")
+        .into_inner()
+        .entries
+        .into_iter()
+        .map(|e| (e.subject, e.purpose, e.data, e.trace_id))
+        .collect()
+}
+
+/// The entries that showed CPR numbers in full.
+async fn reveals(system: &TestSystem, inquiry_id: &str) -> Vec<Logged> {
+    access_log(system, inquiry_id)
+        .await
+        .into_iter()
+        .filter(|(_, _, data, _)| data.iter().any(|d| d == "cpr_revealed"))
+        .collect()
 }
 
 #[tokio::test]
@@ -96,7 +110,7 @@ async fn cpr_numbers_in_free_text_are_masked_unless_revealed_with_a_purpose_and_
         .add_note(pb::AddNoteRequest {
             inquiry_id: id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: String::new(),
             text: "Faderen (0303854321) ringede og bad om aktindsigt.".into(),
         })
         .await
@@ -163,14 +177,12 @@ async fn cpr_numbers_in_free_text_are_masked_unless_revealed_with_a_purpose_and_
 
     // No reveal without a reader and a purpose, and none recorded.
     for (actor, purpose, fields) in [
-        ("cw-17", "", vec!["purpose"]),
-        ("", "  ", vec!["actor", "purpose"]),
-        (
-            "cw-17",
-            "Kontakt til forælderen 0303854321",
-            vec!["purpose"],
-        ),
+        (STAFF, "", vec!["purpose"]),
+        ("", "  ", vec!["purpose"]),
+        (STAFF, "Kontakt til forælderen 0303854321", vec!["purpose"]),
         ("cw\n17", "Aktindsigt", vec!["actor"]),
+        // The reader is the token's subject, not whoever the request names.
+        ("cw-17", "Aktindsigt", vec!["actor"]),
     ] {
         let status = intake
             .get_inquiry(reveal(&id, actor, purpose))
@@ -182,7 +194,7 @@ async fn cpr_numbers_in_free_text_are_masked_unless_revealed_with_a_purpose_and_
     assert!(reveals(&system, &id).await.is_empty());
 
     let revealed = intake
-        .get_inquiry(reveal(&id, "cw-17", "Aktindsigt til faderen"))
+        .get_inquiry(reveal(&id, "", "Aktindsigt til faderen"))
         .await
         .expect("revealed")
         .into_inner();
@@ -202,11 +214,12 @@ async fn cpr_numbers_in_free_text_are_masked_unless_revealed_with_a_purpose_and_
     assert_eq!(
         reveals(&system, &id).await,
         [(
-            "cw-17".to_owned(),
+            STAFF.to_owned(),
             "Aktindsigt til faderen".to_owned(),
-            true,
-            true,
-            Some(TRACE_ID.to_owned())
+            ["requester", "cpr_revealed", "description", "notes"]
+                .map(str::to_owned)
+                .to_vec(),
+            TRACE_ID.to_owned()
         )]
     );
 
@@ -217,16 +230,17 @@ async fn cpr_numbers_in_free_text_are_masked_unless_revealed_with_a_purpose_and_
         .expect("accepted")
         .into_inner();
     intake
-        .get_inquiry(reveal(&plain.inquiry_id, "cw-9", "Kontrol"))
+        .get_inquiry(reveal(&plain.inquiry_id, "", "Kontrol"))
         .await
         .expect("revealed");
-    let recorded = reveals(&system, &plain.inquiry_id).await;
+    let recorded = access_log(&system, &plain.inquiry_id).await;
     assert_eq!(
         recorded
             .iter()
-            .map(|(_, _, requester, free_text, _)| (*requester, *free_text))
+            .filter(|(subject, ..)| subject == STAFF)
+            .map(|(_, purpose, data, _)| (purpose.as_str(), data.join(",")))
             .collect::<Vec<_>>(),
-        [(false, false)]
+        [("Kontrol", "requester,description".to_owned())]
     );
     system.stop().await.expect("clean shutdown");
 }

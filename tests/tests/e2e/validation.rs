@@ -1,4 +1,4 @@
-use borgerraad_e2e::{TestSystem, valid_submission, violated_fields};
+use borgerraad_e2e::{STAFF, TestSystem, valid_submission, violated_fields};
 use borgerraad_proto::v1 as pb;
 use tonic::Code;
 
@@ -285,7 +285,7 @@ async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_r
         .assign_caseworker(pb::AssignCaseworkerRequest {
             inquiry_id: id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             caseworker_id: "cw-18\tcw-19".into(),
         })
         .await
@@ -295,7 +295,7 @@ async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_r
         .withdraw_inquiry(pb::WithdrawInquiryRequest {
             inquiry_id: id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             reason: "Borgeren\u{9b}2J trak den".into(),
         })
         .await
@@ -305,7 +305,7 @@ async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_r
         .amend_inquiry(pb::AmendInquiryRequest {
             inquiry_id: id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             department: "by-og-kultur".into(),
             request_type: pb::RequestType::Advice.into(),
             description: "Rettet\u{FEFF} beskrivelse".into(),
@@ -318,7 +318,7 @@ async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_r
         .add_note(pb::AddNoteRequest {
             inquiry_id: id.clone(),
             expected_version: version,
-            actor: "cw-17".into(),
+            actor: STAFF.into(),
             text: "Ringede til forvaltningen.\nDe vender tilbage\tfredag.".into(),
         })
         .await

@@ -4,6 +4,9 @@
 //!   places them, unless an address is given explicitly.
 //! - [`InquiryKey`]: what people type for an inquiry, its id or its reference.
 //! - [`report_format`]: the annual report's format, from `--format` or the file name.
+//! - [`token`]: access tokens for the role a command acts as.
+
+pub mod token;
 
 use std::path::Path;
 

@@ -3,8 +3,14 @@
 //! `health` probes a service (the container health checks use it), `submit` registers an
 //! inquiry, `show` prints an inquiry with its assessment and deadline, `summary` prints the
 //! reporting figures, `example` submits a sample inquiry and waits until every service has
-//! handled it, `annual-report` writes the year's report, and `rebuild-reporting` rebuilds the
-//! figures from the stream.
+//! handled it, `annual-report` writes the year's report, `rebuild-reporting` rebuilds the
+//! figures from the stream, `access-log` prints who looked at an inquiry's or a person's data
+//! and why, and `verify-audit-log` checks that the access log was not changed.
+//!
+//! Every call carries an access token for the role the command needs (`submit`: web-form,
+//! `show`: caseworker, `summary` and `annual-report`: report-reader, `rebuild-reporting`:
+//! operator), or the role `--as` names; `token --as ROLE` prints one for scripts and grpcurl.
+//! Where tokens come from: see [`borgerraad_cli::token`].
 //!
 //! The services are found from `PORT_BASE` (intake on PORT_BASE + 1 … reporting on + 4, as
 //! `scripts/run-local.sh` starts them) unless `INTAKE_URL`, `ELIGIBILITY_URL`,
@@ -14,7 +20,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use borgerraad_cli::token::TokenOrigin;
 use borgerraad_cli::{Addresses, DEFAULT_PORT_BASE, Explicit, InquiryKey, report_format};
+use borgerraad_platform::auth::{AuthorizedChannel, Bearer, Credentials};
 use borgerraad_proto::v1::{self as pb};
 use clap::{Parser, Subcommand};
 use tonic::transport::Channel;
@@ -42,11 +50,26 @@ struct Cli {
     /// Reporting's address [default: http://127.0.0.1:<PORT_BASE + 4>]
     #[arg(long, env = "REPORTING_URL", global = true)]
     reporting: Option<String>,
+    /// Act as this role (web-form, caseworker, department-system, report-reader, operator)
+    /// instead of the one the command needs.
+    #[arg(long = "as", env = "BORGERRAAD_AS", global = true)]
+    role: Option<String>,
+    /// The department a department system acts for.
+    #[arg(long, global = true)]
+    department: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 impl Cli {
+    fn access(&self) -> Access {
+        Access {
+            role: self.role.clone(),
+            department: self.department.clone(),
+            origin: tokio::sync::OnceCell::new(),
+        }
+    }
+
     fn addresses(&self) -> anyhow::Result<Addresses> {
         Addresses::resolve(
             self.port_base,
@@ -102,20 +125,90 @@ enum Command {
     },
     /// Rebuilds reporting's figures from the start of the stream and waits until it is done.
     RebuildReporting,
+    /// Checks the access log's hash chain (operator); exits 1 when an entry was changed or removed.
+    VerifyAuditLog,
+    /// Prints the access log of an inquiry, or of a person by CPR or CVR number (caseworker):
+    /// when, who, in which role and unit, which data, why.
+    AccessLog {
+        /// The inquiry's reference or id.
+        #[arg(long, conflicts_with_all = ["cpr", "cvr"], required_unless_present_any = ["cpr", "cvr"])]
+        inquiry: Option<String>,
+        #[arg(long, conflicts_with = "cvr")]
+        cpr: Option<String>,
+        #[arg(long)]
+        cvr: Option<String>,
+        /// Why the log is looked up; required by CPR or CVR number (e.g. Indsigtsanmodning).
+        #[arg(long, default_value = "")]
+        purpose: String,
+    },
+    /// Prints an access token for the role `--as` names, for scripts and grpcurl:
+    /// `grpcurl -H "authorization: Bearer $(borgerraad token --as caseworker)" …`
+    Token,
+}
+
+/// Which role a command acts as, and where its tokens come from (read once, when first needed).
+struct Access {
+    role: Option<String>,
+    department: Option<String>,
+    origin: tokio::sync::OnceCell<TokenOrigin>,
+}
+
+impl Access {
+    /// A token for `--as`, or else for `role`.
+    async fn token(&self, role: &str) -> anyhow::Result<String> {
+        let origin = self
+            .origin
+            .get_or_try_init(|| async { TokenOrigin::from_env() })
+            .await?;
+        let role = self.role.as_deref().unwrap_or(role);
+        origin
+            .token(role, self.department.as_deref())
+            .await
+            .with_context(|| format!("cannot get an access token for the role {role}"))
+    }
+
+    /// A channel to `service` at `url` that sends a token for `role` (or `--as`).
+    async fn channel(
+        &self,
+        service: &str,
+        url: &str,
+        role: &str,
+    ) -> anyhow::Result<AuthorizedChannel> {
+        // The service first: one out of reach is named before any token is asked for.
+        let channel = channel(service, url).await?;
+        let token = self.token(role).await?;
+        Ok(Bearer::new(channel, Credentials::token(token)))
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let services = cli.addresses()?;
+    let access = cli.access();
+    let access = &access;
     match &cli.command {
+        Command::Token => {
+            let Some(role) = &cli.role else {
+                bail!("say which role the token is for: borgerraad token --as ROLE");
+            };
+            println!("{}", access.token(role).await?);
+            Ok(())
+        }
         Command::Health { addr } => health(addr).await,
         Command::Submit {
             department,
             description,
             no_prior_dialogue,
         } => {
-            let submitted = submit(&services, department, description, !no_prior_dialogue).await?;
+            let submitted = submit(
+                access,
+                &services,
+                department,
+                description,
+                !no_prior_dialogue,
+            )
+            .await?;
             println!(
                 "inquiry_id: {}\nreference:  {}",
                 submitted.inquiry_id, submitted.reference
@@ -123,7 +216,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Show { inquiry } => {
-            show(&services, &InquiryKey::parse(inquiry), Duration::ZERO).await
+            show(
+                access,
+                &services,
+                &InquiryKey::parse(inquiry),
+                Duration::ZERO,
+            )
+            .await
         }
         Command::AnnualReport {
             year,
@@ -133,12 +232,36 @@ async fn main() -> anyhow::Result<()> {
         } => {
             // Decided before anything is asked or written, so a mismatch leaves no file behind.
             let format = report_format(format.as_deref(), out)?;
-            annual_report(&services, *year, format, department, out).await
+            annual_report(access, &services, *year, format, department, out).await
         }
-        Command::RebuildReporting => rebuild_reporting(&services).await,
-        Command::Summary => summary(&services).await,
+        Command::RebuildReporting => rebuild_reporting(access, &services).await,
+        Command::VerifyAuditLog => verify_audit_log(access, &services).await,
+        Command::AccessLog {
+            inquiry,
+            cpr,
+            cvr,
+            purpose,
+        } => {
+            let mut request = pb::ListAccessLogRequest {
+                cpr: cpr.clone().unwrap_or_default(),
+                cvr: cvr.clone().unwrap_or_default(),
+                purpose: purpose.clone(),
+                ..Default::default()
+            };
+            if let Some(inquiry) = inquiry {
+                request.inquiry_id = match InquiryKey::parse(inquiry) {
+                    InquiryKey::Id(id) => id,
+                    InquiryKey::Reference(reference) => {
+                        inquiry_id_of(access, &services, &reference).await?
+                    }
+                };
+            }
+            access_log(access, &services, request).await
+        }
+        Command::Summary => summary(access, &services).await,
         Command::Example => {
             let submitted = submit(
+                access,
                 &services,
                 "by-og-kultur",
                 "Jeg har ventet otte måneder på svar om min byggetilladelse.",
@@ -150,15 +273,16 @@ async fn main() -> anyhow::Result<()> {
                 submitted.reference, submitted.inquiry_id
             );
             let inquiry = InquiryKey::Id(submitted.inquiry_id);
-            show(&services, &inquiry, Duration::from_secs(30)).await?;
+            show(access, &services, &inquiry, Duration::from_secs(30)).await?;
             println!();
-            wait_until_counted(&services, Duration::from_secs(30)).await?;
-            summary(&services).await
+            wait_until_counted(access, &services, Duration::from_secs(30)).await?;
+            summary(access, &services).await
         }
     }
 }
 
 async fn annual_report(
+    access: &Access,
     services: &Addresses,
     year: i32,
     format: &str,
@@ -167,7 +291,9 @@ async fn annual_report(
 ) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
-        channel("reporting", &services.reporting).await?,
+        access
+            .channel("reporting", &services.reporting, "report-reader")
+            .await?,
     );
     let format = match format {
         "csv" => pb::ReportFormat::Csv,
@@ -193,9 +319,11 @@ async fn annual_report(
     Ok(())
 }
 
-async fn rebuild_reporting(services: &Addresses) -> anyhow::Result<()> {
+async fn rebuild_reporting(access: &Access, services: &Addresses) -> anyhow::Result<()> {
     let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
-        channel("reporting", &services.reporting).await?,
+        access
+            .channel("reporting", &services.reporting, "operator")
+            .await?,
     );
     reporting
         .rebuild_projection(pb::RebuildProjectionRequest {})
@@ -216,6 +344,94 @@ async fn rebuild_reporting(services: &Addresses) -> anyhow::Result<()> {
             pb::RebuildState::Failed => bail!("the rebuild failed; see reporting's log"),
             _ => tokio::time::sleep(Duration::from_secs(1)).await,
         }
+    }
+}
+
+async fn verify_audit_log(access: &Access, services: &Addresses) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "operator")
+            .await?,
+    );
+    let verdict = intake
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
+        .await?
+        .into_inner();
+    if !verdict.intact {
+        bail!(
+            "the access log is BROKEN at entry {}: {} ({} entries before it are intact)",
+            verdict.first_broken_position,
+            verdict.problem,
+            verdict.entries
+        );
+    }
+    println!(
+        "the access log is intact: {} entries, head {}",
+        verdict.entries, verdict.head_hash
+    );
+    Ok(())
+}
+
+/// The id of the inquiry with `reference` (the access log is kept by id).
+async fn inquiry_id_of(
+    access: &Access,
+    services: &Addresses,
+    reference: &str,
+) -> anyhow::Result<String> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "caseworker")
+            .await?,
+    );
+    Ok(intake
+        .get_inquiry(pb::GetInquiryRequest {
+            reference: reference.to_owned(),
+            purpose: "Opslag i adgangsloggen".into(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|status| anyhow::anyhow!("cannot find {reference}: {}", status.message()))?
+        .into_inner()
+        .inquiry_id)
+}
+
+async fn access_log(
+    access: &Access,
+    services: &Addresses,
+    mut request: pb::ListAccessLogRequest,
+) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "caseworker")
+            .await?,
+    );
+    println!("when (UTC)\tinquiry\twho\trole\tunit\tdata\tpurpose");
+    loop {
+        let page = intake
+            .list_access_log(request.clone())
+            .await
+            .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+            .into_inner();
+        for entry in page.entries {
+            let at = entry
+                .at
+                .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, 0))
+                .map(|at| at.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default();
+            println!(
+                "{at}\t{}\t{}\t{}\t{}\t{}\t{}",
+                entry.reference,
+                entry.subject,
+                entry.role,
+                entry.department,
+                entry.data.join(","),
+                entry.purpose
+            );
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(());
+        }
+        request.page_token = page.next_page_token;
     }
 }
 
@@ -263,13 +479,16 @@ async fn health(addr: &str) -> anyhow::Result<()> {
 }
 
 async fn submit(
+    access: &Access,
     services: &Addresses,
     department: &str,
     description: &str,
     prior_dialogue: bool,
 ) -> anyhow::Result<pb::SubmitInquiryResponse> {
     let mut intake = pb::intake_service_client::IntakeServiceClient::new(
-        channel("intake", &services.intake).await?,
+        access
+            .channel("intake", &services.intake, "web-form")
+            .await?,
     );
     let today = chrono::Utc::now().date_naive();
     let response = intake
@@ -305,9 +524,16 @@ async fn submit(
 
 /// Prints the inquiry, then its assessment and deadline, waiting up to `wait` for them. A
 /// reference is resolved by intake; the other services know the inquiry by its id.
-async fn show(services: &Addresses, key: &InquiryKey, wait: Duration) -> anyhow::Result<()> {
+async fn show(
+    access: &Access,
+    services: &Addresses,
+    key: &InquiryKey,
+    wait: Duration,
+) -> anyhow::Result<()> {
     let mut intake = pb::intake_service_client::IntakeServiceClient::new(
-        channel("intake", &services.intake).await?,
+        access
+            .channel("intake", &services.intake, "caseworker")
+            .await?,
     );
     let (request, named) = match key {
         InquiryKey::Id(id) => (
@@ -349,7 +575,9 @@ async fn show(services: &Addresses, key: &InquiryKey, wait: Duration) -> anyhow:
 
     let give_up = Instant::now() + wait;
     let eligibility = pb::eligibility_service_client::EligibilityServiceClient::new(
-        channel("eligibility", &services.eligibility).await?,
+        access
+            .channel("eligibility", &services.eligibility, "caseworker")
+            .await?,
     );
     let assessment = poll_until_found(give_up, || {
         let mut client = eligibility.clone();
@@ -374,7 +602,13 @@ async fn show(services: &Addresses, key: &InquiryKey, wait: Duration) -> anyhow:
     }
 
     let deadlines = pb::deadline_monitoring_service_client::DeadlineMonitoringServiceClient::new(
-        channel("deadline-monitoring", &services.deadline_monitoring).await?,
+        access
+            .channel(
+                "deadline-monitoring",
+                &services.deadline_monitoring,
+                "caseworker",
+            )
+            .await?,
     );
     let deadline = poll_until_found(give_up, || {
         let mut client = deadlines.clone();
@@ -413,9 +647,15 @@ where
 }
 
 /// Waits until reporting has counted every inquiry's assessment, so the example's figures add up.
-async fn wait_until_counted(services: &Addresses, wait: Duration) -> anyhow::Result<()> {
+async fn wait_until_counted(
+    access: &Access,
+    services: &Addresses,
+    wait: Duration,
+) -> anyhow::Result<()> {
     let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
-        channel("reporting", &services.reporting).await?,
+        access
+            .channel("reporting", &services.reporting, "report-reader")
+            .await?,
     );
     let give_up = Instant::now() + wait;
     loop {
@@ -433,9 +673,11 @@ async fn wait_until_counted(services: &Addresses, wait: Duration) -> anyhow::Res
     }
 }
 
-async fn summary(services: &Addresses) -> anyhow::Result<()> {
+async fn summary(access: &Access, services: &Addresses) -> anyhow::Result<()> {
     let mut reporting = pb::reporting_service_client::ReportingServiceClient::new(
-        channel("reporting", &services.reporting).await?,
+        access
+            .channel("reporting", &services.reporting, "report-reader")
+            .await?,
     );
     let figures = reporting
         .get_summary(pb::GetSummaryRequest::default())

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use borgerraad_e2e::{TestSystem, valid_submission};
+use borgerraad_test_harness::TestIdp;
 use tokio::process::Command;
 
 /// The variables the CLI reads its addresses from, cleared so the test's own environment
@@ -20,14 +21,34 @@ const ADDRESS_VARIABLES: [&str; 5] = [
     "REPORTING_URL",
 ];
 
-/// `borgerraad` with no address settings from the environment, only those in `env`.
+/// The variables the CLI finds its tokens by, cleared for the same reason.
+const TOKEN_VARIABLES: [&str; 6] = [
+    "BORGERRAAD_TOKEN",
+    "BORGERRAAD_AS",
+    "BORGERRAAD_IDP_FILE",
+    "AUTH_ISSUER",
+    "AUTH_CLIENT_ID",
+    "AUTH_CLIENT_SECRET",
+];
+
+/// `borgerraad` with no address settings from the environment, only those in `env`, and the
+/// test provider's clients in the file run-local.sh would write (its token cache in a folder of
+/// its own).
 async fn borgerraad(args: &[&str], env: &[(&str, String)]) -> Output {
+    let idp = TestIdp::shared()
+        .await
+        .expect("the identity provider starts");
+    let home = tempfile::tempdir().expect("a folder");
+    let idp_file = home.path().join("cli.json");
+    idp.write_cli_file(&idp_file).expect("written");
     let mut command = Command::new(env!("CARGO_BIN_EXE_borgerraad"));
-    for variable in ADDRESS_VARIABLES {
+    for variable in ADDRESS_VARIABLES.iter().chain(&TOKEN_VARIABLES) {
         command.env_remove(variable);
     }
     command
         .args(args)
+        .env("BORGERRAAD_IDP_FILE", &idp_file)
+        .env("XDG_CACHE_HOME", home.path())
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .await
@@ -254,5 +275,56 @@ async fn the_annual_report_is_written_in_the_format_its_file_name_says() {
     assert!(explicit.status.success(), "{}", stderr(&explicit));
     let written = std::fs::read_to_string(path("aarsberetning")).expect("written");
     assert!(written.starts_with("section,"), "{written}");
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn the_cli_acts_as_the_role_it_is_asked_to_and_reads_and_checks_the_access_log() {
+    let system = TestSystem::start().await.expect("system starts");
+    let env = explicit_addresses(&system);
+    let submitted = borgerraad(&["submit"], &env).await;
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let reference = stdout(&submitted)
+        .lines()
+        .find_map(|line| line.strip_prefix("reference:"))
+        .map(|r| r.trim().to_owned())
+        .expect("a reference");
+
+    // A web form reads nothing back: the refusal names the role that would do.
+    let as_form = borgerraad(&["--as", "web-form", "show", &reference], &env).await;
+    assert!(!as_form.status.success());
+    assert!(
+        stderr(&as_form).contains("needs the role caseworker, department-system"),
+        "{}",
+        stderr(&as_form)
+    );
+    let shown = borgerraad(&["show", &reference], &env).await;
+    assert!(shown.status.success(), "{}", stderr(&shown));
+
+    // The caseworker's look is in the access log, and the log is intact.
+    let logged = borgerraad(&["access-log", "--inquiry", &reference], &env).await;
+    assert!(logged.status.success(), "{}", stderr(&logged));
+    assert!(
+        stdout(&logged)
+            .lines()
+            .any(|line| line.contains(&reference) && line.contains("\tcaseworker\t")),
+        "{}",
+        stdout(&logged)
+    );
+    let verified = borgerraad(&["verify-audit-log"], &env).await;
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(stdout(&verified).starts_with("the access log is intact: "));
+
+    // A token for scripts and grpcurl: three base64url parts.
+    let token = borgerraad(&["token", "--as", "report-reader"], &env).await;
+    assert!(token.status.success(), "{}", stderr(&token));
+    assert_eq!(stdout(&token).trim().split('.').count(), 3);
+    let no_role = borgerraad(&["token"], &env).await;
+    assert!(!no_role.status.success());
+    assert!(
+        stderr(&no_role).contains("--as ROLE"),
+        "{}",
+        stderr(&no_role)
+    );
     system.stop().await.expect("clean shutdown");
 }

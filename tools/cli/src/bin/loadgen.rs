@@ -99,15 +99,21 @@ async fn system(args: &Args) -> anyhow::Result<()> {
     };
     nats.flush().await?;
 
+    // A web form's token (see borgerraad_cli::token), asked for once like a real form would.
+    let token = borgerraad_cli::token::TokenOrigin::from_env()?
+        .token("web-form", None)
+        .await
+        .context("cannot get a web form's access token")?;
     // Several HTTP/2 connections, as several web-form backends would use.
     let mut channels = Vec::new();
     for _ in 0..args.concurrency.div_ceil(8) {
-        channels.push(
+        channels.push(borgerraad_platform::auth::Bearer::new(
             Channel::from_shared(intake.clone())?
                 .connect()
                 .await
                 .context("cannot reach intake")?,
-        );
+            borgerraad_platform::auth::Credentials::token(token.clone()),
+        ));
     }
     let submit_latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let started = Instant::now();

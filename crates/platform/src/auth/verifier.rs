@@ -1,0 +1,261 @@
+//! Verifying bearer tokens: the provider's keys are found by OpenID Connect discovery (issuer →
+//! `jwks_uri`), cached, and fetched again when a token names a key the cache lacks (the
+//! provider rotated its keys); issuer, audience, expiry and not-before are checked with a small
+//! allowance for clock skew, against the injected clock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use tokio::sync::{Mutex, RwLock};
+
+use super::http::HttpClient;
+use super::{AuthSettings, Principal, Rejection};
+use crate::clock::SharedClock;
+
+/// A token naming an unknown key fetches the keys again at most this often, so a flood of
+/// forged tokens cannot turn into a flood of requests to the provider.
+const MIN_REFETCH: Duration = Duration::from_secs(10);
+
+/// Signature algorithms accepted: asymmetric only (a shared-secret HS256 token could be forged by
+/// anyone holding the secret, and `none` by anyone).
+const ACCEPTED: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+pub struct Verifier {
+    settings: AuthSettings,
+    clock: SharedClock,
+    http: HttpClient,
+    keys: RwLock<KeySet>,
+    /// One fetch at a time; others wait for its result.
+    fetching: Mutex<()>,
+}
+
+#[derive(Default)]
+struct KeySet {
+    jwks_uri: Option<String>,
+    keys: HashMap<String, (DecodingKey, Option<Algorithm>)>,
+    /// A key without `kid`, used for tokens without one (providers with a single key).
+    anonymous: Option<(DecodingKey, Option<Algorithm>)>,
+    fetched_at: Option<Instant>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuer", &self.settings.issuer)
+            .field("audience", &self.settings.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    pub fn new(settings: AuthSettings) -> anyhow::Result<Arc<Self>> {
+        let clock = settings.clock.clone();
+        super::http::check_scheme(&settings.issuer).context("AUTH_ISSUER")?;
+        let http = HttpClient::new(settings.ca_file.as_deref())?;
+        Ok(Arc::new(Self {
+            settings,
+            clock,
+            http,
+            keys: RwLock::default(),
+            fetching: Mutex::new(()),
+        }))
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    /// Fetches the provider's keys now, so the first call does not wait for them and a
+    /// misconfigured issuer shows at start. A failure is reported, not fatal: verification tries
+    /// again on the next call.
+    pub async fn prefetch(&self) {
+        if let Err(error) = self.fetch_keys(true).await {
+            tracing::warn!(
+                issuer = %self.settings.issuer,
+                error = format!("{error:#}"),
+                "cannot fetch the identity provider's keys yet; calls are refused until it answers"
+            );
+        }
+    }
+
+    /// The caller a bearer token names, if the token is valid.
+    pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        if !ACCEPTED.contains(&header.alg) {
+            return Err(Rejection::Algorithm(format!("{:?}", header.alg)));
+        }
+        let (key, key_alg) = self.key_for(header.kid.as_deref()).await?;
+        if key_alg.is_some_and(|alg| alg != header.alg) {
+            return Err(Rejection::Signature);
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.settings.issuer]);
+        validation.set_audience(&[&self.settings.audience]);
+        // Expiry and not-before are checked below against the injected clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims = ["iss", "aud", "sub", "exp"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+            .map_err(|error| {
+                use jsonwebtoken::errors::ErrorKind;
+                match error.kind() {
+                    ErrorKind::InvalidIssuer => Rejection::Issuer,
+                    ErrorKind::InvalidAudience => Rejection::Audience,
+                    ErrorKind::InvalidSignature
+                    | ErrorKind::InvalidAlgorithm
+                    | ErrorKind::InvalidKeyFormat => Rejection::Signature,
+                    ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => {
+                        Rejection::NoSubject
+                    }
+                    ErrorKind::MissingRequiredClaim(claim) => {
+                        Rejection::MissingClaim(claim.clone())
+                    }
+                    _ => Rejection::Malformed,
+                }
+            })?
+            .claims;
+        self.check_times(&claims)?;
+        Principal::from_claims(
+            &claims,
+            &self.settings.roles_claim,
+            &self.settings.departments_claim,
+        )
+        .ok_or(Rejection::NoSubject)
+    }
+
+    fn check_times(&self, claims: &serde_json::Value) -> Result<(), Rejection> {
+        let now = self.clock.now().timestamp();
+        let leeway = i64::try_from(self.settings.leeway.as_secs()).unwrap_or(i64::MAX);
+        let time = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
+        let expires = time("exp").ok_or(Rejection::MissingClaim("exp".into()))?;
+        if now > expires.saturating_add(leeway) {
+            return Err(Rejection::Expired);
+        }
+        if time("nbf").is_some_and(|not_before| now.saturating_add(leeway) < not_before) {
+            return Err(Rejection::NotYetValid);
+        }
+        Ok(())
+    }
+
+    async fn key_for(
+        &self,
+        kid: Option<&str>,
+    ) -> Result<(DecodingKey, Option<Algorithm>), Rejection> {
+        if let Some(found) = self.cached(kid).await {
+            return Ok(found);
+        }
+        self.fetch_keys(false)
+            .await
+            .map_err(|error| Rejection::Unavailable(format!("{error:#}")))?;
+        self.cached(kid).await.ok_or(Rejection::UnknownKey)
+    }
+
+    async fn cached(&self, kid: Option<&str>) -> Option<(DecodingKey, Option<Algorithm>)> {
+        let keys = self.keys.read().await;
+        match kid {
+            Some(kid) => keys.keys.get(kid).cloned(),
+            None => keys.anonymous.clone(),
+        }
+    }
+
+    /// Fetches discovery (once) and the key set; unless `force`, not again within
+    /// [`MIN_REFETCH`] of the last fetch.
+    async fn fetch_keys(&self, force: bool) -> anyhow::Result<()> {
+        let _one_at_a_time = self.fetching.lock().await;
+        let (jwks_uri, fetched_at) = {
+            let keys = self.keys.read().await;
+            (keys.jwks_uri.clone(), keys.fetched_at)
+        };
+        if !force && fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH) {
+            return Ok(());
+        }
+        let jwks_uri = match jwks_uri {
+            Some(uri) => uri,
+            None => self.discover().await?,
+        };
+        let set = self.http.get_json(&jwks_uri).await?;
+        let (keys, anonymous) = parse_key_set(&set)?;
+        tracing::debug!(keys = keys.len(), "fetched the identity provider's keys");
+        let mut cache = self.keys.write().await;
+        cache.jwks_uri = Some(jwks_uri);
+        cache.keys = keys;
+        cache.anonymous = anonymous;
+        cache.fetched_at = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn discover(&self) -> anyhow::Result<String> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.settings.issuer.trim_end_matches('/')
+        );
+        let document = self.http.get_json(&url).await?;
+        let issuer = document.get("issuer").and_then(|v| v.as_str());
+        // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
+        anyhow::ensure!(
+            issuer == Some(self.settings.issuer.as_str()),
+            "{url} names the issuer {issuer:?}, not {:?}",
+            self.settings.issuer
+        );
+        let jwks_uri = document
+            .get("jwks_uri")
+            .and_then(|v| v.as_str())
+            .with_context(|| format!("{url} names no jwks_uri"))?
+            .to_owned();
+        super::http::check_scheme(&jwks_uri)?;
+        Ok(jwks_uri)
+    }
+}
+
+type Keys = HashMap<String, (DecodingKey, Option<Algorithm>)>;
+
+/// The signing keys of a JWK set; encryption keys and keys of kinds this service cannot use are
+/// skipped (a provider may publish both).
+fn parse_key_set(
+    set: &serde_json::Value,
+) -> anyhow::Result<(Keys, Option<(DecodingKey, Option<Algorithm>)>)> {
+    let entries = set
+        .get("keys")
+        .and_then(|keys| keys.as_array())
+        .context("the key set holds no `keys` array")?;
+    let mut keys = HashMap::new();
+    let mut anonymous = None;
+    for entry in entries {
+        if entry.get("use").and_then(|v| v.as_str()) == Some("enc") {
+            continue;
+        }
+        let Ok(jwk) = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(entry.clone()) else {
+            continue;
+        };
+        let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+            continue;
+        };
+        let alg = jwk
+            .common
+            .key_algorithm
+            .and_then(|alg| alg.to_string().parse::<Algorithm>().ok());
+        match jwk.common.key_id {
+            Some(kid) => {
+                keys.insert(kid, (key, alg));
+            }
+            None => anonymous = Some((key, alg)),
+        }
+    }
+    Ok((keys, anonymous))
+}
