@@ -26,10 +26,14 @@ pub const OTHER_CASEWORKER: &str = "test-caseworker-2";
 
 static SHARED: OnceCell<TestIdp> = OnceCell::const_new();
 
+/// A client id and the department it acts for.
+type SourceKey = (String, Option<String>);
+
 pub struct TestIdp {
     issuer: String,
     secrets: HashMap<String, String>,
-    sources: Mutex<HashMap<(String, Option<String>), Arc<TokenSource>>>,
+    /// Token sources by client and department, so tokens are fetched once and renewed.
+    sources: Mutex<HashMap<SourceKey, Arc<TokenSource>>>,
     child: Mutex<Option<Child>>,
     _config: tempfile::TempDir,
 }

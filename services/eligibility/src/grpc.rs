@@ -25,6 +25,7 @@ use crate::domain::{
 use crate::events::assessed_event;
 use crate::rules::{self, Category, RuleId, RuleSet};
 
+const MAX_ACTOR_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 2_000;
 
 #[derive(Clone)]
@@ -64,11 +65,16 @@ fn override_change(
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<OverrideChange, Vec<FieldViolation>> {
     let mut violations = Vec::new();
-    // The caseworker who decides is the token's subject; an actor field may only repeat it.
-    let actor = auth::acting_subject(principal, &request.actor, "actor").unwrap_or_else(|v| {
-        violations.push(v);
-        String::new()
-    });
+    // The caseworker who decides is the token's subject; an actor field may only repeat it (and
+    // is checked as every text is first, so an unreadable one is named as such).
+    let actor = checked_text("actor", &request.actor, MAX_ACTOR_CHARS, TextKind::OneLine)
+        .and_then(|requested| {
+            auth::acting_subject(principal, &requested.unwrap_or_default(), "actor")
+        })
+        .unwrap_or_else(|violation| {
+            violations.push(violation);
+            String::new()
+        });
     // Checked as every text a service takes (inquiry-form's `checked_text`); required here.
     let mut text =
         |field: &str, value: &str, max: usize, kind: TextKind, what: &str| match checked_text(

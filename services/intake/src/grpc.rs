@@ -134,7 +134,10 @@ fn redact(inquiry: &mut pb::Inquiry, view: View) {
     inquiry.unit.clear();
     inquiry.desired_outcome.clear();
     inquiry.attachments.clear();
-    inquiry.journal.clear();
+    // The steps stay (reconciliation follows the states), their free text goes.
+    for entry in &mut inquiry.journal {
+        entry.details.clear();
+    }
     if view == View::NoPersonalData {
         inquiry.description.clear();
     }
@@ -152,8 +155,13 @@ fn data_shown(inquiry: &pb::Inquiry, shown: Shown, revealed: bool) -> Vec<DataKi
         data.push(DataKind::Requester);
     }
     let requester_cpr = requester.is_some_and(|r| !r.cpr.is_empty()) && shown.requester_cpr;
-    let text_cpr =
-        shown.free_text_cpr && (!inquiry.description.is_empty() || !inquiry.journal.is_empty());
+    // Conservative: a CPR number in any free text counts while any free text is shown.
+    let text_cpr = shown.free_text_cpr
+        && (!inquiry.description.is_empty()
+            || inquiry
+                .journal
+                .iter()
+                .any(|entry| !entry.details.is_empty()));
     if requester_cpr || text_cpr {
         data.push(if revealed {
             DataKind::CprRevealed

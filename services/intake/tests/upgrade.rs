@@ -243,7 +243,6 @@ async fn read(
         .get_inquiry(pb::GetInquiryRequest {
             inquiry_id: id.to_string(),
             reveal_cpr: reveal,
-            actor: "cw-17".into(),
             purpose: "Kontrol efter opgradering".into(),
             ..Default::default()
         })

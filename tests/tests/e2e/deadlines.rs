@@ -7,7 +7,8 @@ use borgerraad_proto::v1 as pb;
 use borgerraad_test_harness::eventually;
 use chrono::TimeZone as _;
 
-const ACTOR: &str = "cw-17";
+/// The caseworker the tests act as: the subject of the staff client's tokens.
+const ACTOR: &str = borgerraad_e2e::STAFF;
 
 async fn deadline_when(
     system: &TestSystem,

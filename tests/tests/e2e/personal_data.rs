@@ -240,7 +240,8 @@ async fn cpr_numbers_in_free_text_are_masked_unless_revealed_with_a_purpose_and_
             .filter(|(subject, ..)| subject == STAFF)
             .map(|(_, purpose, data, _)| (purpose.as_str(), data.join(",")))
             .collect::<Vec<_>>(),
-        [("Kontrol", "requester,description".to_owned())]
+        // The journal holds the assessment's reasons: free text, shown and so logged.
+        [("Kontrol", "requester,description,notes".to_owned())]
     );
     system.stop().await.expect("clean shutdown");
 }

@@ -330,7 +330,7 @@ async fn escape_sequences_bidirectional_overrides_and_invisible_characters_are_r
     let status = eligibility
         .override_assessment(pb::OverrideAssessmentRequest {
             inquiry_id: id.clone(),
-            actor: "cw-17\n".into(),
+            actor: format!("{STAFF}\n"),
             outcome: pb::EligibilityOutcome::Accepted.into(),
             reason: "Sagen\u{202A} er inden for rammerne".into(),
             ..Default::default()

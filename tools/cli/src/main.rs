@@ -54,8 +54,8 @@ struct Cli {
     /// instead of the one the command needs.
     #[arg(long = "as", env = "BORGERRAAD_AS", global = true)]
     role: Option<String>,
-    /// The department a department system acts for.
-    #[arg(long, global = true)]
+    /// The department a department system acts for (before the command; `token` takes it after).
+    #[arg(long = "department", id = "acting_department")]
     department: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -143,7 +143,11 @@ enum Command {
     },
     /// Prints an access token for the role `--as` names, for scripts and grpcurl:
     /// `grpcurl -H "authorization: Bearer $(borgerraad token --as caseworker)" …`
-    Token,
+    Token {
+        /// The department a department system's token acts for.
+        #[arg(long)]
+        department: Option<String>,
+    },
 }
 
 /// Which role a command acts as, and where its tokens come from (read once, when first needed).
@@ -185,10 +189,16 @@ impl Access {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let services = cli.addresses()?;
-    let access = cli.access();
+    let mut access = cli.access();
+    if let Command::Token {
+        department: Some(department),
+    } = &cli.command
+    {
+        access.department = Some(department.clone());
+    }
     let access = &access;
     match &cli.command {
-        Command::Token => {
+        Command::Token { .. } => {
             let Some(role) = &cli.role else {
                 bail!("say which role the token is for: borgerraad token --as ROLE");
             };
@@ -641,6 +651,11 @@ where
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+            // A role that may read the inquiry may still not see this part of it.
+            Err(status) if status.code() == tonic::Code::PermissionDenied => {
+                eprintln!("note: {}", status.message());
+                return Ok(None);
+            }
             Err(status) => return Err(status.into()),
         }
     }
