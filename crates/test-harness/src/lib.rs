@@ -5,10 +5,13 @@
 //! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the test ends, and its
 //!   `pg_dump`.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
+//! - [`tls`]: a fresh certificate authority per test and server certificates it signs.
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
 //! `/usr/sbin/nats-server`); `TEST_DATABASE_URL` the server to create databases on (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`).
+
+pub mod tls;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
