@@ -35,6 +35,20 @@ ensure_cargo() {
     command -v cargo >/dev/null 2>&1 || { log "cargo is missing: install Rust (rustup) first"; return 1; }
 }
 
+# The real SMTP server the deadline-monitoring tests start (aiosmtpd, from PyPI).
+ensure_aiosmtpd() {
+    local python="${PYTHON:-python3}"
+    command -v "$python" >/dev/null 2>&1 || ensure_package python3 python3
+    "$python" -c 'import aiosmtpd' 2>/dev/null && return 0
+    log "installing aiosmtpd (the tests' SMTP server)"
+    # pip where the interpreter allows it; Debian's own python3 refuses (PEP 668) and has it packaged.
+    "$python" -m pip install --quiet aiosmtpd 2>/dev/null \
+        || { [ "$python" = python3 ] && ensure_package /usr/lib/python3/dist-packages/aiosmtpd python3-aiosmtpd; } \
+        || true
+    "$python" -c 'import aiosmtpd' 2>/dev/null \
+        || { log "aiosmtpd is missing: pip install aiosmtpd, or set PYTHON to a python3 that has it"; return 1; }
+}
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 wait_for_port() { # wait_for_port HOST PORT SECONDS

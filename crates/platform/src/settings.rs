@@ -80,22 +80,24 @@ pub fn var(name: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
-/// A secret from `NAME`, or from the file `NAME_FILE` names (as Docker and Kubernetes mount
-/// secrets; one trailing line break is dropped). Both set is a mistake, not a choice.
+/// A secret from the environment: `NAME`, or the content of the file named by `NAME_FILE` (as
+/// container secrets are mounted), without its trailing newline. `None` when neither is set;
+/// both set is an error, since it is unclear which one the operator meant.
 pub fn secret_var(name: &str) -> anyhow::Result<Option<String>> {
-    let file_var = format!("{name}_FILE");
-    match (var(name), var(&file_var)) {
-        (Some(_), Some(_)) => anyhow::bail!("set {name} or {file_var}, not both"),
+    let file_name = format!("{name}_FILE");
+    match (var(name), var(&file_name)) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("both {name} and {file_name} are set; set only one of them")
+        }
         (Some(value), None) => Ok(Some(value)),
         (None, Some(path)) => {
             let content = std::fs::read_to_string(&path)
-                .with_context(|| format!("{file_var}: cannot read {path}"))?;
-            let content = content
+                .with_context(|| format!("{file_name}: cannot read {path}"))?;
+            let value = content
                 .strip_suffix('\n')
-                .map(|rest| rest.strip_suffix('\r').unwrap_or(rest))
+                .map(|value| value.strip_suffix('\r').unwrap_or(value))
                 .unwrap_or(&content);
-            anyhow::ensure!(!content.trim().is_empty(), "{file_var}: {path} is empty");
-            Ok(Some(content.to_owned()))
+            Ok(Some(value.to_owned()))
         }
         (None, None) => Ok(None),
     }
@@ -112,5 +114,69 @@ where
         Some(raw) => raw
             .parse()
             .with_context(|| format!("{name} has an invalid value {raw:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Environment variables are process-wide: each test uses names of its own.
+    fn set(name: &str, value: &str) {
+        // SAFETY: the names are unique to one test, and no other thread reads them.
+        unsafe { std::env::set_var(name, value) };
+    }
+
+    #[test]
+    fn a_secret_is_read_from_its_variable() {
+        set("SECRET_VAR_TEST_PLAIN", "s3cret");
+        assert_eq!(
+            secret_var("SECRET_VAR_TEST_PLAIN")
+                .expect("read")
+                .as_deref(),
+            Some("s3cret")
+        );
+    }
+
+    #[test]
+    fn a_secret_is_read_from_the_named_file_without_its_trailing_newline() {
+        let dir = std::env::temp_dir().join(format!("secret-var-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let unix = dir.join("unix");
+        let windows = dir.join("windows");
+        std::fs::write(&unix, "line one\nline two\n").expect("write");
+        std::fs::write(&windows, "pass word\r\n").expect("write");
+        set("SECRET_VAR_TEST_UNIX_FILE", &unix.to_string_lossy());
+        set("SECRET_VAR_TEST_WINDOWS_FILE", &windows.to_string_lossy());
+        assert_eq!(
+            secret_var("SECRET_VAR_TEST_UNIX").expect("read").as_deref(),
+            Some("line one\nline two")
+        );
+        assert_eq!(
+            secret_var("SECRET_VAR_TEST_WINDOWS")
+                .expect("read")
+                .as_deref(),
+            Some("pass word")
+        );
+        std::fs::remove_dir_all(dir).expect("clean up");
+    }
+
+    #[test]
+    fn an_unset_secret_is_none_and_a_missing_file_an_error_naming_the_variable() {
+        assert_eq!(secret_var("SECRET_VAR_TEST_UNSET").expect("read"), None);
+        set("SECRET_VAR_TEST_MISSING_FILE", "/nonexistent/secret");
+        let error = secret_var("SECRET_VAR_TEST_MISSING").expect_err("no such file");
+        assert!(
+            format!("{error:#}").contains("SECRET_VAR_TEST_MISSING_FILE"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn a_secret_set_both_ways_is_refused() {
+        set("SECRET_VAR_TEST_BOTH", "one");
+        set("SECRET_VAR_TEST_BOTH_FILE", "/dev/null");
+        let error = secret_var("SECRET_VAR_TEST_BOTH").expect_err("ambiguous");
+        assert!(error.to_string().contains("only one"), "{error}");
     }
 }

@@ -7,12 +7,14 @@
 //! - [`TestIdp`]: the development OpenID Connect provider, one per test process, with a client
 //!   per role.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
+//! - [`tls`]: a fresh certificate authority per test and server certificates it signs.
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
 //! `/usr/sbin/nats-server`); `TEST_DATABASE_URL` the server to create databases on (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`).
 
 pub mod idp;
+pub mod tls;
 
 pub use idp::TestIdp;
 
