@@ -31,7 +31,9 @@ impl ServiceCore {
             migrator,
         )
         .await?;
-        let nats = crate::stream::connect(&settings.nats_url, &settings.service_name).await?;
+        let nats =
+            crate::stream::connect(&settings.nats_url, &settings.service_name, &settings.nats)
+                .await?;
         Ok(Self {
             listener,
             pool,

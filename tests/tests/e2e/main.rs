@@ -1,6 +1,7 @@
 //! End-to-end tests: the four services together on a private NATS and a fresh database.
 
 mod api;
+mod bus;
 mod deadlines;
 mod eligibility;
 mod flow;
