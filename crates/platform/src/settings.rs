@@ -2,6 +2,7 @@
 //! PostgreSQL and NATS on their standard local ports.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -38,6 +39,8 @@ pub struct CommonSettings {
     pub grpc_addr: SocketAddr,
     pub database_url: Secret,
     pub nats_url: String,
+    /// How to prove who we are to NATS, and whether and how to check its certificate.
+    pub nats: NatsSettings,
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
     /// The identity provider whose access tokens this service accepts.
@@ -45,9 +48,9 @@ pub struct CommonSettings {
 }
 
 impl CommonSettings {
-    /// Reads `GRPC_ADDR`, `DATABASE_URL`, `NATS_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
-    /// `OTEL_SERVICE_NAME`, `LOG_FORMAT` (`json` or `pretty`) and the identity provider's
-    /// `AUTH_*` settings ([`crate::auth::AuthSettings::from_env`]).
+    /// Reads `GRPC_ADDR`, `DATABASE_URL`, `NATS_URL` (and [`NatsSettings`]),
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, `LOG_FORMAT` (`json` or `pretty`) and
+    /// the identity provider's `AUTH_*` settings ([`crate::auth::AuthSettings::from_env`]).
     pub fn from_env(service_name: &str, default_grpc_port: u16) -> anyhow::Result<Self> {
         let grpc_addr = var("GRPC_ADDR")
             .unwrap_or_else(|| format!("127.0.0.1:{default_grpc_port}"))
@@ -66,10 +69,85 @@ impl CommonSettings {
                     .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/borgerraad".into()),
             ),
             nats_url: var("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+            nats: NatsSettings::from_env()?,
             otlp_endpoint: var("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format,
             auth: crate::auth::AuthSettings::from_env()?,
         })
+    }
+}
+
+/// Who a service is to NATS. The server's configuration gives each service's user its own
+/// publish and subscribe permissions (see `deploy/nats.conf`), so the credentials decide which
+/// events a process may publish.
+#[derive(Debug, Clone, Default)]
+pub enum NatsCredentials {
+    /// No credentials: only for a server without authentication (development, tests).
+    #[default]
+    None,
+    /// `NATS_USER` and `NATS_PASSWORD(_FILE)`.
+    UserPassword { user: String, password: Secret },
+    /// `NATS_NKEY_SEED(_FILE)`: the seed signs the server's nonce; it never leaves the process.
+    NKey { seed: Secret },
+}
+
+/// The connection to NATS beyond its URL.
+#[derive(Debug, Clone, Default)]
+pub struct NatsSettings {
+    pub credentials: NatsCredentials,
+    /// `NATS_TLS_CA_FILE`: the CA (PEM) that signed the server's certificate.
+    pub tls_ca_file: Option<PathBuf>,
+    /// `NATS_TLS_REQUIRED=true`: refuse a connection that is not TLS (also implied by `tls://`).
+    pub tls_required: bool,
+}
+
+impl NatsSettings {
+    /// Reads `NATS_USER` + `NATS_PASSWORD(_FILE)` or `NATS_NKEY_SEED(_FILE)`, `NATS_TLS_CA_FILE`
+    /// and `NATS_TLS_REQUIRED`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let user = var("NATS_USER");
+        let password = secret_var("NATS_PASSWORD")?;
+        let seed = secret_var("NATS_NKEY_SEED")?;
+        let credentials = match (user, password, seed) {
+            (None, None, None) => NatsCredentials::None,
+            (Some(user), Some(password), None) => NatsCredentials::UserPassword {
+                user,
+                password: Secret::new(password),
+            },
+            (None, None, Some(seed)) => NatsCredentials::NKey {
+                seed: Secret::new(seed),
+            },
+            (Some(_), None, None) => anyhow::bail!("NATS_USER is set without NATS_PASSWORD"),
+            (None, Some(_), None) => anyhow::bail!("NATS_PASSWORD is set without NATS_USER"),
+            _ => {
+                anyhow::bail!("set either NATS_USER and NATS_PASSWORD or NATS_NKEY_SEED, not both")
+            }
+        };
+        Ok(Self {
+            credentials,
+            tls_ca_file: var("NATS_TLS_CA_FILE").map(PathBuf::from),
+            tls_required: parsed_var("NATS_TLS_REQUIRED", false)?,
+        })
+    }
+}
+
+/// A secret from the environment: `NAME`, or the content of the file named by `NAME_FILE` (for
+/// container secrets), without its trailing newline. Both set is an error; neither is `None`.
+pub fn secret_var(name: &str) -> anyhow::Result<Option<String>> {
+    let file_name = format!("{name}_FILE");
+    match (var(name), var(&file_name)) {
+        (Some(_), Some(_)) => anyhow::bail!("set {name} or {file_name}, not both"),
+        (Some(value), None) => Ok(Some(value)),
+        (None, Some(path)) => {
+            let content = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {file_name} ({path})"))?;
+            let value = content
+                .strip_suffix('\n')
+                .map(|v| v.strip_suffix('\r').unwrap_or(v))
+                .unwrap_or(&content);
+            Ok(Some(value.to_owned()))
+        }
+        (None, None) => Ok(None),
     }
 }
 

@@ -53,6 +53,9 @@ pub struct Settings {
     pub intake_url: String,
     /// `RECONCILE_INTERVAL_SECS` (default 300).
     pub reconcile_interval: Duration,
+    /// How long intake must not know an inquiry before its deadline is stopped as
+    /// `inquiry_unknown` (`RECONCILE_UNKNOWN_GRACE_SECS`, default 3600), by the service's clock.
+    pub unknown_inquiry_grace: Duration,
     /// `NOTICE_EMAIL_CASEWORKER` (pattern with `{caseworker_id}`), `NOTICE_EMAIL_HEAD_OF_OFFICE`,
     /// `NOTICE_EMAIL_DIRECTORS` (`department=address,…`), `NOTICE_WEBHOOK_URL`.
     pub channels: Channels,
@@ -77,6 +80,7 @@ impl Settings {
             scheduler_max_hold: Duration::from_secs(900),
             intake_url: "http://127.0.0.1:50051".into(),
             reconcile_interval: Duration::from_secs(300),
+            unknown_inquiry_grace: Duration::from_secs(3600),
             channels: Channels::default(),
             delivery: DeliverySettings {
                 smtp: None,
@@ -118,6 +122,8 @@ impl Settings {
         }
         settings.reconcile_interval =
             Duration::from_secs(parsed_var("RECONCILE_INTERVAL_SECS", 300u64)?.max(1));
+        settings.unknown_inquiry_grace =
+            Duration::from_secs(parsed_var("RECONCILE_UNKNOWN_GRACE_SECS", 3600u64)?);
         settings.channels.addresses = Addresses {
             caseworker_pattern: var("NOTICE_EMAIL_CASEWORKER"),
             head_of_office: var("NOTICE_EMAIL_HEAD_OF_OFFICE"),
@@ -276,6 +282,8 @@ impl Application {
                 rules,
                 intake: IntakeServiceClient::new(settings.common.auth.authorized(intake)?),
                 interval: settings.reconcile_interval,
+                unknown_grace: chrono::Duration::from_std(settings.unknown_inquiry_grace)
+                    .context("RECONCILE_UNKNOWN_GRACE_SECS is too large")?,
                 batch_size: 200,
             },
             outbox,

@@ -55,6 +55,7 @@ async fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> Commo
         grpc_addr: ([127, 0, 0, 1], 0).into(),
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
+        nats: Default::default(),
         otlp_endpoint: None,
         log_format: LogFormat::Pretty,
         // The service calls intake as itself.
