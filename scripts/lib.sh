@@ -35,6 +35,20 @@ ensure_cargo() {
     command -v cargo >/dev/null 2>&1 || { log "cargo is missing: install Rust (rustup) first"; return 1; }
 }
 
+# The real SMTP server the deadline-monitoring tests start (aiosmtpd, from PyPI).
+ensure_aiosmtpd() {
+    local python="${PYTHON:-python3}"
+    command -v "$python" >/dev/null 2>&1 || ensure_package python3 python3
+    "$python" -c 'import aiosmtpd' 2>/dev/null && return 0
+    log "installing aiosmtpd (the tests' SMTP server)"
+    # pip where the interpreter allows it; Debian's own python3 refuses (PEP 668) and has it packaged.
+    "$python" -m pip install --quiet aiosmtpd 2>/dev/null \
+        || { [ "$python" = python3 ] && ensure_package /usr/lib/python3/dist-packages/aiosmtpd python3-aiosmtpd; } \
+        || true
+    "$python" -c 'import aiosmtpd' 2>/dev/null \
+        || { log "aiosmtpd is missing: pip install aiosmtpd, or set PYTHON to a python3 that has it"; return 1; }
+}
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 wait_for_port() { # wait_for_port HOST PORT SECONDS
@@ -60,6 +74,56 @@ ensure_nats() {
     STARTED_NATS=1
     wait_for_port "$1" "$2" 20 || { log "nats-server did not start; see $LOCAL/nats/server.log"; return 1; }
 }
+
+# The first port from $1 upwards that nothing listens on.
+free_port_from() {
+    local port="$1"
+    while port_open 127.0.0.1 "$port"; do port=$((port + 1)); done
+    echo "$port"
+}
+
+# Each service's NATS user and the variable its password is in (as deploy/nats.conf names them).
+nats_password_var() { # nats_password_var SERVICE
+    case "$1" in
+        intake) echo NATS_INTAKE_PASSWORD;; eligibility) echo NATS_ELIGIBILITY_PASSWORD;;
+        deadline-monitoring) echo NATS_DEADLINE_MONITORING_PASSWORD;; reporting) echo NATS_REPORTING_PASSWORD;;
+    esac
+}
+
+# The services' NATS passwords: generated once for this checkout and kept in .local/nats/
+# (letters and digits, as nats-server reads them as configuration values), then exported.
+ensure_nats_passwords() {
+    local file="$LOCAL/nats/passwords.env" service
+    mkdir -p "$LOCAL/nats"
+    if [ ! -s "$file" ]; then
+        (umask 077
+         for service in "${SERVICES[@]}"; do
+             echo "$(nats_password_var "$service")=p$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+         done >"$file")
+    fi
+    set -a; . "$file"; set +a
+}
+
+# start_secured_nats HOST PORT: this checkout's own nats-server, which lets in only the four
+# services, each as its own user with the deployment's permissions (deploy/nats-permissions.conf)
+# and this checkout's passwords. Always a private one: a NATS that already runs on the machine
+# (at 4222, say) does not know these users, and an open one would let anyone publish events.
+start_secured_nats() {
+    ensure_package "$(nats_server_bin)" nats-server
+    ensure_nats_passwords
+    if port_open "$1" "$2"; then log "port $2 is in use; set NATS_PORT to a free one"; return 1; fi
+    mkdir -p "$LOCAL/nats"
+    cp "$ROOT/deploy/nats-permissions.conf" "$LOCAL/nats/nats-permissions.conf"
+    # The deployment's users, without its container paths and its 2.11-only settings.
+    sed -n '/^include /,$p' "$ROOT/deploy/nats.conf" >"$LOCAL/nats/nats.conf"
+    log "starting this checkout's nats-server on $1:$2 (authenticated; store in .local/nats)"
+    "$(nats_server_bin)" -c "$LOCAL/nats/nats.conf" -a "$1" -p "$2" -js -sd "$LOCAL/nats" -l "$LOCAL/nats/server.log" &
+    echo $! >"$LOCAL/nats/pid"
+    STARTED_NATS=1
+    NATS_SECURED=1
+    wait_for_port "$1" "$2" 20 || { log "nats-server did not start; see $LOCAL/nats/server.log"; return 1; }
+}
+NATS_SECURED=""
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true; }
 
@@ -283,7 +347,13 @@ start_services() {
         if [ -f "$LOCAL/dev-idp/$service.secret" ] && [ -z "${AUTH_CLIENT_ID:-}" ]; then
             identity=(AUTH_CLIENT_ID="$service" AUTH_CLIENT_SECRET_FILE="$LOCAL/dev-idp/$service.secret")
         fi
-        env "${identity[@]}" GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
+        local nats_user="" nats_password="" variable
+        if [ -n "$NATS_SECURED" ]; then
+            variable="$(nats_password_var "$service")"
+            nats_user="$service"; nats_password="${!variable}"
+        fi
+        env "${identity[@]}" NATS_USER="$nats_user" NATS_PASSWORD="$nats_password" \
+        GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
             "$(release_bin)/$service" >"$LOCAL/logs/$service.log" 2>&1 &
         SERVICE_PIDS+=($!)
     done

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Starts the whole Borgerraad system on this machine: NATS and PostgreSQL (private ones where
-# none answers at NATS_URL / DATABASE_URL), a development identity provider, the four services
+# Starts the whole Borgerraad system on this machine: this checkout's own authenticated
+# nats-server (always private, at NATS_PORT, default the first free port from 4223: each service
+# logs in as its own user with a password generated once in .local/nats/), PostgreSQL (a private
+# one where none answers at DATABASE_URL), a development identity provider, the four services
 # built in release mode, and then makes an example call. Ctrl-C stops everything it started.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
+NATS_PORT="${NATS_PORT:-$(free_port_from 4223)}"
+export NATS_URL="nats://127.0.0.1:$NATS_PORT"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/borgerraad}"
 # The services listen, and the CLI (the example call below) looks, at PORT_BASE + 1 … + 4.
 export PORT_BASE="${PORT_BASE:-50050}"
@@ -18,7 +21,7 @@ trap 'exit 0' INT TERM
 
 ensure_cargo
 check_service_ports_free
-ensure_nats "$(url_host "$NATS_URL")" "$(url_port "$NATS_URL" 4222)"
+start_secured_nats 127.0.0.1 "$NATS_PORT"
 ensure_postgres "$DATABASE_URL"
 
 log "building the services (release; the first build takes a while, see README.md)"

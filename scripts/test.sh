@@ -9,6 +9,7 @@ export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 ensure_cargo
 ensure_package "$(nats_server_bin)" nats-server
 export NATS_SERVER_BIN="${NATS_SERVER_BIN:-$(nats_server_bin)}"
+ensure_aiosmtpd
 trap stop_private_dependencies EXIT
 ensure_postgres "$TEST_DATABASE_URL"
 ensure_dev_idp_packages   # the tests get their tokens from the development identity provider

@@ -645,3 +645,72 @@ fn the_collector_config_parses_and_exports_traces_to_jaeger() {
         "the collector starts after jaeger"
     );
 }
+
+/// Each service's NATS user and the variable its password comes from, as `deploy/nats.conf`
+/// names them.
+const NATS_USERS: [(&str, &str); 4] = [
+    ("intake", "NATS_INTAKE_PASSWORD"),
+    ("eligibility", "NATS_ELIGIBILITY_PASSWORD"),
+    ("deadline-monitoring", "NATS_DEADLINE_MONITORING_PASSWORD"),
+    ("reporting", "NATS_REPORTING_PASSWORD"),
+];
+
+#[test]
+fn nats_lets_in_only_the_services_users_with_passwords_from_the_environment() {
+    let config = read("deploy/nats.conf");
+    assert!(
+        config.contains("include \"nats-permissions.conf\""),
+        "the permissions are included"
+    );
+    let permissions = read("deploy/nats-permissions.conf");
+    for (user, variable) in NATS_USERS {
+        let permission_set = format!("{}_PERMISSIONS", user.to_uppercase().replace('-', "_"));
+        assert!(
+            config.contains(&format!(
+                "{{ user: \"{user}\", password: ${variable}, permissions: ${permission_set} }}"
+            )),
+            "{user} in nats.conf"
+        );
+        assert!(
+            permissions.contains(&format!("{permission_set} = {{")),
+            "{permission_set} defined"
+        );
+    }
+    assert!(!config.contains("password: \""), "no password in the file");
+
+    let compose = compose();
+    let nats = service(&compose, "nats");
+    let env = environment(nats);
+    for (_, variable) in NATS_USERS {
+        assert_eq!(
+            env.get(variable).map(String::as_str),
+            Some(format!("${{{variable}:?set {variable} in .env}}").as_str()),
+            "nats gets {variable} from .env, without a default"
+        );
+    }
+    let mounted: Vec<String> = mounts(nats)
+        .into_iter()
+        .filter_map(|mount| match mount {
+            Mount::Bind { source, target } => Some(format!("{source}:{target}")),
+            Mount::Named { .. } => None,
+        })
+        .collect();
+    assert!(
+        mounted.contains(&"./deploy/nats-permissions.conf:/etc/nats/nats-permissions.conf".into()),
+        "{mounted:?}"
+    );
+}
+
+#[test]
+fn every_app_service_logs_in_to_nats_as_its_own_user() {
+    let compose = compose();
+    for (user, variable) in NATS_USERS {
+        let env = environment(service(&compose, user));
+        assert_eq!(env.get("NATS_USER").map(String::as_str), Some(user));
+        assert_eq!(
+            env.get("NATS_PASSWORD").map(String::as_str),
+            Some(format!("${{{variable}:?set {variable} in .env}}").as_str()),
+            "{user}"
+        );
+    }
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use borgerraad_platform::clock::ManualClock;
-use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
+use borgerraad_platform::settings::{
+    CommonSettings, LogFormat, NatsCredentials, NatsSettings, Secret,
+};
 use borgerraad_proto::v1::{
     deadline_monitoring_service_client::DeadlineMonitoringServiceClient,
     eligibility_service_client::EligibilityServiceClient,
@@ -43,6 +45,8 @@ pub struct TestSystem {
     /// The identity provider whose tokens the services accept.
     pub idp: &'static TestIdp,
     pub ports: Ports,
+    /// Deadline-monitoring's reconciliation with intake, to run a round now.
+    pub reconciler: deadline_monitoring::reconcile::Reconciler,
     shutdown: CancellationToken,
     services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     /// One client for the test's own looks at the stream; it reconnects across NATS restarts.
@@ -71,6 +75,18 @@ fn settings(
         grpc_addr: ([127, 0, 0, 1], port).into(),
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
+        // On a secured server each service logs in as its own user, as deployed.
+        nats: NatsSettings {
+            credentials: nats
+                .identity(name)
+                .map_or(NatsCredentials::None, |identity| {
+                    NatsCredentials::UserPassword {
+                        user: identity.user.clone(),
+                        password: Secret::new(identity.password()),
+                    }
+                }),
+            ..Default::default()
+        },
         otlp_endpoint: None,
         log_format: LogFormat::Pretty,
         // Each service acts as itself towards the others, as in production.
@@ -81,18 +97,24 @@ fn settings(
 impl TestSystem {
     /// The four services, each on a free port.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_on(None).await
+        Self::start_on(None, NatsServer::start().await?).await
+    }
+
+    /// The four services on a NATS that lets each in only as its own user, with the
+    /// deployment's permissions (`deploy/nats-permissions.conf`); the test's own client is the
+    /// harness's observer, who may publish anything.
+    pub async fn start_secured() -> anyhow::Result<Self> {
+        Self::start_on(None, NatsServer::start_secured().await?).await
     }
 
     /// The four services where `PORT_BASE=base` puts them: intake on `base + 1`, eligibility
     /// `+ 2`, deadline-monitoring `+ 3`, reporting `+ 4` (for the command-line client's tests).
     pub async fn start_on_port_base(base: u16) -> anyhow::Result<Self> {
-        Self::start_on(Some(base)).await
+        Self::start_on(Some(base), NatsServer::start().await?).await
     }
 
-    async fn start_on(port_base: Option<u16>) -> anyhow::Result<Self> {
+    async fn start_on(port_base: Option<u16>, nats: NatsServer) -> anyhow::Result<Self> {
         let port = |offset: u16| port_base.map_or(0, |base| base + offset);
-        let nats = NatsServer::start().await?;
         let idp = TestIdp::shared().await?;
         let database = TestDatabase::create().await?;
         let clock = ManualClock::new(
@@ -147,6 +169,7 @@ impl TestSystem {
             clock.clone(),
         )
         .await?;
+        let reconciler = deadlines.reconciler();
         let ports = Ports {
             intake: intake.port(),
             eligibility: eligibility.port(),
@@ -191,6 +214,7 @@ impl TestSystem {
             database,
             clock,
             ports,
+            reconciler,
             shutdown,
             services,
         })

@@ -18,6 +18,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::headers::NatsHeaderExtractor;
+use crate::origin::check_origin;
 use crate::outbox::Outbox;
 use crate::stream::ensure_stream;
 
@@ -261,7 +262,7 @@ impl<H: EventHandler> Consumer<H> {
     async fn apply_chunk(&self, chunk: &[jetstream::Message]) -> Result<usize, HandlerError> {
         let events = chunk
             .iter()
-            .map(|message| decode(&message.payload))
+            .map(|message| decode(&message.subject, &message.payload))
             .collect::<Result<Vec<_>, _>>()?;
         self.apply_events(&events, |i| self.message_span(&chunk[i]))
             .await
@@ -351,7 +352,7 @@ impl<H: EventHandler> Consumer<H> {
         async {
             let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
             let stream_sequence = message.info().map(|info| info.stream_sequence).unwrap_or(0);
-            let applied = match decode(&message.payload) {
+            let applied = match decode(&subject, &message.payload) {
                 // Already inside this message's span: its handler runs there too.
                 Ok(event) => {
                     self.apply_events(std::slice::from_ref(&event), |_| tracing::Span::current())
@@ -419,7 +420,9 @@ impl<H: EventHandler> Consumer<H> {
         .bind(payload)
         .execute(&mut *transaction)
         .await?;
-        if let Ok((event_id, event)) = decode(payload) {
+        // Only an event its producer sent is marked applied: a forged copy must not keep the
+        // genuine event out.
+        if let Ok((event_id, event)) = decode(subject, payload) {
             sqlx::query(
                 "INSERT INTO applied_events (event_id, event_type) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
@@ -432,10 +435,12 @@ impl<H: EventHandler> Consumer<H> {
     }
 }
 
-/// A message's event and its id, or why it can never be applied.
-fn decode(payload: &[u8]) -> Result<(Uuid, Event), HandlerError> {
+/// A message's event and its id, or why it can never be applied: not an event, or not from the
+/// service that owns the subject it came on.
+pub fn decode(subject: &str, payload: &[u8]) -> Result<(Uuid, Event), HandlerError> {
     let event = Event::decode(payload)
         .map_err(|error| HandlerError::Poison(format!("not a borgerraad.v1.Event: {error}")))?;
+    check_origin(subject, &event).map_err(|error| HandlerError::Poison(error.to_string()))?;
     let event_id = Uuid::parse_str(&event.id)
         .map_err(|_| HandlerError::Poison("event id is not a UUID".into()))?;
     Ok((event_id, event))

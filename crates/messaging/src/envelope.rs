@@ -66,6 +66,35 @@ impl EventType {
         }
     }
 
+    /// The service that publishes events of this type (the owner of its subject).
+    pub const fn producer(self) -> crate::origin::Producer {
+        use crate::origin::Producer;
+        match self {
+            Self::EligibilityAssessed => Producer::Eligibility,
+            Self::DeadlineScheduled
+            | Self::DeadlineRescheduled
+            | Self::DeadlineWarning
+            | Self::DeadlineDueToday
+            | Self::DeadlineBreached
+            | Self::DeadlineEscalated
+            | Self::DeadlineStopped => Producer::DeadlineMonitoring,
+            Self::InquiryReceived
+            | Self::InquiryAmended
+            | Self::InquiryAssessed
+            | Self::InquiryAssigned
+            | Self::InquiryWorkStarted
+            | Self::InquiryMediationRecorded
+            | Self::InquiryInformationRequested
+            | Self::InquiryInformationReceived
+            | Self::InquiryAnswered
+            | Self::InquiryClosed
+            | Self::InquiryWithdrawn
+            | Self::InquiryReopened
+            | Self::InquiryNoteAdded
+            | Self::InquiryImprovementSuggested => Producer::Intake,
+        }
+    }
+
     /// The type of a payload that has only one, or `None` for a payload shared by several types
     /// (a lifecycle step, a deadline notice, a (re)scheduled deadline), whose type names which.
     pub fn of(data: &Data) -> Option<Self> {

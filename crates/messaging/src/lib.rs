@@ -7,6 +7,8 @@
 //! - [`consumer`]: a durable pull consumer per service that records applied event ids in the
 //!   same transaction as its change, so a redelivery changes nothing.
 //! - [`service`]: the process around a service: port, database, NATS, background tasks, stop.
+//! - [`origin`]: which service owns which subjects; consumers set aside an event that did not
+//!   come from the owner of its subject.
 //! - [`headers`]: trace context and CloudEvents attributes in NATS message headers.
 //!
 //! Every service that uses the outbox or a consumer creates these tables in its own schema:
@@ -15,10 +17,12 @@
 pub mod consumer;
 pub mod envelope;
 pub mod headers;
+pub mod origin;
 pub mod outbox;
 pub mod service;
 pub mod stream;
 
 pub use consumer::{Consumer, ConsumerSpec, EventHandler, HandlerError};
 pub use envelope::{EventType, new_event};
+pub use origin::{Producer, check_origin};
 pub use outbox::{Outbox, OutboxRelay, OutboxRow};

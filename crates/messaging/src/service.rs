@@ -36,7 +36,9 @@ impl ServiceCore {
             migrator,
         )
         .await?;
-        let nats = crate::stream::connect(&settings.nats_url, &settings.service_name).await?;
+        let nats =
+            crate::stream::connect(&settings.nats_url, &settings.service_name, &settings.nats)
+                .await?;
         let verifier = Verifier::new(settings.auth.clone())?;
         verifier.prefetch().await;
         Ok(Self {

@@ -1,18 +1,21 @@
 //! Real dependencies for tests, one set per test so tests run in parallel and leave nothing:
 //!
 //! - [`NatsServer`]: a private `nats-server` with JetStream on a free port and a temporary store,
-//!   which a test can stop and start again on the same port and store.
+//!   which a test can stop and start again on the same port and store; open, or secured with
+//!   the services' users and permissions ([`nats_auth`]).
 //! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the test ends, and its
 //!   `pg_dump`.
 //! - [`TestIdp`]: the development OpenID Connect provider, one per test process, with a client
 //!   per role.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
+//! - [`tls`]: a fresh certificate authority per test and server certificates it signs.
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
 //! `/usr/sbin/nats-server`); `TEST_DATABASE_URL` the server to create databases on (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`).
 
 pub mod idp;
+pub mod tls;
 
 pub use idp::TestIdp;
 
@@ -24,15 +27,27 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sqlx::{Connection, Executor};
 
+pub mod nats_auth;
+
+pub use nats_auth::{NatsIdentity, OBSERVER};
+
 /// A nats-server child process owned by one test.
 pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    /// Users, permissions and passwords of a secured server; `None` for an open one.
+    secured: Option<nats_auth::Secured>,
 }
 
 impl NatsServer {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    pub(crate) async fn start_with(
+        mut secured: Option<nats_auth::Secured>,
+    ) -> anyhow::Result<Self> {
         let mut store = tempfile::tempdir().context("cannot create a JetStream store directory")?;
         for _ in 0..5 {
             let port = free_port()?;
@@ -40,6 +55,7 @@ impl NatsServer {
                 child: None,
                 port,
                 store,
+                secured,
             };
             match server.spawn().await {
                 Ok(()) => return Ok(server),
@@ -47,6 +63,7 @@ impl NatsServer {
                 Err(error) => {
                     tracing::warn!(%error, port, "nats-server did not start; trying another port");
                     store = std::mem::replace(&mut server.store, tempfile::tempdir()?);
+                    secured = server.secured.take();
                 }
             }
         }
@@ -76,7 +93,11 @@ impl NatsServer {
     }
 
     async fn spawn(&mut self) -> anyhow::Result<()> {
-        let mut child = Command::new(nats_server_bin())
+        let mut command = Command::new(nats_server_bin());
+        if let Some(secured) = &self.secured {
+            secured.configure(&mut command);
+        }
+        let mut child = command
             .args([
                 "-a",
                 "127.0.0.1",
@@ -107,9 +128,13 @@ impl NatsServer {
         }
     }
 
-    /// A client of this server, once it answers.
+    /// A client of this server, once it answers; on a secured server, as [`OBSERVER`], who may
+    /// publish and read everything.
     pub async fn client(&self) -> anyhow::Result<async_nats::Client> {
-        Ok(async_nats::connect(self.url()).await?)
+        match self.identity(OBSERVER) {
+            Some(observer) => observer.connect(&self.url()).await,
+            None => Ok(async_nats::connect(self.url()).await?),
+        }
     }
 }
 

@@ -125,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
                 head_of_office: Some("leder@borgerraad.example".into()),
                 directors: Default::default(),
             },
-            webhook_url: Some("http://127.0.0.1:9/frister".into()),
+            webhook_url: Some("https://127.0.0.1:9/frister".into()),
         },
         poll_interval: Duration::from_secs(1),
         batch_size,

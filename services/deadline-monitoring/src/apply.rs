@@ -18,7 +18,7 @@ use crate::domain::{
     NoticePolicy, PlannedNotice, SlaResult, SlaState, Step, StopReason, lay_out, replay,
 };
 
-pub const SOURCE: &str = "/borgerraad/deadline-monitoring";
+pub const SOURCE: &str = borgerraad_messaging::Producer::DeadlineMonitoring.source();
 
 /// The office's deadline rules, from configuration.
 #[derive(Debug, Clone)]
@@ -384,6 +384,7 @@ pub fn reason_to_proto(reason: StopReason) -> pb::DeadlineStopReason {
         StopReason::Answered => pb::DeadlineStopReason::Answered,
         StopReason::Closed => pb::DeadlineStopReason::Closed,
         StopReason::Withdrawn => pb::DeadlineStopReason::Withdrawn,
+        StopReason::InquiryUnknown => pb::DeadlineStopReason::InquiryUnknown,
     }
 }
 
@@ -407,8 +408,17 @@ fn deadline_event(
             reason: reason_to_proto(outcome.reason).into(),
             stopped_at: Some(timestamp(outcome.stopped_at)),
             due_date: Some(date(deadline.due_date)),
-            result: result_to_proto(outcome.result).into(),
-            working_days_over: days(outcome.working_days_over),
+            // An inquiry never received had no promise to keep: no verdict.
+            result: if outcome.reason == StopReason::InquiryUnknown {
+                pb::SlaResult::Unspecified.into()
+            } else {
+                result_to_proto(outcome.result).into()
+            },
+            working_days_over: if outcome.reason == StopReason::InquiryUnknown {
+                0
+            } else {
+                days(outcome.working_days_over)
+            },
             working_days_used: days(outcome.working_days_used),
             paused_working_days: days(deadline.paused_working_days),
             revision: deadline.revision,

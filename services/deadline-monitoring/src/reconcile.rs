@@ -2,6 +2,9 @@
 //! deadlines are compared with the inquiry as intake has it (`GetInquiry`, its journal giving
 //! every step), and open inquiries intake lists (`ListInquiries`) without a deadline here get
 //! one. Repairs take the same path as events ([`crate::apply`]) and publish the same events.
+//! A deadline whose inquiry intake does not know (an event about an inquiry never received, or
+//! one forged) is stopped with the reason `inquiry_unknown` once intake has not known it for a
+//! grace period, so it leaves no running clock and, through `deadline.stopped`, no figure.
 //! Never reads intake's tables.
 
 use std::time::Duration;
@@ -18,7 +21,7 @@ use uuid::Uuid;
 
 use crate::apply::{Change, Rules, apply};
 use crate::db::Receipt;
-use crate::domain::{InquiryStatus, Step, step_kind};
+use crate::domain::{InquiryStatus, Step, StepKind, StopReason, step_kind};
 use crate::events::status_of;
 
 #[derive(Clone)]
@@ -29,6 +32,9 @@ pub struct Reconciler {
     pub rules: Rules,
     pub intake: IntakeServiceClient<AuthorizedChannel>,
     pub interval: Duration,
+    /// How long intake must not know an inquiry before its deadline is stopped: covers an
+    /// intake restored from a backup a little older than the stream, or a lagging replica.
+    pub unknown_grace: chrono::Duration,
     /// Open deadlines checked per round, least recently checked first.
     pub batch_size: i64,
 }
@@ -183,10 +189,7 @@ impl Reconciler {
             .await
         {
             Ok(response) => Some(response.into_inner()),
-            Err(status) if status.code() == tonic::Code::NotFound => {
-                tracing::warn!(%inquiry_id, "intake does not know an inquiry with a deadline");
-                None
-            }
+            Err(status) if status.code() == tonic::Code::NotFound => None,
             Err(status) => return Err(status).context("intake GetInquiry failed"),
         };
         let mut transaction = self.pool.begin().await.context("no connection")?;
@@ -231,6 +234,13 @@ impl Reconciler {
                 span: tracing::Span::current(),
             };
             apply(&mut transaction, &self.rules, &self.outbox, change, now).await?;
+            sqlx::query("UPDATE deadlines SET unknown_since = NULL WHERE inquiry_id = $1")
+                .bind(inquiry_id)
+                .execute(&mut *transaction)
+                .await?;
+        } else {
+            self.stop_when_unknown_too_long(&mut transaction, inquiry_id, now)
+                .await?;
         }
         sqlx::query("UPDATE deadlines SET reconciled_at = $2 WHERE inquiry_id = $1")
             .bind(inquiry_id)
@@ -240,5 +250,94 @@ impl Reconciler {
         transaction.commit().await?;
         self.outbox.wake();
         Ok(())
+    }
+    /// Intake does not know `inquiry_id`: notes since when, and once that is longer ago than
+    /// the grace period, stops its deadline with the reason `inquiry_unknown` (a step after
+    /// every real one), which cancels its timers and publishes `deadline.stopped`.
+    async fn stop_when_unknown_too_long(
+        &self,
+        transaction: &mut sqlx::PgConnection,
+        inquiry_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<()> {
+        let unknown_since: Option<Option<chrono::DateTime<chrono::Utc>>> = sqlx::query_scalar(
+            "UPDATE deadlines SET unknown_since = COALESCE(unknown_since, $2) \
+             WHERE inquiry_id = $1 AND state <> 'stopped' RETURNING unknown_since",
+        )
+        .bind(inquiry_id)
+        .bind(now)
+        .fetch_optional(&mut *transaction)
+        .await
+        .context("cannot note an unknown inquiry")?;
+        let Some(Some(since)) = unknown_since else {
+            // No open deadline: listed by intake a moment ago, or stopped meanwhile.
+            return Ok(());
+        };
+        if !unknown_long_enough(since, now, self.unknown_grace) {
+            tracing::warn!(%inquiry_id, %since, "intake does not know an inquiry with a deadline");
+            return Ok(());
+        }
+        tracing::warn!(
+            %inquiry_id,
+            %since,
+            "intake has not known an inquiry with a deadline for the grace period: stopping it"
+        );
+        let change = Change {
+            inquiry_id,
+            receipt: None,
+            steps: vec![(unknown_inquiry_step(now), String::new())],
+            span: tracing::Span::current(),
+        };
+        apply(transaction, &self.rules, &self.outbox, change, now).await
+    }
+}
+
+/// Whether an inquiry intake has not known since `since` has been unknown for `grace` at `now`.
+pub fn unknown_long_enough(
+    since: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    grace: chrono::Duration,
+) -> bool {
+    now - since >= grace
+}
+
+/// The step that stops the deadline of an inquiry intake does not know: ordered after any step
+/// intake could have taken, so nothing replays past it.
+pub fn unknown_inquiry_step(at: chrono::DateTime<chrono::Utc>) -> Step {
+    Step {
+        version: i64::MAX,
+        at,
+        kind: StepKind::Stop(StopReason::InquiryUnknown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn an_unknown_inquiry_is_stopped_only_once_the_grace_period_has_passed() {
+        let since = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
+            .single()
+            .expect("a time");
+        let grace = chrono::Duration::hours(1);
+        assert!(!unknown_long_enough(since, since, grace));
+        assert!(!unknown_long_enough(
+            since,
+            since + chrono::Duration::minutes(59),
+            grace
+        ));
+        assert!(unknown_long_enough(since, since + grace, grace));
+    }
+
+    #[test]
+    fn the_stop_of_an_unknown_inquiry_comes_after_every_real_step() {
+        let step = unknown_inquiry_step(chrono::Utc::now());
+        assert_eq!(step.version, i64::MAX);
+        assert_eq!(step.kind.as_str(), "inquiry_unknown");
+        assert_eq!(StepKind::from_code("inquiry_unknown"), Some(step.kind));
     }
 }

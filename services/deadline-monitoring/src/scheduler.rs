@@ -307,7 +307,9 @@ impl Scheduler {
                 .with_context(|| format!("unknown recipient {:?}", timer.recipient))?;
             let working_days = u32::try_from(timer.working_days).unwrap_or(0);
             let event = notice_event(timer, kind, recipient, now);
+            let notice_id = Uuid::parse_str(&event.id).context("event id")?;
             let facts = NoticeFacts {
+                notice_id,
                 event_type: event_type(kind).as_str(),
                 inquiry_id: timer.inquiry_id,
                 reference: &timer.reference,
@@ -322,13 +324,14 @@ impl Scheduler {
             };
             for planned in planned_deliveries(&self.channels, &self.calendar, &facts) {
                 deliveries.timer_ids.push(timer.timer_id);
+                deliveries.notice_ids.push(planned.notice_id);
                 deliveries.channels.push(planned.channel);
                 deliveries.addresses.push(planned.address);
                 deliveries.subjects.push(planned.subject);
                 deliveries.bodies.push(planned.body);
                 deliveries.not_before.push(planned.not_before);
             }
-            event_ids.push(Uuid::parse_str(&event.id).context("event id")?);
+            event_ids.push(notice_id);
             subjects.push(event.r#type.clone());
             payloads.push(event.encode_to_vec());
             tracing::info!(
@@ -353,9 +356,10 @@ impl Scheduler {
         }
         if !deliveries.timer_ids.is_empty() {
             sqlx::query(
-                "INSERT INTO deliveries (timer_id, channel, address, subject, body, next_attempt_at) \
+                "INSERT INTO deliveries (timer_id, channel, address, subject, body, next_attempt_at, \
+                 notice_id) \
                  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::timestamptz[])",
+                 $6::timestamptz[], $7::uuid[])",
             )
             .bind(&deliveries.timer_ids)
             .bind(&deliveries.channels)
@@ -363,6 +367,7 @@ impl Scheduler {
             .bind(&deliveries.subjects)
             .bind(&deliveries.bodies)
             .bind(&deliveries.not_before)
+            .bind(&deliveries.notice_ids)
             .execute(&mut *transaction)
             .await
             .context("cannot queue deliveries")?;
@@ -382,6 +387,7 @@ impl Scheduler {
 #[derive(Default)]
 struct DeliveryRows {
     timer_ids: Vec<i64>,
+    notice_ids: Vec<Uuid>,
     channels: Vec<&'static str>,
     addresses: Vec<String>,
     subjects: Vec<String>,

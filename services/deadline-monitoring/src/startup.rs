@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec, Outbox};
 use borgerraad_platform::clock::SharedClock;
-use borgerraad_platform::settings::{CommonSettings, parsed_var, var};
+use borgerraad_platform::settings::{CommonSettings, Secret, parsed_var, secret_var, var};
 use borgerraad_proto::v1::deadline_monitoring_service_server::DeadlineMonitoringServiceServer;
 use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
 use futures::FutureExt as _;
@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 use working_days::{Calendar, CalendarConfig};
 
 use crate::apply::{REDERIVE_BATCH_SIZE, Rules, lay_out_missing_timers, rederive_open_deadlines};
-use crate::delivery::{Addresses, Channels, DeliverySettings, DeliveryWorker, smtp::SmtpSettings};
+use crate::delivery::smtp::{SmtpSecurity, SmtpSettings};
+use crate::delivery::webhook::{self, WebhookSettings};
+use crate::delivery::{Addresses, Channels, DeliverySettings, DeliveryWorker};
 use crate::domain::{DEFAULT_WORKING_DAYS, NoticePolicy};
 use crate::events::TrackInquiries;
 use crate::grpc::DeadlineApi;
@@ -51,10 +53,16 @@ pub struct Settings {
     pub intake_url: String,
     /// `RECONCILE_INTERVAL_SECS` (default 300).
     pub reconcile_interval: Duration,
+    /// How long intake must not know an inquiry before its deadline is stopped as
+    /// `inquiry_unknown` (`RECONCILE_UNKNOWN_GRACE_SECS`, default 3600), by the service's clock.
+    pub unknown_inquiry_grace: Duration,
     /// `NOTICE_EMAIL_CASEWORKER` (pattern with `{caseworker_id}`), `NOTICE_EMAIL_HEAD_OF_OFFICE`,
     /// `NOTICE_EMAIL_DIRECTORS` (`department=address,…`), `NOTICE_WEBHOOK_URL`.
     pub channels: Channels,
-    /// `SMTP_URL` (`smtp://host:port`; unset: no e-mail), `SMTP_FROM`, `DELIVERY_MAX_ATTEMPTS`
+    /// `SMTP_URL` (`smtp://host:port` with STARTTLS, `smtps://host:port` with implicit TLS;
+    /// unset: no e-mail), `SMTP_FROM`, `SMTP_USER`, `SMTP_PASSWORD(_FILE)`, `SMTP_TLS_CA_FILE`,
+    /// `SMTP_PLAINTEXT` (development); `WEBHOOK_SIGNING_SECRET(_FILE)` (required with a webhook),
+    /// `WEBHOOK_TLS_CA_FILE`, `WEBHOOK_PLAINTEXT` (development); `DELIVERY_MAX_ATTEMPTS`
     /// (default 8), `DELIVERY_RETRY_BASE_MS` (default 30000).
     pub delivery: DeliverySettings,
 }
@@ -72,9 +80,11 @@ impl Settings {
             scheduler_max_hold: Duration::from_secs(900),
             intake_url: "http://127.0.0.1:50051".into(),
             reconcile_interval: Duration::from_secs(300),
+            unknown_inquiry_grace: Duration::from_secs(3600),
             channels: Channels::default(),
             delivery: DeliverySettings {
                 smtp: None,
+                webhook: None,
                 max_attempts: 8,
                 retry_base: Duration::from_secs(30),
                 poll_interval: Duration::from_secs(1),
@@ -112,15 +122,45 @@ impl Settings {
         }
         settings.reconcile_interval =
             Duration::from_secs(parsed_var("RECONCILE_INTERVAL_SECS", 300u64)?.max(1));
+        settings.unknown_inquiry_grace =
+            Duration::from_secs(parsed_var("RECONCILE_UNKNOWN_GRACE_SECS", 3600u64)?);
         settings.channels.addresses = Addresses {
             caseworker_pattern: var("NOTICE_EMAIL_CASEWORKER"),
             head_of_office: var("NOTICE_EMAIL_HEAD_OF_OFFICE"),
             directors: directors(&var("NOTICE_EMAIL_DIRECTORS").unwrap_or_default())?,
         };
         settings.channels.webhook_url = var("NOTICE_WEBHOOK_URL");
+        if let Some(url) = &settings.channels.webhook_url {
+            let plaintext = parsed_var("WEBHOOK_PLAINTEXT", false)?;
+            webhook::check_url(url, plaintext)?;
+            let signing_secret = secret_var("WEBHOOK_SIGNING_SECRET")?.context(
+                "NOTICE_WEBHOOK_URL is set but WEBHOOK_SIGNING_SECRET (or \
+                 WEBHOOK_SIGNING_SECRET_FILE) is not: webhook notices are always signed; set a \
+                 secret shared with the receiver",
+            )?;
+            settings.delivery.webhook = Some(WebhookSettings {
+                signing_secret: Secret::new(signing_secret),
+                ca_file: var("WEBHOOK_TLS_CA_FILE").map(Into::into),
+                plaintext,
+            });
+        }
         if let Some(url) = var("SMTP_URL") {
             let from = var("SMTP_FROM").unwrap_or_else(|| "fristovervaagning@localhost".into());
-            settings.delivery.smtp = Some(SmtpSettings::parse(&url, from)?);
+            let mut smtp = SmtpSettings::parse(&url, from, parsed_var("SMTP_PLAINTEXT", false)?)?;
+            smtp.ca_file = var("SMTP_TLS_CA_FILE").map(Into::into);
+            smtp.credentials = match (var("SMTP_USER"), secret_var("SMTP_PASSWORD")?) {
+                (Some(user), Some(password)) => Some((user, Secret::new(password))),
+                (None, None) if smtp.security == SmtpSecurity::Plaintext => None,
+                (None, None) => anyhow::bail!(
+                    "SMTP_URL is set but SMTP_USER and SMTP_PASSWORD (or SMTP_PASSWORD_FILE) are \
+                     not: notices are sent to the relay authenticated"
+                ),
+                (Some(_), None) => anyhow::bail!(
+                    "SMTP_USER is set but SMTP_PASSWORD (or SMTP_PASSWORD_FILE) is not"
+                ),
+                (None, Some(_)) => anyhow::bail!("SMTP_PASSWORD is set but SMTP_USER is not"),
+            };
+            settings.delivery.smtp = Some(smtp);
             settings.channels.email = true;
         }
         settings.delivery.max_attempts = parsed_var("DELIVERY_MAX_ATTEMPTS", 8i32)?.clamp(1, 100);
@@ -147,6 +187,32 @@ fn directors(value: &str) -> anyhow::Result<HashMap<String, String>> {
         .collect()
 }
 
+/// Refuses a webhook without a signing secret or with a plain URL not explicitly allowed, and
+/// says loudly when a channel runs unencrypted.
+fn check_notice_channels(settings: &Settings) -> anyhow::Result<()> {
+    if let Some(url) = &settings.channels.webhook_url {
+        let webhook = settings.delivery.webhook.as_ref().context(
+            "a webhook URL is configured without WEBHOOK_SIGNING_SECRET (or \
+             WEBHOOK_SIGNING_SECRET_FILE): webhook notices are always signed",
+        )?;
+        webhook::check_url(url, webhook.plaintext)?;
+        if !url.starts_with("https://") {
+            tracing::warn!(
+                "WEBHOOK_PLAINTEXT=true: webhook notices travel unencrypted; for development only"
+            );
+        }
+    }
+    if let Some(smtp) = &settings.delivery.smtp
+        && smtp.security == SmtpSecurity::Plaintext
+    {
+        tracing::warn!(
+            "SMTP_PLAINTEXT=true: notice e-mails and SMTP credentials travel unencrypted; for \
+             development only"
+        );
+    }
+    Ok(())
+}
+
 pub struct Application {
     core: ServiceCore,
     outbox: Outbox,
@@ -159,6 +225,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        check_notice_channels(&settings)?;
         let core = ServiceCore::connect(&settings.common, SCHEMA, 32, &crate::db::MIGRATOR).await?;
         let pool = core.pool.clone();
         let outbox = Outbox::new();
@@ -168,6 +235,13 @@ impl Application {
             policy: settings.policy.clone(),
         };
         let deliveries_wake = Arc::new(Notify::new());
+        let deliveries = DeliveryWorker::new(
+            pool.clone(),
+            clock.clone(),
+            rules.calendar.clone(),
+            settings.delivery.clone(),
+            deliveries_wake.clone(),
+        )?;
         let intake = tonic::transport::Channel::from_shared(settings.intake_url.clone())
             .context("INTAKE_URL is not a URL")?
             .connect_timeout(Duration::from_secs(5))
@@ -200,13 +274,7 @@ impl Application {
                     settings.scheduler_max_hold,
                 )),
             },
-            deliveries: DeliveryWorker {
-                pool: pool.clone(),
-                clock: clock.clone(),
-                calendar: rules.calendar.clone(),
-                settings: settings.delivery.clone(),
-                wake: deliveries_wake,
-            },
+            deliveries,
             reconciler: Reconciler {
                 pool,
                 clock,
@@ -214,6 +282,8 @@ impl Application {
                 rules,
                 intake: IntakeServiceClient::new(settings.common.auth.authorized(intake)?),
                 interval: settings.reconcile_interval,
+                unknown_grace: chrono::Duration::from_std(settings.unknown_inquiry_grace)
+                    .context("RECONCILE_UNKNOWN_GRACE_SECS is too large")?,
                 batch_size: 200,
             },
             outbox,
@@ -318,6 +388,41 @@ impl Application {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings_with_webhook(url: &str, webhook: Option<WebhookSettings>) -> Settings {
+        let mut settings = Settings::new(
+            CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT).expect("common settings"),
+        );
+        settings.channels.webhook_url = Some(url.into());
+        settings.delivery.webhook = webhook;
+        settings
+    }
+
+    #[test]
+    fn a_webhook_without_a_signing_secret_keeps_the_service_from_starting() {
+        let error = check_notice_channels(&settings_with_webhook("https://hooks.example/x", None))
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("WEBHOOK_SIGNING_SECRET"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_plain_http_webhook_needs_the_explicit_development_setting() {
+        let webhook = |plaintext| {
+            Some(WebhookSettings {
+                signing_secret: Secret::new("s"),
+                ca_file: None,
+                plaintext,
+            })
+        };
+        let url = "http://127.0.0.1:8080/x";
+        assert!(check_notice_channels(&settings_with_webhook(url, webhook(false))).is_err());
+        assert!(check_notice_channels(&settings_with_webhook(url, webhook(true))).is_ok());
+        let https = "https://hooks.example/x";
+        assert!(check_notice_channels(&settings_with_webhook(https, webhook(false))).is_ok());
+    }
 
     #[test]
     fn directors_parse_from_configuration() {

@@ -1,8 +1,10 @@
 //! The service against a real nats-server and PostgreSQL: intake's events in, the SLA clock,
-//! timers fired as a manual clock moves, deliveries to a real SMTP and HTTP server the test
-//! starts, two replicas, downtime, reconciliation with a real intake, and the gRPC API.
+//! timers fired as a manual clock moves, deliveries to a real SMTP server (aiosmtpd, STARTTLS and
+//! AUTH) and an HTTPS webhook receiver the test starts, two replicas, downtime, reconciliation
+//! with a real intake, and the gRPC API.
 
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,9 +18,12 @@ use borgerraad_proto::v1::{
 };
 use borgerraad_test_harness::TestIdp;
 use borgerraad_test_harness::idp::STAFF;
-use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, valid_submission};
+use borgerraad_test_harness::tls::{ServerCert, TestCa};
+use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, free_port, valid_submission};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
+use deadline_monitoring::delivery::smtp::SmtpSettings;
+use deadline_monitoring::delivery::webhook::WebhookSettings;
 use deadline_monitoring::{Application, Settings};
 use prost::Message as _;
 use sqlx::PgPool;
@@ -50,6 +55,7 @@ async fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> Commo
         grpc_addr: ([127, 0, 0, 1], 0).into(),
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
+        nats: Default::default(),
         otlp_endpoint: None,
         log_format: LogFormat::Pretty,
         // The service calls intake as itself.
@@ -1473,83 +1479,163 @@ async fn two_replicas_starting_together_correct_each_deadline_once() {
     second.stop().await;
 }
 
-/// A real SMTP server on a free port: accepts or refuses every recipient, records messages.
-#[derive(Clone, Default)]
-struct SmtpSink {
-    messages: Arc<Mutex<Vec<String>>>,
-    refuse: Arc<AtomicBool>,
+/// A real SMTP server (aiosmtpd, tests/support/smtp_server.py) on a free port: STARTTLS and AUTH
+/// required, its certificate from `cert`; records each message as its reader sees it.
+struct SmtpServer {
+    port: u16,
+    messages: Arc<Mutex<Vec<serde_json::Value>>>,
+    acks: tokio::sync::mpsc::UnboundedReceiver<String>,
+    stdin: tokio::process::ChildStdin,
+    _child: tokio::process::Child,
 }
 
-impl SmtpSink {
-    async fn start(&self) -> u16 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let sink = self.clone();
+impl SmtpServer {
+    async fn start(cert: &ServerCert, user: &str, password: &str) -> Self {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
+        let port = free_port().expect("free port");
+        let mut child = tokio::process::Command::new(&python)
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&cert.cert_file)
+            .arg(&cert.key_file)
+            .args([user, password])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot run {python} for the test SMTP server: {error}")
+            });
+        let stdin = child.stdin.take().expect("stdin");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let ready = tokio::time::timeout(SETTLE, lines.next_line()).await;
+        assert!(
+            matches!(ready, Ok(Ok(Some(ref line))) if line == "ready"),
+            "the test SMTP server (aiosmtpd) did not start: is it installed? \
+             `pip install aiosmtpd` (scripts/test.sh installs it); its error is above"
+        );
+        let messages = Arc::<Mutex<Vec<serde_json::Value>>>::default();
+        let (ack, acks) = tokio::sync::mpsc::unbounded_channel();
+        let recorded = messages.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let sink = sink.clone();
-                tokio::spawn(async move {
-                    let _ = sink.serve(stream).await;
-                });
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.starts_with('{') {
+                    let message = serde_json::from_str(&line).expect("a message as JSON");
+                    recorded.lock().expect("lock").push(message);
+                } else {
+                    let _ = ack.send(line);
+                }
             }
         });
-        port
+        Self {
+            port,
+            messages,
+            acks,
+            stdin,
+            _child: child,
+        }
     }
 
-    async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read);
-        write.write_all(b"220 test ESMTP\r\n").await?;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if lines.read_line(&mut line).await? == 0 {
-                return Ok(());
-            }
-            let command = line.trim_end().to_ascii_uppercase();
-            if command.starts_with("EHLO") {
-                write.write_all(b"250-test\r\n250 8BITMIME\r\n").await?;
-            } else if command.starts_with("RCPT") && self.refuse.load(Ordering::SeqCst) {
-                write.write_all(b"451 try again later\r\n").await?;
-            } else if command == "DATA" {
-                write.write_all(b"354 go ahead\r\n").await?;
-                let mut message = String::new();
-                loop {
-                    let mut data = String::new();
-                    if lines.read_line(&mut data).await? == 0 {
-                        return Ok(());
-                    }
-                    if data == ".\r\n" {
-                        break;
-                    }
-                    message.push_str(&data);
-                }
-                self.messages.lock().expect("lock").push(message);
-                write.write_all(b"250 queued\r\n").await?;
-            } else if command == "QUIT" {
-                write.write_all(b"221 bye\r\n").await?;
-                return Ok(());
-            } else {
-                write.write_all(b"250 ok\r\n").await?;
-            }
-        }
+    /// From now on every recipient is refused with 451 (or accepted again).
+    async fn refuse(&mut self, refuse: bool) {
+        let command = if refuse { "refuse" } else { "accept" };
+        self.stdin
+            .write_all(format!("{command}\n").as_bytes())
+            .await
+            .expect("command");
+        let ack = self.acks.recv().await.expect("an answer");
+        assert_eq!(ack, format!("ok {command}"));
+    }
+
+    fn messages(&self) -> Vec<serde_json::Value> {
+        self.messages.lock().expect("lock").clone()
+    }
+
+    /// Settings for a service that trusts `ca` and logs in as `user`.
+    fn settings(&self, ca: &TestCa, user: &str, password: &str) -> SmtpSettings {
+        let mut smtp = SmtpSettings::parse(
+            &format!("smtp://127.0.0.1:{}", self.port),
+            "frist@borgerraad.example".into(),
+            false,
+        )
+        .expect("smtp settings");
+        smtp.credentials = Some((user.to_owned(), Secret::new(password)));
+        smtp.ca_file = Some(ca.cert_file().to_owned());
+        smtp.timeout = Duration::from_secs(5);
+        smtp
     }
 }
 
-/// A real HTTP server on a free port answering every POST with `status`, recording bodies.
+/// One POST as the webhook receiver saw it.
+#[derive(Debug, Clone)]
+struct Post {
+    body: String,
+    delivery_id: Option<String>,
+    /// The `Borgerraad-Signature` checked here, independently of the service's code.
+    signature_valid: bool,
+}
+
+/// A real HTTPS server (hyper over tokio-rustls, certificate `cert`) on a free port answering
+/// every POST with `status`, recording what arrives.
 #[derive(Clone)]
 struct WebhookSink {
-    bodies: Arc<Mutex<Vec<String>>>,
+    posts: Arc<Mutex<Vec<Post>>>,
     status: Arc<AtomicU16>,
 }
 
+const WEBHOOK_SECRET: &str = "delt-hemmelighed-til-test";
+
+/// Checks `t=<unix seconds>,v1=<hex HMAC-SHA256 over "<t>.<body>">` as a receiver would: the
+/// MAC with the shared secret, and a timestamp within five minutes of now.
+fn signature_valid(header: &str, body: &[u8]) -> bool {
+    use hmac::{KeyInit as _, Mac as _};
+    let mut timestamp = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => v1 = Some(value),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(v1)) = (timestamp, v1) else {
+        return false;
+    };
+    let fresh = (Utc::now().timestamp() - timestamp).abs() < 300;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).expect("key");
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    fresh && expected == v1
+}
+
 impl WebhookSink {
-    async fn start(status: u16) -> (Self, u16) {
+    async fn start(status: u16, cert: &ServerCert) -> (Self, u16) {
         use http_body_util::BodyExt as _;
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certificate");
+        let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let sink = Self {
-            bodies: Arc::default(),
+            posts: Arc::default(),
             status: Arc::new(AtomicU16::new(status)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -1560,16 +1646,31 @@ impl WebhookSink {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let sink = server.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
+                    // A client that does not trust this certificate ends here.
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
                     let service = hyper::service::service_fn(
                         move |request: http::Request<hyper::body::Incoming>| {
                             let sink = sink.clone();
                             async move {
+                                let header = |name: &str| {
+                                    request
+                                        .headers()
+                                        .get(name)
+                                        .and_then(|v| v.to_str().ok())
+                                        .map(str::to_owned)
+                                };
+                                let signature = header("borgerraad-signature").unwrap_or_default();
+                                let delivery_id = header("borgerraad-delivery-id");
                                 let body = request.into_body().collect().await?.to_bytes();
-                                sink.bodies
-                                    .lock()
-                                    .expect("lock")
-                                    .push(String::from_utf8_lossy(&body).into_owned());
+                                sink.posts.lock().expect("lock").push(Post {
+                                    body: String::from_utf8_lossy(&body).into_owned(),
+                                    delivery_id,
+                                    signature_valid: signature_valid(&signature, &body),
+                                });
                                 let mut response = http::Response::new(http_body_util::Full::new(
                                     bytes::Bytes::new(),
                                 ));
@@ -1588,36 +1689,31 @@ impl WebhookSink {
         });
         (sink, port)
     }
+
+    fn posts(&self) -> Vec<Post> {
+        self.posts.lock().expect("lock").clone()
+    }
 }
 
-#[tokio::test]
-async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_letters() {
-    let (nats, database) = (
-        NatsServer::start().await.expect("nats"),
-        TestDatabase::create().await.expect("db"),
-    );
-    let smtp = SmtpSink::default();
-    let smtp_port = smtp.start().await;
-    let (webhook, webhook_port) = WebhookSink::start(200).await;
-    let received_at = cph(2026, 11, 25, 10);
-    let clock = ManualClock::new(received_at);
-    let replica = Replica::start(&database, &nats, clock.clone(), |s| {
-        s.delivery.smtp = Some(
-            deadline_monitoring::delivery::smtp::SmtpSettings::parse(
-                &format!("smtp://127.0.0.1:{smtp_port}"),
-                "frist@borgerraad.example".into(),
-            )
-            .expect("smtp settings"),
-        );
-        s.delivery.max_attempts = 3;
-        s.channels.email = true;
-        s.channels.addresses.caseworker_pattern = Some("{caseworker_id}@borgerraad.example".into());
-        s.channels.addresses.head_of_office = Some("leder@borgerraad.example".into());
-        s.channels.webhook_url = Some(format!("http://127.0.0.1:{webhook_port}/frister"));
-    })
-    .await;
-    let pool = database.pool("deadline_monitoring").await.expect("pool");
-    let js = jetstream(&nats).await;
+fn webhook_settings(ca: &TestCa) -> WebhookSettings {
+    WebhookSettings {
+        signing_secret: Secret::new(WEBHOOK_SECRET),
+        ca_file: Some(ca.cert_file().to_owned()),
+        plaintext: false,
+    }
+}
+
+const SMTP_USER: &str = "fristovervaagning";
+const SMTP_PASSWORD: &str = "kodeord-kun-til-test";
+
+/// Publishes a received and assigned inquiry (caseworker cw-17) and waits until the service
+/// knows the caseworker.
+async fn assigned_inquiry(
+    nats: &NatsServer,
+    replica: &Replica,
+    received_at: DateTime<Utc>,
+) -> Uuid {
+    let js = jetstream(nats).await;
     let id = Uuid::now_v7();
     publish(&js, &received(id, received_at)).await;
     publish(
@@ -1632,7 +1728,7 @@ async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_lett
         ),
     )
     .await;
-    let mut client = replica.client().await;
+    let client = replica.client().await;
     eventually("the caseworker known", SETTLE, || {
         let mut client = client.clone();
         async move {
@@ -1647,28 +1743,79 @@ async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_lett
         }
     })
     .await;
+    id
+}
+
+#[tokio::test]
+async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_letters() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let ca = TestCa::new("notices").expect("ca");
+    let mut smtp = SmtpServer::start(
+        &ca.server_cert("smtp").expect("cert"),
+        SMTP_USER,
+        SMTP_PASSWORD,
+    )
+    .await;
+    let (webhook, webhook_port) =
+        WebhookSink::start(200, &ca.server_cert("webhook").expect("cert")).await;
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.delivery.smtp = Some(smtp.settings(&ca, SMTP_USER, SMTP_PASSWORD));
+        s.delivery.webhook = Some(webhook_settings(&ca));
+        s.delivery.max_attempts = 3;
+        s.channels.email = true;
+        s.channels.addresses.caseworker_pattern = Some("{caseworker_id}@borgerraad.example".into());
+        s.channels.addresses.head_of_office = Some("leder@borgerraad.example".into());
+        s.channels.webhook_url = Some(format!("https://127.0.0.1:{webhook_port}/frister"));
+    })
+    .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let id = assigned_inquiry(&nats, &replica, received_at).await;
+    let mut client = replica.client().await;
 
     // warning-5: delivered on both channels.
     clock.set(cph(2026, 12, 9, 9));
     replica.tick();
     eventually("the e-mail and the webhook", SETTLE, || async {
-        let mails = smtp.messages.lock().expect("lock").len();
-        let posts = webhook.bodies.lock().expect("lock").len();
-        (mails == 1 && posts == 1).then_some(())
+        (smtp.messages().len() == 1 && webhook.posts().len() == 1).then_some(())
     })
     .await;
-    let mail = smtp.messages.lock().expect("lock")[0].clone();
-    assert!(mail.contains("To: cw-17@borgerraad.example"));
-    assert!(mail.contains("Henvendelse BR-2026-000042 skal besvares senest den 16. december 2026"));
-    assert!(!mail.contains("Karen"), "never a name");
-    let post: serde_json::Value =
-        serde_json::from_str(&webhook.bodies.lock().expect("lock")[0]).expect("json");
-    assert_eq!(post["step"], "warning-5");
-    assert_eq!(post["reference"], "BR-2026-000042");
-    assert_eq!(post["type"], "borgerraad.deadline.warning");
+    let mail = smtp.messages()[0].clone();
+    assert_eq!(mail["encrypted"], true, "STARTTLS before the message");
+    assert_eq!(mail["authenticated_as"], SMTP_USER);
+    assert_eq!(
+        mail["rcpt_tos"],
+        serde_json::json!(["cw-17@borgerraad.example"])
+    );
+    assert_eq!(mail["to"], "cw-17@borgerraad.example");
+    assert_eq!(
+        mail["subject"],
+        "Frist om 5 arbejdsdage: henvendelse BR-2026-000042"
+    );
+    let text = mail["body"].as_str().expect("body");
+    assert!(text.contains("Henvendelse BR-2026-000042 skal besvares senest den 16. december 2026"));
+    assert!(!text.contains("Karen"), "never a name");
+    let post = webhook.posts()[0].clone();
+    assert!(post.signature_valid, "the webhook is signed: {post:?}");
+    let payload: serde_json::Value = serde_json::from_str(&post.body).expect("json");
+    assert_eq!(payload["step"], "warning-5");
+    assert_eq!(payload["reference"], "BR-2026-000042");
+    assert_eq!(payload["type"], "borgerraad.deadline.warning");
+    let notice_id = payload["notice_id"].as_str().expect("notice id");
+    assert_eq!(post.delivery_id.as_deref(), Some(notice_id));
+    Uuid::parse_str(notice_id).expect("a UUID");
+    assert_eq!(
+        mail["message_id"],
+        format!("<{notice_id}@deadline-monitoring.borgerraad>"),
+        "the e-mail carries the same notice id"
+    );
 
     // Both channels fail from now on: retried with backoff, then set aside.
-    smtp.refuse.store(true, Ordering::SeqCst);
+    smtp.refuse(true).await;
     webhook.status.store(503, Ordering::SeqCst);
     clock.set(cph(2026, 12, 14, 9));
     replica.tick();
@@ -1724,10 +1871,69 @@ async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_lett
             .iter()
             .all(|d| d.status == "dead_letter")
     );
-    assert_eq!(
-        smtp.messages.lock().expect("lock").len(),
-        1,
-        "no mail delivered twice"
+    assert_eq!(smtp.messages().len(), 1, "no mail delivered twice");
+    assert!(
+        webhook.posts().iter().all(|p| p.signature_valid),
+        "every attempt signed"
+    );
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn receivers_whose_certificates_are_not_trusted_get_nothing_and_the_delivery_is_retried() {
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    // The service trusts `ca`; both receivers present certificates of another CA.
+    let ca = TestCa::new("trusted").expect("ca");
+    let stranger = TestCa::new("stranger").expect("ca");
+    let smtp = SmtpServer::start(
+        &stranger.server_cert("smtp").expect("cert"),
+        SMTP_USER,
+        SMTP_PASSWORD,
+    )
+    .await;
+    let (webhook, webhook_port) =
+        WebhookSink::start(200, &stranger.server_cert("webhook").expect("cert")).await;
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.delivery.smtp = Some(smtp.settings(&ca, SMTP_USER, SMTP_PASSWORD));
+        s.delivery.webhook = Some(webhook_settings(&ca));
+        s.channels.email = true;
+        s.channels.addresses.head_of_office = Some("leder@borgerraad.example".into());
+        s.channels.webhook_url = Some(format!("https://127.0.0.1:{webhook_port}/frister"));
+    })
+    .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    assigned_inquiry(&nats, &replica, received_at).await;
+
+    clock.set(cph(2026, 12, 9, 9));
+    replica.tick();
+    let failed: Vec<(String, String, i32, String)> =
+        eventually("both deliveries tried once", SETTLE, || async {
+            let rows: Vec<(String, String, i32, String)> = sqlx::query_as(
+                "SELECT channel, status, attempts, coalesce(last_error, '') FROM deliveries \
+                 ORDER BY channel",
+            )
+            .fetch_all(&pool)
+            .await
+            .ok()?;
+            (rows.len() == 2 && rows.iter().all(|r| r.2 == 1)).then_some(rows)
+        })
+        .await;
+    for (channel, status, _, error) in &failed {
+        assert_eq!(status, "pending", "{channel} is retried later");
+        assert!(
+            error.contains("UnknownIssuer") || error.contains("certificate"),
+            "{channel}: {error}"
+        );
+    }
+    assert!(smtp.messages().is_empty(), "no mail to an untrusted relay");
+    assert!(
+        webhook.posts().is_empty(),
+        "no POST to an untrusted receiver"
     );
     replica.stop().await;
 }

@@ -227,7 +227,7 @@ pub fn assessed_event(stored: &StoredAssessment) -> pb::Event {
         .as_ref()
         .map_or(stored.assessed_at, |o| o.at.max(stored.assessed_at));
     new_event(
-        "/borgerraad/eligibility",
+        borgerraad_messaging::Producer::Eligibility.source(),
         EventType::EligibilityAssessed,
         stored.inquiry_id,
         at,

@@ -17,7 +17,7 @@ use crate::domain::lifecycle::{Command, Step};
 use crate::domain::{Form, Inquiry};
 use inquiry_form::proto::{decode, encode};
 
-const SOURCE: &str = "/borgerraad/intake";
+const SOURCE: &str = borgerraad_messaging::Producer::Intake.source();
 
 /// `inquiry.received`: the form's structured answers, for the scope rules.
 pub fn inquiry_received(inquiry: &Inquiry) -> pb::Event {

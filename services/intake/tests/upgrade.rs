@@ -185,6 +185,7 @@ impl Replica {
                 grpc_addr: ([127, 0, 0, 1], 0).into(),
                 database_url: Secret::new(database.url()),
                 nats_url: nats.url(),
+                nats: Default::default(),
                 otlp_endpoint: None,
                 log_format: LogFormat::Pretty,
                 auth: idp.auth_settings(),

@@ -65,8 +65,14 @@ fn inquiry(mix: &mut Mix) -> Vec<pb::Event> {
     // Received from January 2025 to early December 2026; "now" is 15 December 2026.
     let received_at = start + Days::minutes(mix.next(700 * 24 * 60) as i64);
     let mut events = vec![];
-    let mut push = |event_type, at: DateTime<Utc>, data| {
-        events.push(new_event("/borgerraad/bench", event_type, id, at, data));
+    let mut push = |event_type: EventType, at: DateTime<Utc>, data| {
+        events.push(new_event(
+            event_type.producer().source(),
+            event_type,
+            id,
+            at,
+            data,
+        ));
     };
     let request_type = 1 + mix.next(6) as i32;
     push(
@@ -357,6 +363,7 @@ async fn main() -> anyhow::Result<()> {
                 grpc_addr: ([127, 0, 0, 1], 0).into(),
                 database_url: Secret::new(database.url()),
                 nats_url: nats.url(),
+                nats: Default::default(),
                 otlp_endpoint: None,
                 log_format: LogFormat::Pretty,
                 auth: idp.auth_settings(),

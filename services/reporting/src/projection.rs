@@ -197,6 +197,16 @@ pub fn fact_from(event: &pb::Event) -> Result<Option<(Uuid, Fact)>, HandlerError
                 },
             )
         }
+        Some(Data::DeadlineStopped(stopped))
+            if stopped.reason() == pb::DeadlineStopReason::InquiryUnknown =>
+        {
+            (
+                inquiry_id(&stopped.inquiry_id)?,
+                Fact::InquiryUnknown {
+                    revision: stopped.revision,
+                },
+            )
+        }
         Some(Data::DeadlineStopped(stopped)) => (
             inquiry_id(&stopped.inquiry_id)?,
             Fact::DeadlineStopped {

@@ -21,10 +21,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_nats::jetstream::{self, consumer::pull};
 use borgerraad_messaging::HandlerError;
-use borgerraad_messaging::consumer::record_applied;
+use borgerraad_messaging::consumer::{decode, record_applied};
 use borgerraad_proto::v1::Event;
 use futures::StreamExt as _;
-use prost::Message as _;
 use sqlx::{Connection as _, PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -243,9 +242,8 @@ async fn run(
                     .map(|i| i.stream_sequence)
                     .unwrap_or(position + 1);
                 position = sequence;
-                if let Ok(event) = Event::decode(message.payload.as_ref())
-                    && let Ok(id) = Uuid::parse_str(&event.id)
-                {
+                // As the live consumer: only events from the owner of their subject count.
+                if let Ok((id, event)) = decode(&message.subject, &message.payload) {
                     batch.push((id, event));
                 }
                 if batch.len() >= BATCH || position >= target {

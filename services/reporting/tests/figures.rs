@@ -64,6 +64,7 @@ async fn serve(
             grpc_addr: ([127, 0, 0, 1], 0).into(),
             database_url: Secret::new(database.url()),
             nats_url: nats.url(),
+            nats: Default::default(),
             otlp_endpoint: None,
             log_format: LogFormat::Pretty,
             auth: idp.auth_settings(),
@@ -299,7 +300,7 @@ impl Case {
 
     fn push(&mut self, event_type: EventType, when: DateTime<Utc>, data: Data) {
         self.events.push(new_event(
-            "/borgerraad/test",
+            event_type.producer().source(),
             event_type,
             self.id,
             when,
@@ -785,7 +786,7 @@ async fn a_broken_event_among_waiting_ones_is_set_aside_and_the_rest_are_counted
     // A deadline event whose inquiry id is broken, in the middle of events that wait on the
     // stream, so the service takes them in one chunk.
     let broken = new_event(
-        "/borgerraad/test",
+        EventType::DeadlineScheduled.producer().source(),
         EventType::DeadlineScheduled,
         Uuid::now_v7(),
         at(2026, 3, 1),

@@ -2,6 +2,7 @@
 
 mod access;
 mod api;
+mod bus;
 mod deadlines;
 mod eligibility;
 mod flow;

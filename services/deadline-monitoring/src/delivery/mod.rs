@@ -1,12 +1,14 @@
-//! Delivers fired notices by e-mail (SMTP) and webhook (HTTP POST) from the `deliveries` queue,
+//! Delivers fired notices by e-mail (SMTP) and webhook (HTTPS POST) from the `deliveries` queue,
 //! which the scheduler writes in the same transaction as the firing, so a crash never loses a
 //! notice. Each delivery is claimed with `FOR UPDATE SKIP LOCKED`, tried, and marked delivered,
 //! rescheduled with a growing delay, or set aside as a dead letter after the last attempt.
 //!
-//! - [`smtp`]: a small SMTP client (plain SMTP to the municipality's internal relay).
-//! - [`webhook`]: a JSON POST over HTTP/1.1.
+//! - [`smtp`]: e-mail through the relay with STARTTLS or implicit TLS and authentication.
+//! - [`webhook`]: a signed JSON POST over HTTPS.
+//! - [`tls`]: which certificates the two channels trust.
 
 pub mod smtp;
+pub mod tls;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -74,6 +76,8 @@ impl Addresses {
 /// What a fired notice is about (ids and the reference only).
 #[derive(Debug, Clone)]
 pub struct NoticeFacts<'a> {
+    /// The notice event's id: the id receivers deduplicate by.
+    pub notice_id: Uuid,
     pub event_type: &'a str,
     pub inquiry_id: Uuid,
     pub reference: &'a str,
@@ -89,6 +93,7 @@ pub struct NoticeFacts<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedDelivery {
+    pub notice_id: Uuid,
     pub channel: &'static str,
     pub address: String,
     pub subject: String,
@@ -118,6 +123,7 @@ pub fn planned_deliveries(
                 .email_for(facts.recipient, facts.department, facts.caseworker_id)
     {
         planned.push(PlannedDelivery {
+            notice_id: facts.notice_id,
             channel: "email",
             address,
             subject: text.subject.clone(),
@@ -127,6 +133,7 @@ pub fn planned_deliveries(
     }
     if let Some(url) = &channels.webhook_url {
         let payload = serde_json::json!({
+            "notice_id": facts.notice_id.to_string(),
             "type": facts.event_type,
             "inquiry_id": facts.inquiry_id.to_string(),
             "reference": facts.reference,
@@ -141,6 +148,7 @@ pub fn planned_deliveries(
             "text": text.body,
         });
         planned.push(PlannedDelivery {
+            notice_id: facts.notice_id,
             channel: "webhook",
             address: url.clone(),
             subject: String::new(),
@@ -155,6 +163,8 @@ pub fn planned_deliveries(
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
     pub smtp: Option<smtp::SmtpSettings>,
+    /// Required when a webhook URL is configured: webhook notices are always signed.
+    pub webhook: Option<webhook::WebhookSettings>,
     /// Attempts before a delivery becomes a dead letter (`DELIVERY_MAX_ATTEMPTS`).
     pub max_attempts: i32,
     /// The first retry delay; it doubles per attempt, at most an hour (`DELIVERY_RETRY_BASE_MS`).
@@ -177,12 +187,16 @@ pub struct DeliveryWorker {
     pub clock: SharedClock,
     pub calendar: Calendar,
     pub settings: DeliverySettings,
+    /// Built from `settings.smtp` and `settings.webhook` by [`DeliveryWorker::new`].
+    mailer: Option<smtp::Mailer>,
+    webhook: Option<webhook::WebhookClient>,
     pub wake: Arc<Notify>,
 }
 
 #[derive(sqlx::FromRow)]
 struct PendingDelivery {
     delivery_id: i64,
+    notice_id: Uuid,
     channel: String,
     address: String,
     subject: String,
@@ -192,6 +206,32 @@ struct PendingDelivery {
 }
 
 impl DeliveryWorker {
+    /// Prepares the channels: reads the CA files, checks the signing secret. Connects to
+    /// nothing yet.
+    pub fn new(
+        pool: PgPool,
+        clock: SharedClock,
+        calendar: Calendar,
+        settings: DeliverySettings,
+        wake: Arc<Notify>,
+    ) -> anyhow::Result<Self> {
+        let mailer = settings.smtp.as_ref().map(smtp::Mailer::new).transpose()?;
+        let webhook = settings
+            .webhook
+            .as_ref()
+            .map(webhook::WebhookClient::new)
+            .transpose()?;
+        Ok(Self {
+            pool,
+            clock,
+            calendar,
+            settings,
+            mailer,
+            webhook,
+            wake,
+        })
+    }
+
     /// Runs `concurrency` delivery loops until `shutdown`; each finishes its delivery in hand.
     pub async fn run(self, shutdown: CancellationToken) {
         let loops = (0..self.settings.concurrency.max(1)).map(|_| {
@@ -226,7 +266,7 @@ impl DeliveryWorker {
         let now = self.clock.now();
         let mut transaction = self.pool.begin().await.context("no connection")?;
         let pending: Option<PendingDelivery> = sqlx::query_as(
-            "SELECT d.delivery_id, d.channel, d.address, d.subject, d.body, d.attempts, t.recipient \
+            "SELECT d.delivery_id, d.notice_id, d.channel, d.address, d.subject, d.body, d.attempts, t.recipient \
              FROM deliveries d JOIN timers t ON t.timer_id = d.timer_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
              ORDER BY d.next_attempt_at, d.delivery_id LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
@@ -295,14 +335,25 @@ impl DeliveryWorker {
     async fn send(&self, delivery: &PendingDelivery) -> anyhow::Result<()> {
         match delivery.channel.as_str() {
             "email" => {
-                let smtp = self
-                    .settings
-                    .smtp
-                    .as_ref()
-                    .context("no SMTP server configured")?;
-                smtp::send(smtp, &delivery.address, &delivery.subject, &delivery.body).await
+                let mailer = self.mailer.as_ref().context("no SMTP server configured")?;
+                mailer
+                    .send(
+                        delivery.notice_id,
+                        &delivery.address,
+                        &delivery.subject,
+                        &delivery.body,
+                    )
+                    .await
             }
-            "webhook" => webhook::post_json(&delivery.address, &delivery.body).await,
+            "webhook" => {
+                let client = self
+                    .webhook
+                    .as_ref()
+                    .context("no webhook signing secret configured")?;
+                client
+                    .post_json(&delivery.address, &delivery.body, delivery.notice_id)
+                    .await
+            }
             other => anyhow::bail!("unknown channel {other:?}"),
         }
     }

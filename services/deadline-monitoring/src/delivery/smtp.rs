@@ -1,158 +1,189 @@
-//! A small SMTP client (RFC 5321): one message per connection to the municipality's internal
-//! relay, plain text in UTF-8. No TLS or authentication: the relay is expected on the internal
-//! network (`SMTP_URL=smtp://relay:25`).
+//! E-mail through the municipality's relay with `lettre`: encrypted (STARTTLS required, or TLS
+//! from the first byte), authenticated, the relay's certificate checked against a configured CA
+//! (or the public roots), and the Danish texts MIME-encoded (RFC 2047 subject, UTF-8 body).
+//!
+//! `SMTP_URL=smtp://relay:587` upgrades with STARTTLS and fails when the relay does not offer it;
+//! `smtps://relay:465` speaks TLS from the start. Plain SMTP only with `SMTP_PLAINTEXT=true`, for
+//! a development relay on the same machine.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use base64::Engine as _;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
+use anyhow::Context as _;
+use borgerraad_platform::settings::Secret;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
+use uuid::Uuid;
+
+/// How the connection to the relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://`: plain greeting, then STARTTLS before anything else; refused if not offered.
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    ImplicitTls,
+    /// `smtp://` with `SMTP_PLAINTEXT=true`: no encryption (development only).
+    Plaintext,
+}
 
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
+    pub security: SmtpSecurity,
     /// The sender address (`SMTP_FROM`).
     pub from: String,
-    /// The name given in EHLO.
-    pub helo: String,
+    /// `SMTP_USER` and `SMTP_PASSWORD(_FILE)`.
+    pub credentials: Option<(String, Secret)>,
+    /// `SMTP_TLS_CA_FILE`: the only CA trusted for the relay's certificate when set (a private
+    /// CA); otherwise the public web roots.
+    pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
 }
 
 impl SmtpSettings {
-    /// Parses `smtp://host:port` (port 25 by default).
-    pub fn parse(url: &str, from: String) -> anyhow::Result<Self> {
-        let rest = url
-            .strip_prefix("smtp://")
-            .context("SMTP_URL must look like smtp://host:port")?;
+    /// Parses `smtp://host[:port]` (STARTTLS, port 587 by default; port 25 with `plaintext`)
+    /// or `smtps://host[:port]` (implicit TLS, port 465 by default).
+    pub fn parse(url: &str, from: String, plaintext: bool) -> anyhow::Result<Self> {
+        let (security, rest) = if let Some(rest) = url.strip_prefix("smtps://") {
+            anyhow::ensure!(
+                !plaintext,
+                "SMTP_PLAINTEXT=true contradicts an smtps:// SMTP_URL"
+            );
+            (SmtpSecurity::ImplicitTls, rest)
+        } else if let Some(rest) = url.strip_prefix("smtp://") {
+            let security = if plaintext {
+                SmtpSecurity::Plaintext
+            } else {
+                SmtpSecurity::StartTls
+            };
+            (security, rest)
+        } else {
+            anyhow::bail!("SMTP_URL must look like smtp://host:port or smtps://host:port");
+        };
         let rest = rest.trim_end_matches('/');
+        let default_port = match security {
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::ImplicitTls => 465,
+            SmtpSecurity::Plaintext => 25,
+        };
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => (host, port.parse().context("SMTP_URL has an invalid port")?),
-            None => (rest, 25),
+            None => (rest, default_port),
         };
         anyhow::ensure!(!host.is_empty(), "SMTP_URL has no host");
-        anyhow::ensure!(from.contains('@'), "SMTP_FROM must be an e-mail address");
+        anyhow::ensure!(
+            !host.contains(['@', '/', '?']),
+            "SMTP_URL holds only host and port; the user and password are SMTP_USER and \
+             SMTP_PASSWORD(_FILE)"
+        );
+        from.parse::<Mailbox>()
+            .context("SMTP_FROM must be an e-mail address")?;
         Ok(Self {
             host: host.to_owned(),
             port,
+            security,
             from,
-            helo: "deadline-monitoring".into(),
+            credentials: None,
+            ca_file: None,
             timeout: Duration::from_secs(20),
         })
     }
 }
 
-/// A reply: its code, and its text lines for error messages.
-async fn reply<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-) -> anyhow::Result<(u16, String)> {
-    let mut text = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
-            bail!("the SMTP server closed the connection");
+/// Sends notices through a pool of authenticated connections to the relay.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// Reads the CA file and prepares the pool; connects only when the first notice is sent.
+    pub fn new(settings: &SmtpSettings) -> anyhow::Result<Self> {
+        let tls = match settings.security {
+            SmtpSecurity::StartTls => Tls::Required(tls_parameters(settings)?),
+            SmtpSecurity::ImplicitTls => Tls::Wrapper(tls_parameters(settings)?),
+            SmtpSecurity::Plaintext => Tls::None,
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+            .port(settings.port)
+            .tls(tls)
+            .timeout(Some(settings.timeout));
+        if let Some((user, password)) = &settings.credentials {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
-        let line = line.trim_end();
-        let code: u16 = line
-            .get(..3)
-            .and_then(|code| code.parse().ok())
-            .with_context(|| format!("not an SMTP reply: {line:?}"))?;
-        text.push_str(line);
-        // "250-..." continues, "250 ..." (or a bare code) ends the reply.
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Ok((code, text));
-        }
-        text.push(' ');
+        Ok(Self {
+            transport: builder.build(),
+            from: settings
+                .from
+                .parse()
+                .context("SMTP_FROM must be an e-mail address")?,
+        })
+    }
+
+    /// Sends one notice; any refusal or broken connection is an error (to be retried). The
+    /// Message-ID is the notice's, so a mail client shows a retried notice once.
+    pub async fn send(
+        &self,
+        notice_id: Uuid,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> anyhow::Result<()> {
+        let message = message(&self.from, notice_id, to, subject, body)?;
+        self.transport
+            .send(message)
+            .await
+            .context("the SMTP relay did not take the notice")?;
+        Ok(())
     }
 }
 
-async fn expect<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-    what: &str,
-    accepted: &[u16],
-) -> anyhow::Result<()> {
-    let (code, text) = reply(reader).await?;
-    if !accepted.contains(&code) {
-        bail!("SMTP {what} refused: {text}");
-    }
-    Ok(())
+fn tls_parameters(settings: &SmtpSettings) -> anyhow::Result<TlsParameters> {
+    let builder = TlsParameters::builder(settings.host.clone());
+    let builder = match &settings.ca_file {
+        Some(path) => super::tls::ca_certificates(path, "SMTP_TLS_CA_FILE")?
+            .into_iter()
+            .try_fold(
+                builder.certificate_store(CertificateStore::None),
+                |builder, der| {
+                    Certificate::from_der(der.to_vec())
+                        .map(|certificate| builder.add_root_certificate(certificate))
+                },
+            )
+            .context("SMTP_TLS_CA_FILE holds an unusable certificate")?,
+        None => builder.certificate_store(CertificateStore::WebpkiRoots),
+    };
+    builder
+        .build_rustls()
+        .context("cannot set up TLS for the SMTP relay")
 }
 
-fn encoded_header(value: &str) -> String {
-    if value.is_ascii() {
-        value.to_owned()
-    } else {
-        format!(
-            "=?UTF-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(value)
-        )
-    }
-}
-
-/// The message, with CRLF line ends and leading dots doubled (RFC 5321 4.5.2).
-fn message(from: &str, to: &str, subject: &str, body: &str) -> String {
-    let mut data = format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}@deadline-monitoring>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Transfer-Encoding: 8bit\r\n\r\n",
-        encoded_header(subject),
-        chrono::Utc::now().to_rfc2822(),
-        uuid::Uuid::new_v4().simple(),
-    );
-    for line in body.lines() {
-        if line.starts_with('.') {
-            data.push('.');
-        }
-        data.push_str(line);
-        data.push_str("\r\n");
-    }
-    data.push_str(".\r\n");
-    data
-}
-
-/// Sends one message; any refusal or broken connection is an error (to be retried).
-pub async fn send(
-    settings: &SmtpSettings,
+/// The notice as a MIME message: lettre encodes a non-ASCII subject as an RFC 2047 word and
+/// picks quoted-printable or base64 for the UTF-8 body.
+fn message(
+    from: &Mailbox,
+    notice_id: Uuid,
     to: &str,
     subject: &str,
     body: &str,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !to.contains(['\r', '\n', '<', '>']) && to.contains('@'),
-        "not an e-mail address"
-    );
-    let stream = tokio::time::timeout(
-        settings.timeout,
-        TcpStream::connect((settings.host.as_str(), settings.port)),
-    )
-    .await
-    .context("SMTP connect timed out")?
-    .context("cannot connect to the SMTP server")?;
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    expect(&mut reader, "greeting", &[220]).await?;
-    write
-        .write_all(format!("EHLO {}\r\n", settings.helo).as_bytes())
-        .await?;
-    expect(&mut reader, "EHLO", &[250]).await?;
-    write
-        .write_all(format!("MAIL FROM:<{}>\r\n", settings.from).as_bytes())
-        .await?;
-    expect(&mut reader, "MAIL FROM", &[250]).await?;
-    write
-        .write_all(format!("RCPT TO:<{to}>\r\n").as_bytes())
-        .await?;
-    expect(&mut reader, "RCPT TO", &[250, 251]).await?;
-    write.write_all(b"DATA\r\n").await?;
-    expect(&mut reader, "DATA", &[354]).await?;
-    write
-        .write_all(message(&settings.from, to, subject, body).as_bytes())
-        .await?;
-    expect(&mut reader, "message", &[250]).await?;
-    // The message is accepted; a failed QUIT changes nothing.
-    let _ = write.write_all(b"QUIT\r\n").await;
-    Ok(())
+) -> anyhow::Result<Message> {
+    let to: Mailbox = to.parse().context("not an e-mail address")?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(format!(
+            "<{notice_id}@deadline-monitoring.borgerraad>"
+        )))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .context("cannot build the notice e-mail")
 }
 
 #[cfg(test)]
@@ -160,28 +191,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn smtp_urls_parse_and_bad_ones_are_refused() {
-        let settings = SmtpSettings::parse("smtp://relay.internal:2525", "frist@example.dk".into())
-            .expect("valid");
+    fn smtp_urls_choose_the_protection_and_bad_ones_are_refused() {
+        let from = || "frist@example.dk".to_owned();
+        let settings =
+            SmtpSettings::parse("smtp://relay.internal:2525", from(), false).expect("ok");
         assert_eq!(
-            (settings.host.as_str(), settings.port),
-            ("relay.internal", 2525)
+            (settings.host.as_str(), settings.port, settings.security),
+            ("relay.internal", 2525, SmtpSecurity::StartTls)
+        );
+        let implicit = SmtpSettings::parse("smtps://relay", from(), false).expect("ok");
+        assert_eq!(
+            (implicit.port, implicit.security),
+            (465, SmtpSecurity::ImplicitTls)
         );
         assert_eq!(
-            SmtpSettings::parse("smtp://relay", "a@b".into())
-                .expect("valid")
+            SmtpSettings::parse("smtp://relay", from(), false)
+                .expect("ok")
                 .port,
-            25
+            587
         );
-        assert!(SmtpSettings::parse("http://relay", "a@b".into()).is_err());
-        assert!(SmtpSettings::parse("smtp://relay:x", "a@b".into()).is_err());
-        assert!(SmtpSettings::parse("smtp://relay", "nobody".into()).is_err());
+        let plain = SmtpSettings::parse("smtp://relay", from(), true).expect("ok");
+        assert_eq!((plain.port, plain.security), (25, SmtpSecurity::Plaintext));
+        assert!(SmtpSettings::parse("smtps://relay", from(), true).is_err());
+        assert!(SmtpSettings::parse("http://relay", from(), false).is_err());
+        assert!(SmtpSettings::parse("smtp://relay:x", from(), false).is_err());
+        assert!(SmtpSettings::parse("smtp://user:pw@relay:587", from(), false).is_err());
+        assert!(SmtpSettings::parse("smtp://relay", "nobody".into(), false).is_err());
     }
 
     #[test]
-    fn danish_subjects_are_encoded_and_leading_dots_doubled() {
-        let data = message("a@b", "c@d", "Fristen udløber i dag", "linje\n.punktum");
-        assert!(data.contains("Subject: =?UTF-8?B?"));
-        assert!(data.contains("\r\n..punktum\r\n.\r\n"));
+    fn danish_subjects_and_bodies_are_mime_encoded() {
+        let from: Mailbox = "frist@example.dk".parse().expect("mailbox");
+        let id = Uuid::nil();
+        let mail = message(
+            &from,
+            id,
+            "cw-17@example.dk",
+            "Fristen udløber i dag: henvendelse BR-1",
+            "Henvendelse BR-1 skal besvares i dag.\nBorgerrådgiveren",
+        )
+        .expect("message");
+        let raw = String::from_utf8(mail.formatted()).expect("ascii");
+        assert!(raw.is_ascii(), "only 7-bit on the wire: {raw}");
+        assert!(
+            raw.contains("Subject: Fristen =?utf-8?b?dWRsw7hiZXI=?= i dag"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("Content-Type: text/plain; charset=utf-8"),
+            "{raw}"
+        );
+        assert!(raw.contains(&format!(
+            "Message-ID: <{id}@deadline-monitoring.borgerraad>"
+        )));
+        assert!(message(&from, id, "a b@x\r\nBcc: y@z", "s", "b").is_err());
     }
 }

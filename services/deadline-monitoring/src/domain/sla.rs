@@ -62,6 +62,9 @@ pub enum StopReason {
     Answered,
     Closed,
     Withdrawn,
+    /// Intake has no such inquiry: the deadline came from an event about an inquiry never
+    /// received (set by reconciliation after a grace period, never by an event).
+    InquiryUnknown,
 }
 
 impl StopReason {
@@ -70,13 +73,19 @@ impl StopReason {
             Self::Answered => "answered",
             Self::Closed => "closed",
             Self::Withdrawn => "withdrawn",
+            Self::InquiryUnknown => "inquiry_unknown",
         }
     }
 
     pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Answered, Self::Closed, Self::Withdrawn]
-            .into_iter()
-            .find(|reason| reason.as_str() == code)
+        [
+            Self::Answered,
+            Self::Closed,
+            Self::Withdrawn,
+            Self::InquiryUnknown,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == code)
     }
 }
 

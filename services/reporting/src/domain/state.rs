@@ -54,6 +54,11 @@ pub enum Fact {
     DeadlineBreached {
         at: DateTime<Utc>,
     },
+    /// Deadline-monitoring stopped the deadline of this revision because intake does not know
+    /// the inquiry: it was never received (a forged or stray event), and counts nowhere.
+    InquiryUnknown {
+        revision: i64,
+    },
     DeadlineStopped {
         revision: i64,
         /// "met" or "breached"; `None` when the clock stopped without a verdict.
@@ -127,6 +132,9 @@ pub struct InquiryState {
     pub due_date: Option<Versioned<NaiveDate>>,
     pub breached_at: Option<DateTime<Utc>>,
     pub stop: Option<Versioned<Stop>>,
+    /// The deadline revision stopped because intake does not know the inquiry.
+    #[serde(default)]
+    pub unknown: Option<i64>,
 }
 
 fn keep_max<T: Ord>(slot: &mut Option<T>, candidate: T) {
@@ -211,6 +219,7 @@ impl InquiryState {
                     },
                 ),
             ),
+            Fact::InquiryUnknown { revision } => keep_max(&mut self.unknown, revision),
             Fact::DeadlineScheduled { revision, due_date } => {
                 keep_max(&mut self.due_date, (revision, due_date));
             }
@@ -243,9 +252,20 @@ impl InquiryState {
         self.answers.as_ref().map(|(_, a)| a.department.as_str())
     }
 
+    /// Intake does not know the inquiry, and no later deadline says otherwise: it was never
+    /// received, so it counts in no figure and is not open.
+    pub fn is_unknown(&self) -> bool {
+        self.unknown.is_some_and(|unknown| {
+            self.due_date
+                .as_ref()
+                .is_none_or(|(due_revision, _)| unknown >= *due_revision)
+        })
+    }
+
     /// Received and not yet answered, closed or withdrawn.
     pub fn is_open(&self) -> bool {
         self.answers.is_some()
+            && !self.is_unknown()
             && self
                 .status
                 .as_ref()
@@ -269,6 +289,9 @@ impl InquiryState {
         let Some((_, answers)) = &self.answers else {
             return counters;
         };
+        if self.is_unknown() {
+            return counters;
+        }
         let department = answers.department.as_str();
         let received = copenhagen_month(answers.received_at);
         let mut add = |month: Month, department: &str, dimension: Dimension, value: &str| {
@@ -759,6 +782,39 @@ mod tests {
             at: at(2026, 6, 23),
         });
         assert_eq!(count(&state, Dimension::Overdue, ""), 1);
+    }
+
+    #[test]
+    fn an_inquiry_intake_does_not_know_leaves_every_figure_whatever_the_order() {
+        let facts = [
+            received("social", at(2026, 3, 2)),
+            Fact::Eligibility {
+                revision: 1,
+                outcome: Some("accepted".into()),
+                referral_target: None,
+            },
+            Fact::DeadlineScheduled {
+                revision: 1,
+                due_date: NaiveDate::from_ymd_opt(2026, 3, 23).expect("date"),
+            },
+            Fact::DeadlineBreached {
+                at: at(2026, 3, 24),
+            },
+        ];
+        let counted = project(&facts);
+        assert_eq!(count(&counted, Dimension::Received, ""), 1);
+        let unknown = Fact::InquiryUnknown { revision: 1 };
+        let mut after = counted.clone();
+        after.apply(&unknown);
+        assert!(after.contributions().is_empty());
+        assert!(!after.is_open());
+        assert!(!after.is_overdue_on(NaiveDate::from_ymd_opt(2026, 4, 1).expect("date")));
+        let taken_back: i64 = delta(&counted, &after).values().sum();
+        assert_eq!(taken_back, -counted.contributions().values().sum::<i64>());
+
+        let mut first = vec![unknown];
+        first.extend(facts.iter().cloned());
+        assert_eq!(project(&first), after, "the stop may come first");
     }
 
     #[test]
