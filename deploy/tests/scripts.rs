@@ -258,3 +258,42 @@ fn each_checkout_keeps_its_own_private_postgresql() {
         assert_eq!(dir_of(&first), first.join(".local/postgres"));
     }
 }
+
+#[test]
+fn each_checkout_generates_its_nats_passwords_once_letters_and_digits_only() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let checkout = checkout_in(folder.path(), "borgerraad");
+    let passwords = |checkout: &Path| {
+        let output = with_lib(
+            checkout,
+            r#"ensure_nats_passwords
+               for s in "${SERVICES[@]}"; do v="$(nats_password_var "$s")"; echo "$s ${!v}"; done"#,
+            &[],
+        );
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let first = passwords(&checkout);
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(lines.len(), 4, "{first}");
+    for line in &lines {
+        let (_, password) = line.split_once(' ').expect("service and password");
+        assert!(password.len() >= 40, "{line}");
+        assert!(
+            password.starts_with(|c: char| c.is_ascii_alphabetic()),
+            "{line}"
+        );
+        assert!(
+            password.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{line}"
+        );
+    }
+    assert_eq!(passwords(&checkout), first, "kept for the checkout");
+    let other = checkout_in(folder.path(), "other");
+    assert_ne!(passwords(&other), first, "another checkout has its own");
+    let mode = fs::metadata(checkout.join(".local/nats/passwords.env"))
+        .expect("kept in .local/nats")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "readable by the owner only");
+}

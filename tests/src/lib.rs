@@ -96,21 +96,28 @@ fn settings(
 
 impl TestSystem {
     /// The four services, each on a free port.
+    ///
+    /// The NATS lets each service in only as its own user, with the deployment's permissions
+    /// (`deploy/nats-permissions.conf`); the test's own client is the harness's observer, who
+    /// may publish and read anything.
     pub async fn start() -> anyhow::Result<Self> {
-        Self::start_on(None, NatsServer::start().await?).await
+        Self::start_on(None, NatsServer::start_secured().await?).await
     }
 
-    /// The four services on a NATS that lets each in only as its own user, with the
-    /// deployment's permissions (`deploy/nats-permissions.conf`); the test's own client is the
-    /// harness's observer, who may publish anything.
+    /// [`TestSystem::start`] under its other name, for a test about authentication itself.
     pub async fn start_secured() -> anyhow::Result<Self> {
-        Self::start_on(None, NatsServer::start_secured().await?).await
+        Self::start().await
+    }
+
+    /// The four services on a NATS without authentication, where anyone may publish anything.
+    pub async fn start_open() -> anyhow::Result<Self> {
+        Self::start_on(None, NatsServer::start().await?).await
     }
 
     /// The four services where `PORT_BASE=base` puts them: intake on `base + 1`, eligibility
     /// `+ 2`, deadline-monitoring `+ 3`, reporting `+ 4` (for the command-line client's tests).
     pub async fn start_on_port_base(base: u16) -> anyhow::Result<Self> {
-        Self::start_on(Some(base), NatsServer::start().await?).await
+        Self::start_on(Some(base), NatsServer::start_secured().await?).await
     }
 
     async fn start_on(port_base: Option<u16>, nats: NatsServer) -> anyhow::Result<Self> {
