@@ -1,7 +1,8 @@
 //! End-to-end tests of Borgerraad: the four services run in this process, each on its own port,
 //! against a private nats-server and a fresh PostgreSQL database per test, talking to each other
-//! only through NATS as in production. [`TestSystem`] starts and stops them; the tests live in
-//! `tests/`.
+//! only through NATS as in production, and serving gRPC over TLS with a certificate from a CA
+//! of the test's own, which every client trusts. [`TestSystem`] starts and stops them; the tests
+//! live in `tests/`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,13 +10,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
+use borgerraad_platform::tls::{ClientTls, ServerTls, ServerTransport, client_endpoint};
 use borgerraad_proto::v1::{
     deadline_monitoring_service_client::DeadlineMonitoringServiceClient,
     eligibility_service_client::EligibilityServiceClient,
     intake_service_client::IntakeServiceClient, reporting_service_client::ReportingServiceClient,
 };
 pub use borgerraad_test_harness::valid_submission;
-use borgerraad_test_harness::{NatsServer, TestDatabase};
+use borgerraad_test_harness::{NatsServer, TestDatabase, TestPki};
 use chrono::{TimeZone, Utc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +37,8 @@ pub struct TestSystem {
     pub deadlines: DeadlineMonitoringServiceClient<Channel>,
     pub reporting: ReportingServiceClient<Channel>,
     pub ports: Ports,
+    /// The CA the services' certificate comes from, and its files (`pki.ca_file`).
+    pub pki: TestPki,
     shutdown: CancellationToken,
     services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     /// One client for the test's own looks at the stream; it reconnects across NATS restarts.
@@ -51,15 +55,26 @@ pub struct Ports {
     pub reporting: u16,
 }
 
-fn settings(name: &str, database: &TestDatabase, nats: &NatsServer, port: u16) -> CommonSettings {
-    CommonSettings {
+fn settings(
+    name: &str,
+    database: &TestDatabase,
+    nats: &NatsServer,
+    pki: &TestPki,
+    port: u16,
+) -> anyhow::Result<CommonSettings> {
+    Ok(CommonSettings {
         service_name: name.to_owned(),
         grpc_addr: ([127, 0, 0, 1], port).into(),
+        transport: ServerTransport::Tls(ServerTls::from_pem(
+            pki.server.cert_pem.clone(),
+            pki.server.key_pem.clone(),
+            None,
+        )?),
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
         otlp_endpoint: None,
         log_format: LogFormat::Pretty,
-    }
+    })
 }
 
 impl TestSystem {
@@ -78,6 +93,8 @@ impl TestSystem {
         let port = |offset: u16| port_base.map_or(0, |base| base + offset);
         let nats = NatsServer::start().await?;
         let database = TestDatabase::create().await?;
+        let pki = TestPki::new("borgerraad")?;
+        let clients = ClientTls::trusting(pki.ca_pem.clone());
         let clock = ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
                 .single()
@@ -87,7 +104,7 @@ impl TestSystem {
 
         let intake = intake::Application::build(
             intake::Settings {
-                common: settings("intake", &database, &nats, port(1)),
+                common: settings("intake", &database, &nats, &pki, port(1))?,
                 departments: borgerraad_platform::departments::Departments::odense(),
                 personal_data_keys: Arc::new(test_keyring()),
             },
@@ -96,9 +113,10 @@ impl TestSystem {
         .await?;
         let eligibility = eligibility::Application::build(
             eligibility::Settings {
-                common: settings("eligibility", &database, &nats, port(2)),
+                common: settings("eligibility", &database, &nats, &pki, port(2))?,
                 rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
-                intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                intake_url: format!("https://127.0.0.1:{}", intake.port()),
+                intake_tls: clients.clone(),
                 calendar: Default::default(),
                 departments: borgerraad_platform::departments::Departments::odense(),
             },
@@ -108,22 +126,24 @@ impl TestSystem {
         let deadlines = deadline_monitoring::Application::build(
             deadline_monitoring::Settings {
                 working_days: 15,
-                intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                intake_url: format!("https://127.0.0.1:{}", intake.port()),
+                intake_tls: clients.clone(),
                 // Timers fire within a tenth of a second of the test moving the clock.
                 poll_interval: Duration::from_millis(100),
                 ..deadline_monitoring::Settings::new(settings(
                     "deadline-monitoring",
                     &database,
                     &nats,
+                    &pki,
                     port(3),
-                ))
+                )?)
             },
             clock.clone(),
         )
         .await?;
         let reporting = reporting::Application::build(
             reporting::Settings {
-                common: settings("reporting", &database, &nats, port(4)),
+                common: settings("reporting", &database, &nats, &pki, port(4))?,
                 departments: borgerraad_platform::departments::Departments::odense(),
             },
             clock.clone(),
@@ -158,10 +178,11 @@ impl TestSystem {
         Ok(Self {
             events,
             tables,
-            intake: IntakeServiceClient::new(channel(ports.intake).await?),
-            eligibility: EligibilityServiceClient::new(channel(ports.eligibility).await?),
-            deadlines: DeadlineMonitoringServiceClient::new(channel(ports.deadlines).await?),
-            reporting: ReportingServiceClient::new(channel(ports.reporting).await?),
+            intake: IntakeServiceClient::new(channel(&clients, ports.intake)?),
+            eligibility: EligibilityServiceClient::new(channel(&clients, ports.eligibility)?),
+            deadlines: DeadlineMonitoringServiceClient::new(channel(&clients, ports.deadlines)?),
+            reporting: ReportingServiceClient::new(channel(&clients, ports.reporting)?),
+            pki,
             nats,
             database,
             clock,
@@ -196,11 +217,25 @@ pub fn test_keyring() -> personal_data::Keyring {
     personal_data::Keyring::new(personal_data::DataKey::generate("test").expect("random key"))
 }
 
-/// A channel to a local port; connects lazily so a test can start before the server accepts.
-pub async fn channel(port: u16) -> anyhow::Result<Channel> {
-    Ok(Channel::from_shared(format!("http://127.0.0.1:{port}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect_lazy())
+impl TestSystem {
+    /// What a client of these services trusts: the test's CA.
+    pub fn client_tls(&self) -> ClientTls {
+        ClientTls::trusting(self.pki.ca_pem.clone())
+    }
+
+    /// A TLS channel to a local port of this system.
+    pub fn channel(&self, port: u16) -> anyhow::Result<Channel> {
+        channel(&self.client_tls(), port)
+    }
+}
+
+/// A TLS channel to a local port; connects lazily so a test can start before the server accepts.
+fn channel(tls: &ClientTls, port: u16) -> anyhow::Result<Channel> {
+    Ok(
+        client_endpoint("the test's URL", &format!("https://127.0.0.1:{port}"), tls)?
+            .connect_timeout(Duration::from_secs(5))
+            .connect_lazy(),
+    )
 }
 
 /// A valid submission from a citizen who has talked to By- og Kulturforvaltningen first.

@@ -12,6 +12,8 @@ pub struct ServiceCore {
     pub listener: TcpListener,
     pub pool: PgPool,
     pub nats: async_nats::Client,
+    /// TLS or plain text for the gRPC port.
+    pub transport: borgerraad_platform::tls::ServerTransport,
 }
 
 impl ServiceCore {
@@ -36,6 +38,7 @@ impl ServiceCore {
             listener,
             pool,
             nats,
+            transport: settings.transport.clone(),
         })
     }
 
@@ -65,6 +68,7 @@ impl ServiceCore {
             self.listener,
             routes,
             grpc_service_name,
+            &self.transport,
             shutdown.clone(),
         )
         .await;

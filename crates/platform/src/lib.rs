@@ -9,6 +9,7 @@
 //! - [`clock`]: the injectable clock that deadlines, timers and reports read time through.
 //! - [`db`]: a connection pool on the service's own schema, with its migrations applied.
 //! - [`grpc`]: serving with health, reflection and tracing; precise error statuses.
+//! - [`tls`]: encrypted gRPC for servers and clients, trusting only configured CAs.
 
 pub mod clock;
 pub mod convert;
@@ -18,6 +19,7 @@ pub mod grpc;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 /// The body of every service's `main`: telemetry on, run the application until SIGTERM/Ctrl-C,
 /// log a failure, flush telemetry. `application` receives the shutdown token.

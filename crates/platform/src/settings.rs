@@ -1,5 +1,6 @@
 //! Settings every service reads from its environment. Defaults work on a developer machine with
-//! PostgreSQL and NATS on their standard local ports.
+//! PostgreSQL and NATS on their standard local ports; transport security has no default (see
+//! [`crate::tls`]). Secrets are read with [`secret_var`], so each can come from a mounted file.
 
 use std::net::SocketAddr;
 
@@ -36,6 +37,8 @@ pub struct CommonSettings {
     /// The name in traces and logs, e.g. "intake".
     pub service_name: String,
     pub grpc_addr: SocketAddr,
+    /// TLS or (in development, explicitly) plain text for the gRPC port.
+    pub transport: crate::tls::ServerTransport,
     pub database_url: Secret,
     pub nats_url: String,
     pub otlp_endpoint: Option<String>,
@@ -43,8 +46,10 @@ pub struct CommonSettings {
 }
 
 impl CommonSettings {
-    /// Reads `GRPC_ADDR`, `DATABASE_URL`, `NATS_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`,
-    /// `OTEL_SERVICE_NAME` and `LOG_FORMAT` (`json` or `pretty`).
+    /// Reads `GRPC_ADDR`, the transport settings (`GRPC_TLS_*`, `GRPC_PLAINTEXT`),
+    /// `DATABASE_URL` (or `DATABASE_URL_FILE`; `sslmode=verify-full&sslrootcert=…` in it for TLS
+    /// to PostgreSQL), `NATS_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME` and
+    /// `LOG_FORMAT` (`json` or `pretty`).
     pub fn from_env(service_name: &str, default_grpc_port: u16) -> anyhow::Result<Self> {
         let grpc_addr = var("GRPC_ADDR")
             .unwrap_or_else(|| format!("127.0.0.1:{default_grpc_port}"))
@@ -58,8 +63,9 @@ impl CommonSettings {
         Ok(Self {
             service_name: var("OTEL_SERVICE_NAME").unwrap_or_else(|| service_name.to_owned()),
             grpc_addr,
+            transport: crate::tls::ServerTransport::from_env()?,
             database_url: Secret::new(
-                var("DATABASE_URL")
+                secret_var("DATABASE_URL")?
                     .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/borgerraad".into()),
             ),
             nats_url: var("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
@@ -76,6 +82,34 @@ pub fn var(name: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
+/// A secret from the environment: `NAME` itself, or the content of the file `NAME_FILE` names
+/// (as container secrets are mounted), without its trailing newline. Both set is an error, as
+/// is an unreadable or empty file; neither set is `None`.
+pub fn secret_var(name: &str) -> anyhow::Result<Option<String>> {
+    secret_var_from(name, &var)
+}
+
+fn secret_var_from(
+    name: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let file_variable = format!("{name}_FILE");
+    match (get(name), get(&file_variable)) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("both {name} and {file_variable} are set: set one of them")
+        }
+        (Some(value), None) => Ok(Some(value)),
+        (None, Some(path)) => {
+            let content = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {file_variable} {path}"))?;
+            let value = content.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!value.is_empty(), "{file_variable} {path} is empty");
+            Ok(Some(value.to_owned()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 /// A parsed environment variable, or the default when unset.
 pub fn parsed_var<T>(name: &str, default: T) -> anyhow::Result<T>
 where
@@ -87,5 +121,66 @@ where
         Some(raw) => raw
             .parse()
             .with_context(|| format!("{name} has an invalid value {raw:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_secret_is_read_from_its_variable() {
+        let get = lookup(&[("DATABASE_URL", "postgres://a:b@db/x".into())]);
+        assert_eq!(
+            secret_var_from("DATABASE_URL", &get).unwrap().as_deref(),
+            Some("postgres://a:b@db/x")
+        );
+    }
+
+    #[test]
+    fn a_secret_is_read_from_the_file_its_file_variable_names_without_the_trailing_newline() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("keys");
+        std::fs::write(&path, "k1:c2VjcmV0\n").unwrap();
+        let get = lookup(&[("PERSONAL_DATA_KEYS_FILE", path.display().to_string())]);
+        assert_eq!(
+            secret_var_from("PERSONAL_DATA_KEYS", &get)
+                .unwrap()
+                .as_deref(),
+            Some("k1:c2VjcmV0")
+        );
+    }
+
+    #[test]
+    fn an_unset_secret_is_none() {
+        assert_eq!(secret_var_from("NOPE", &lookup(&[])).unwrap(), None);
+    }
+
+    #[test]
+    fn a_secret_set_both_ways_is_refused() {
+        let get = lookup(&[("X", "a".into()), ("X_FILE", "/run/secrets/x".into())]);
+        let error = secret_var_from("X", &get).unwrap_err().to_string();
+        assert_eq!(error, "both X and X_FILE are set: set one of them");
+    }
+
+    #[test]
+    fn a_missing_or_empty_secret_file_is_named() {
+        let folder = tempfile::tempdir().unwrap();
+        let empty = folder.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let get = lookup(&[("X_FILE", empty.display().to_string())]);
+        let error = secret_var_from("X", &get).unwrap_err().to_string();
+        assert!(error.ends_with("is empty"), "{error}");
+        let get = lookup(&[("X_FILE", "/nonexistent/x".into())]);
+        let error = secret_var_from("X", &get).unwrap_err().to_string();
+        assert_eq!(error, "cannot read X_FILE /nonexistent/x");
     }
 }

@@ -5,6 +5,7 @@
 //! - [`TestDatabase`]: a fresh PostgreSQL database, dropped when the test ends, and its
 //!   `pg_dump`.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
+//! - [`tls`]: a fresh CA per test with server and client certificates in a temporary folder.
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
 //! `/usr/sbin/nats-server`); `TEST_DATABASE_URL` the server to create databases on (default
@@ -17,6 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use sqlx::{Connection, Executor};
+
+pub mod tls;
+
+pub use tls::TestPki;
 
 /// A nats-server child process owned by one test.
 pub struct NatsServer {

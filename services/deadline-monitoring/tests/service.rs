@@ -42,6 +42,7 @@ fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> CommonSetti
     CommonSettings {
         service_name: name.to_owned(),
         grpc_addr: ([127, 0, 0, 1], 0).into(),
+        transport: borgerraad_platform::tls::ServerTransport::Plaintext,
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
         otlp_endpoint: None,
@@ -1993,7 +1994,10 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
     let clock = ManualClock::new(cph(2026, 11, 25, 10));
     let (intake_port, intake_stop, intake_task, mut intake_client) =
         start_intake(&database, &nats, clock.clone()).await;
-    let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
+    let configure = |s: &mut Settings| {
+        s.intake_url = format!("http://127.0.0.1:{intake_port}");
+        s.intake_tls = borgerraad_platform::tls::ClientTls::plaintext();
+    };
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
     let submitted = intake_client
@@ -2090,7 +2094,10 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
     let clock = ManualClock::new(cph(2026, 11, 25, 10));
     let (intake_port, intake_stop, intake_task, mut intake_client) =
         start_intake(&database, &nats, clock.clone()).await;
-    let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
+    let configure = |s: &mut Settings| {
+        s.intake_url = format!("http://127.0.0.1:{intake_port}");
+        s.intake_tls = borgerraad_platform::tls::ClientTls::plaintext();
+    };
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
     let mut ids = Vec::new();
