@@ -71,8 +71,11 @@ impl Replica {
         settings.delivery.poll_interval = Duration::from_millis(25);
         settings.delivery.retry_base = Duration::from_secs(60);
         settings.delivery.timeout = Duration::from_secs(5);
-        // Reconciliation runs only when a test asks for it.
+        // Reconciliation runs only when a test asks for it, against an intake of its own in
+        // plain text (the transport is tested in intake's and the end-to-end tests).
         settings.reconcile_interval = Duration::from_secs(3600);
+        settings.intake_url = "http://127.0.0.1:50051".into();
+        settings.intake_tls = borgerraad_platform::tls::ClientTls::plaintext();
         configure(&mut settings);
         let app = Application::build(settings, clock)
             .await
@@ -1994,10 +1997,7 @@ async fn reconciliation_repairs_a_deadline_whose_stop_event_was_lost() {
     let clock = ManualClock::new(cph(2026, 11, 25, 10));
     let (intake_port, intake_stop, intake_task, mut intake_client) =
         start_intake(&database, &nats, clock.clone()).await;
-    let configure = |s: &mut Settings| {
-        s.intake_url = format!("http://127.0.0.1:{intake_port}");
-        s.intake_tls = borgerraad_platform::tls::ClientTls::plaintext();
-    };
+    let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
     let submitted = intake_client
@@ -2094,10 +2094,7 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
     let clock = ManualClock::new(cph(2026, 11, 25, 10));
     let (intake_port, intake_stop, intake_task, mut intake_client) =
         start_intake(&database, &nats, clock.clone()).await;
-    let configure = |s: &mut Settings| {
-        s.intake_url = format!("http://127.0.0.1:{intake_port}");
-        s.intake_tls = borgerraad_platform::tls::ClientTls::plaintext();
-    };
+    let configure = |s: &mut Settings| s.intake_url = format!("http://127.0.0.1:{intake_port}");
     let replica = Replica::start(&database, &nats, clock.clone(), configure).await;
     let mut client = replica.client().await;
     let mut ids = Vec::new();
