@@ -56,7 +56,7 @@ sleep 5 # let start-up allocations settle before reading idle memory
 for i in "${!SERVICES[@]}"; do
     printf 'idle RSS %-20s %6d kB\n' "${SERVICES[$i]}" "$(awk '/VmRSS/ {print $2}' "/proc/${SERVICE_PIDS[$i]}/status")"
 done
-"$(release_bin)/loadgen" -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"
+"$(release_bin)/loadgen" -n "$N" -c "$C" --intake "$(grpc_scheme)://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"
 for i in "${!SERVICES[@]}"; do
     printf 'RSS after load %-20s %6d kB\n' "${SERVICES[$i]}" "$(awk '/VmRSS/ {print $2}' "/proc/${SERVICE_PIDS[$i]}/status")"
 done
@@ -66,4 +66,4 @@ stop_services
 export DATABASE_URL="$server/${db}_intake"
 SERVICES=(intake)
 start_services
-"$(release_bin)/loadgen" --submit-only -n "$N" -c "$C" --intake "http://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"
+"$(release_bin)/loadgen" --submit-only -n "$N" -c "$C" --intake "$(grpc_scheme)://127.0.0.1:$(service_port intake)" --nats "$NATS_URL"

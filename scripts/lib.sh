@@ -224,28 +224,90 @@ client_host() {
     echo "$host"
 }
 
+# The scheme the services are called with: https when a CA to trust is configured, else http
+# (plain text, which clients accept only with GRPC_PLAINTEXT=true).
+grpc_scheme() { if [ -n "${GRPC_TLS_CA_FILE:-}" ]; then echo https; else echo http; fi; }
+
 # Points the CLI (and the services that call intake) at the four services this checkout starts,
 # whatever the calling shell had set.
 export_service_addresses() {
-    local host
-    host="$(client_host)"
-    export INTAKE_URL="http://$host:$(service_port intake)"
-    export ELIGIBILITY_URL="http://$host:$(service_port eligibility)"
-    export DEADLINE_MONITORING_URL="http://$host:$(service_port deadline-monitoring)"
-    export REPORTING_URL="http://$host:$(service_port reporting)"
+    local host scheme
+    host="$(client_host)"; scheme="$(grpc_scheme)"
+    export INTAKE_URL="$scheme://$host:$(service_port intake)"
+    export ELIGIBILITY_URL="$scheme://$host:$(service_port eligibility)"
+    export DEADLINE_MONITORING_URL="$scheme://$host:$(service_port deadline-monitoring)"
+    export REPORTING_URL="$scheme://$host:$(service_port reporting)"
 }
 
-# The variables the CLI needs to find the services started here, as `export` lines for another
-# shell; none when the defaults fit.
-cli_environment() {
-    local host
+# The gRPC transport of this checkout's services, unless the caller chose one (GRPC_TLS_CERT_FILE
+# or GRPC_PLAINTEXT=true): TLS with a CA and a certificate made once per checkout in .local/tls/
+# when openssl is on the machine; plain text otherwise, said so and set explicitly.
+configure_local_transport() {
+    if [ -n "${GRPC_TLS_CERT_FILE:-}" ] || [ "${GRPC_PLAINTEXT:-}" = true ]; then return 0; fi
+    if command -v openssl >/dev/null 2>&1 && make_local_tls; then
+        export GRPC_TLS_CERT_FILE="$LOCAL/tls/server.pem"
+        export GRPC_TLS_KEY_FILE="$LOCAL/tls/server-key.pem"
+        export GRPC_TLS_CA_FILE="$LOCAL/tls/ca.pem"
+    else
+        log "openssl is not installed: the services serve gRPC in plain text (GRPC_PLAINTEXT=true)"
+        export GRPC_PLAINTEXT=true
+    fi
+}
+
+# This checkout's local CA (.local/tls/ca.pem, its key beside it) and a certificate for the
+# services (server.pem, server-key.pem) naming localhost, 127.0.0.1 and GRPC_HOST; made once and
+# reused, and the certificate made again when GRPC_HOST changes. Not for use beyond this machine.
+make_local_tls() {
+    local dir="$LOCAL/tls" host names
     host="$(client_host)"
+    names="DNS:localhost,IP:127.0.0.1"
+    if [ "$host" != 127.0.0.1 ] && [ "$host" != localhost ]; then
+        if [[ "$host" =~ ^[0-9.]+$ || "$host" == *:* ]]; then names="$names,IP:$host"; else names="$names,DNS:$host"; fi
+    fi
+    mkdir -p "$dir"
+    if [ ! -s "$dir/ca.pem" ] || [ ! -s "$dir/ca-key.pem" ]; then
+        log "making this checkout's local CA in .local/tls/ (for gRPC over TLS on this machine)"
+        (umask 077
+         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+             -subj "/CN=Borgerraad local CA" -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign) \
+            >/dev/null 2>"$dir/openssl.log" || { log "openssl failed; see $dir/openssl.log"; return 1; }
+        rm -f "$dir/server.pem"
+    fi
+    if [ -s "$dir/server.pem" ] && [ "$(cat "$dir/server.names" 2>/dev/null)" = "$names" ]; then return 0; fi
+    (umask 077
+     printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+         "$names" >"$dir/server.ext"
+     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=borgerraad local services" \
+         -keyout "$dir/server-key.pem" -out "$dir/server.csr" \
+     && openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+         -CAcreateserial -days 825 -extfile "$dir/server.ext" -out "$dir/server.pem") \
+        >/dev/null 2>"$dir/openssl.log" || { log "openssl failed; see $dir/openssl.log"; return 1; }
+    echo "$names" >"$dir/server.names"
+    rm -f "$dir/server.csr" "$dir/server.ext"
+}
+
+# The variables the CLI needs to find and trust the services started here, as `export` lines
+# for another shell; none when the defaults fit.
+cli_environment() {
+    local host scheme
+    host="$(client_host)"; scheme="$(grpc_scheme)"
+    if [ -n "${GRPC_TLS_CA_FILE:-}" ]; then
+        echo "export GRPC_TLS_CA_FILE=$GRPC_TLS_CA_FILE"
+    elif [ "${GRPC_PLAINTEXT:-}" = true ]; then
+        echo "export GRPC_PLAINTEXT=true"
+    fi
     if [ "$host" != 127.0.0.1 ]; then
-        echo "export INTAKE_URL=http://$host:$(service_port intake) ELIGIBILITY_URL=http://$host:$(service_port eligibility)"
-        echo "export DEADLINE_MONITORING_URL=http://$host:$(service_port deadline-monitoring) REPORTING_URL=http://$host:$(service_port reporting)"
+        echo "export INTAKE_URL=$scheme://$host:$(service_port intake) ELIGIBILITY_URL=$scheme://$host:$(service_port eligibility)"
+        echo "export DEADLINE_MONITORING_URL=$scheme://$host:$(service_port deadline-monitoring) REPORTING_URL=$scheme://$host:$(service_port reporting)"
     elif [ "${PORT_BASE:-50050}" != 50050 ]; then
         echo "export PORT_BASE=$PORT_BASE"
     fi
+}
+
+# How grpcurl reaches the services: trusting the local CA, or in plain text.
+grpcurl_transport() {
+    if [ -n "${GRPC_TLS_CA_FILE:-}" ]; then echo "-cacert ${GRPC_TLS_CA_FILE#"$ROOT"/}"; else echo "-plaintext"; fi
 }
 
 # Makes the example call with the CLI in $1; its output is kept in .local/logs/example.txt and
@@ -277,8 +339,8 @@ print_hints() {
   $bin/borgerraad show $reference        # a reference or an inquiry id
   $bin/borgerraad summary
   $bin/borgerraad --as department-system --department by-og-kultur show $reference
-  grpcurl -plaintext $host:$(service_port intake) list        # reflection needs no token
-  grpcurl -plaintext -H "authorization: Bearer \$($bin/borgerraad token --as caseworker)" \\
+  grpcurl $(grpcurl_transport) $host:$(service_port intake) list        # reflection needs no token
+  grpcurl $(grpcurl_transport) -H "authorization: Bearer \$($bin/borgerraad token --as caseworker)" \\
       -d '{"reference": "$reference"}' $host:$(service_port intake) borgerraad.v1.IntakeService/GetInquiry
 Logs: .local/logs/. Press Ctrl-C to stop.
 TXT
@@ -337,6 +399,7 @@ stop_dev_idp() {
 # start_services: runs the four release binaries in the background, logs in .local/logs/.
 start_services() {
     ensure_personal_data_keys
+    configure_local_transport
     mkdir -p "$LOCAL/logs"
     SERVICE_PIDS=()
     # Eligibility reads descriptions, deadline-monitoring reconciles case states, from intake.
@@ -360,7 +423,7 @@ start_services() {
     local i
     for i in "${!SERVICES[@]}"; do
         local service="${SERVICES[$i]}" deadline=$((SECONDS + 60))
-        until "$(release_bin)/borgerraad" health --addr "http://$(client_host):$(service_port "$service")" >/dev/null 2>&1; do
+        until "$(release_bin)/borgerraad" health --addr "$(grpc_scheme)://$(client_host):$(service_port "$service")" >/dev/null 2>&1; do
             # Another process on the port would answer the probe: check our own child lives.
             kill -0 "${SERVICE_PIDS[$i]}" 2>/dev/null || { log "$service exited; see .local/logs/$service.log"; return 1; }
             if [ $SECONDS -ge $deadline ]; then log "$service did not become healthy; see .local/logs/$service.log"; return 1; fi

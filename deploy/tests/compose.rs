@@ -2,7 +2,9 @@
 //!
 //! There is no Docker engine in CI, so these tests read the files as data and
 //! check the properties the stack relies on: start order, health checks,
-//! persisted JetStream and Postgres data, and that every referenced file exists.
+//! persisted JetStream and Postgres data, that every referenced file exists, and
+//! the security of the stack: no default secret, TLS on every gRPC port from
+//! mounted secrets, and no published port for the database, NATS or the collector.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -323,7 +325,7 @@ fn every_app_service_has_a_healthcheck_that_probes_its_own_grpc_port() {
             "borgerraad",
             "health",
             "--addr",
-            &format!("http://127.0.0.1:{port}"),
+            &format!("https://127.0.0.1:{port}"),
         ];
         assert_eq!(test, expected, "{name} healthcheck");
         let hc = svc.get("healthcheck").expect("healthcheck present");
@@ -646,6 +648,243 @@ fn the_collector_config_parses_and_exports_traces_to_jaeger() {
     );
 }
 
+/// Every `${…}` interpolation in `text`, as written between the braces.
+fn interpolations(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let end = after.find('}').expect("an interpolation is closed");
+        found.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    found
+}
+
+/// The lines of `docker-compose.yml` that are not comments.
+fn compose_without_comments() -> String {
+    read("docker-compose.yml")
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn no_secret_has_a_default_every_one_must_come_from_the_operator() {
+    let text = compose_without_comments();
+    let found = interpolations(&text);
+    assert!(!found.is_empty(), "the secrets are interpolated from .env");
+    for interpolation in &found {
+        let (name, rule) = interpolation
+            .split_once(':')
+            .unwrap_or((interpolation.as_str(), ""));
+        assert!(
+            rule.starts_with('?'),
+            "${{{interpolation}}}: {name} must be required (${{{name}:?message}}), not defaulted"
+        );
+    }
+    let required: BTreeSet<&str> = found
+        .iter()
+        .map(|i| i.split(':').next().unwrap_or_default())
+        .collect();
+    for name in ["POSTGRES_PASSWORD", "PERSONAL_DATA_KEYS", "GRPC_TLS_DIR"] {
+        assert!(required.contains(name), "{name} comes from .env");
+    }
+
+    let compose = compose();
+    let postgres = environment(service(&compose, "postgres"));
+    assert!(
+        postgres
+            .get("POSTGRES_PASSWORD")
+            .is_some_and(|v| v.starts_with("${POSTGRES_PASSWORD:?")),
+        "the database password comes from .env: {postgres:?}"
+    );
+    let intake = environment(service(&compose, "intake"));
+    assert!(
+        intake
+            .get("PERSONAL_DATA_KEYS")
+            .is_some_and(|v| v.starts_with("${PERSONAL_DATA_KEYS:?")),
+        "the personal data key comes from .env"
+    );
+    for name in APP_SERVICES {
+        let env = environment(service(&compose, name));
+        let url = env.get("DATABASE_URL").expect("DATABASE_URL");
+        let credentials = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.rsplit_once('@'))
+            .map(|(credentials, _)| credentials)
+            .unwrap_or_else(|| panic!("{name}: {url} names a user"));
+        let password = credentials.split_once(':').map(|(_, p)| p).unwrap_or("");
+        assert!(
+            password.starts_with("${POSTGRES_PASSWORD:?"),
+            "{name}: the password in DATABASE_URL comes from .env, not {password:?}"
+        );
+        if name != "intake" {
+            assert!(
+                !env.contains_key("PERSONAL_DATA_KEYS"),
+                "{name} has no use for the key"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_example_env_file_names_every_required_variable_and_holds_no_real_secret() {
+    let example = read("deploy/env.example");
+    let assigned: BTreeMap<&str, &str> = example
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#') && line.contains('='))
+        .filter_map(|line| line.split_once('='))
+        .collect();
+    let required: BTreeSet<String> = interpolations(&compose_without_comments())
+        .iter()
+        .map(|i| i.split(':').next().unwrap_or_default().to_string())
+        .collect();
+    let named: BTreeSet<String> = assigned.keys().map(|k| k.to_string()).collect();
+    assert_eq!(
+        named, required,
+        "env.example names exactly what compose requires"
+    );
+    for (name, value) in &assigned {
+        if *name != "GRPC_TLS_DIR" {
+            assert!(
+                value.to_lowercase().contains("replace"),
+                "{name} in env.example is a placeholder, not {value:?}"
+            );
+        }
+    }
+    let ignored = read(".gitignore");
+    assert!(
+        ignored
+            .lines()
+            .any(|l| l.trim() == "/.env" || l.trim() == ".env"),
+        "the operator's .env is never committed"
+    );
+    assert!(
+        read(".dockerignore").lines().any(|l| l.trim() == ".env"),
+        "nor copied into an image"
+    );
+}
+
+#[test]
+fn the_database_nats_and_the_collector_publish_no_port_and_jaeger_only_on_loopback() {
+    let compose = compose();
+    for name in ["postgres", "nats", "otel-collector"] {
+        assert!(
+            service(&compose, name).get("ports").is_none(),
+            "{name} is reachable inside the compose network only"
+        );
+    }
+    let jaeger = service(&compose, "jaeger")
+        .get("ports")
+        .and_then(Value::as_array)
+        .expect("the Jaeger UI is published");
+    for port in jaeger {
+        let text = scalar(port).expect("short syntax");
+        assert!(
+            text.starts_with("127.0.0.1:"),
+            "the Jaeger UI has no login: loopback only, not {text}"
+        );
+    }
+}
+
+#[test]
+fn every_app_service_serves_tls_from_mounted_secrets_and_calls_intake_over_tls() {
+    let compose = compose();
+    let declared = compose
+        .get("secrets")
+        .and_then(Value::as_object)
+        .expect("top-level secrets");
+    for name in APP_SERVICES {
+        let svc = service(&compose, name);
+        let env = environment(svc);
+        assert!(
+            !env.contains_key("GRPC_PLAINTEXT"),
+            "{name} does not serve plain text"
+        );
+        let mounted: BTreeMap<String, String> = svc
+            .get("secrets")
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{name} mounts its TLS files as secrets"))
+            .iter()
+            .map(|secret| {
+                let source = secret.get("source").and_then(scalar).expect("source");
+                let target = secret.get("target").and_then(scalar).expect("target");
+                (format!("/run/secrets/{target}"), source)
+            })
+            .collect();
+        for variable in [
+            "GRPC_TLS_CERT_FILE",
+            "GRPC_TLS_KEY_FILE",
+            "GRPC_TLS_CA_FILE",
+        ] {
+            let path = env
+                .get(variable)
+                .unwrap_or_else(|| panic!("{name} sets {variable}"));
+            let source = mounted
+                .get(path)
+                .unwrap_or_else(|| panic!("{name}: {variable} {path} is a mounted secret"));
+            let file = declared
+                .get(source)
+                .and_then(|s| s.get("file"))
+                .and_then(scalar)
+                .unwrap_or_else(|| panic!("secret {source} is declared with a file"));
+            assert!(
+                file.starts_with("${GRPC_TLS_DIR:?"),
+                "secret {source} comes from the operator's folder, not {file}"
+            );
+        }
+        // Its own certificate, not another service's.
+        let cert = &mounted[&env["GRPC_TLS_CERT_FILE"]];
+        assert_eq!(cert, &format!("{name}-cert"));
+        if let Some(url) = env.get("INTAKE_URL") {
+            assert!(url.starts_with("https://"), "{name} calls intake over TLS");
+        }
+    }
+}
+
+#[test]
+fn docker_compose_refuses_the_file_without_the_operators_secrets_and_takes_the_example() {
+    let installed = std::process::Command::new("sh")
+        .args(["-c", "command -v docker-compose"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("docker-compose is not installed: checked statically only");
+        return;
+    }
+    let config = |env_file: &str| {
+        std::process::Command::new("docker-compose")
+            .current_dir(repo_root())
+            .args([
+                "--env-file",
+                env_file,
+                "-f",
+                "docker-compose.yml",
+                "config",
+                "-q",
+            ])
+            .env_remove("POSTGRES_PASSWORD")
+            .env_remove("PERSONAL_DATA_KEYS")
+            .env_remove("GRPC_TLS_DIR")
+            .output()
+            .expect("docker-compose runs")
+    };
+    let folder = tempfile::tempdir().expect("a folder");
+    let empty = folder.path().join("empty.env");
+    fs::write(&empty, "").expect("written");
+    let without = config(empty.to_str().expect("UTF-8 path"));
+    assert!(!without.status.success(), "no secrets, no start");
+    let said = String::from_utf8_lossy(&without.stderr);
+    assert!(said.contains("must be set in .env"), "{said}");
+    let example = config("deploy/env.example");
+    assert!(
+        example.status.success(),
+        "{}",
+        String::from_utf8_lossy(&example.stderr)
+    );
+}
 /// Each service's NATS user and the variable its password comes from, as `deploy/nats.conf`
 /// names them.
 const NATS_USERS: [(&str, &str); 4] = [

@@ -1,6 +1,7 @@
 //! The shell scripts under `scripts/`: they parse, and the logic of `scripts/lib.sh` that needs
 //! no build (ports, the hints printed after start, the example call, where the private
-//! PostgreSQL lives) does what `scripts/run-local.sh` relies on.
+//! PostgreSQL lives, the per-checkout key and TLS certificates) does what
+//! `scripts/run-local.sh` relies on.
 
 use std::fs;
 use std::net::TcpListener;
@@ -27,6 +28,12 @@ fn with_lib(checkout: &Path, script: &str, env: &[(&str, &str)]) -> Output {
         .env_remove("PORT_BASE")
         .env_remove("GRPC_HOST")
         .env_remove("CARGO_TARGET_DIR")
+        .env_remove("GRPC_TLS_CA_FILE")
+        .env_remove("GRPC_TLS_CERT_FILE")
+        .env_remove("GRPC_TLS_KEY_FILE")
+        .env_remove("GRPC_TLS_CLIENT_CA_FILE")
+        .env_remove("GRPC_PLAINTEXT")
+        .env_remove("PERSONAL_DATA_KEYS")
         .envs(env.iter().copied())
         .output()
         .expect("bash runs")
@@ -296,4 +303,181 @@ fn each_checkout_generates_its_nats_passwords_once_letters_and_digits_only() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "readable by the owner only");
+}
+
+#[test]
+fn with_tls_the_cli_and_grpcurl_are_told_the_https_addresses_and_the_ca_to_trust() {
+    let ca = repo_root().join(".local/tls/ca.pem");
+    let ca = ca.to_str().expect("UTF-8 path");
+    let output = with_lib(
+        &repo_root(),
+        r#"export_service_addresses
+           echo "$INTAKE_URL $REPORTING_URL"
+           print_hints "$ROOT/target/release""#,
+        &[("PORT_BASE", "50150"), ("GRPC_TLS_CA_FILE", ca)],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    for line in [
+        "https://127.0.0.1:50151 https://127.0.0.1:50154",
+        &format!("  export GRPC_TLS_CA_FILE={ca}"),
+        "  export PORT_BASE=50150",
+        "  grpcurl -cacert .local/tls/ca.pem 127.0.0.1:50151 list",
+    ] {
+        assert!(printed.contains(line), "{line:?} in\n{printed}");
+    }
+    assert!(!printed.contains("http://"), "{printed}");
+}
+
+#[test]
+fn in_plain_text_the_hints_say_so_explicitly() {
+    let output = with_lib(
+        &repo_root(),
+        r#"print_hints "$ROOT/target/release""#,
+        &[("GRPC_PLAINTEXT", "true")],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let printed = text(&output.stdout);
+    assert!(
+        printed.contains("  export GRPC_PLAINTEXT=true"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("grpcurl -plaintext 127.0.0.1:50051 list"),
+        "{printed}"
+    );
+}
+
+fn openssl_installed() -> bool {
+    Command::new("sh")
+        .args(["-c", "command -v openssl"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn each_checkout_makes_its_own_ca_once_and_its_services_serve_tls_with_it() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let checkout = checkout_in(folder.path(), "borgerraad");
+    let script = r#"configure_local_transport
+        echo "$GRPC_TLS_CERT_FILE $GRPC_TLS_KEY_FILE $GRPC_TLS_CA_FILE ${GRPC_PLAINTEXT:-}""#;
+    if !openssl_installed() {
+        let output = with_lib(&checkout, script, &[]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert_eq!(text(&output.stdout).trim(), "true");
+        return;
+    }
+    let output = with_lib(&checkout, script, &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let tls = checkout.join(".local/tls");
+    let (cert, key, ca) = (
+        tls.join("server.pem"),
+        tls.join("server-key.pem"),
+        tls.join("ca.pem"),
+    );
+    assert_eq!(
+        text(&output.stdout).trim(),
+        format!("{} {} {}", cert.display(), key.display(), ca.display())
+    );
+    let verified = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(&ca)
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    let shown = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    let names = text(&shown.stdout);
+    assert!(
+        names.contains("DNS:localhost") && names.contains("IP Address:127.0.0.1"),
+        "{names}"
+    );
+    for secret in [&key, &tls.join("ca-key.pem")] {
+        let mode = fs::metadata(secret).expect("key").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", secret.display());
+    }
+
+    // Run again: the same CA and certificate.
+    let before = fs::read(&ca).expect("ca");
+    let cert_before = fs::read(&cert).expect("cert");
+    let again = with_lib(&checkout, script, &[]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(fs::read(&ca).expect("ca"), before);
+    assert_eq!(fs::read(&cert).expect("cert"), cert_before);
+
+    // Another checkout, another CA.
+    let other = checkout_in(folder.path(), "other");
+    assert!(with_lib(&other, script, &[]).status.success());
+    assert_ne!(
+        fs::read(other.join(".local/tls/ca.pem")).expect("ca"),
+        before
+    );
+}
+
+#[test]
+fn without_openssl_the_services_run_in_plain_text_and_say_so() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let checkout = checkout_in(folder.path(), "borgerraad");
+    let empty = folder.path().join("no-tools");
+    fs::create_dir_all(&empty).expect("folder");
+    let output = with_lib(
+        &checkout,
+        &format!(
+            r#"PATH='{}' configure_local_transport
+               echo "${{GRPC_PLAINTEXT:-}} ${{GRPC_TLS_CERT_FILE:-none}}""#,
+            empty.display()
+        ),
+        &[],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "true none");
+    assert!(
+        text(&output.stderr).contains("GRPC_PLAINTEXT=true"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn a_transport_the_caller_chose_is_kept() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let checkout = checkout_in(folder.path(), "borgerraad");
+    let output = with_lib(
+        &checkout,
+        r#"configure_local_transport; echo "${GRPC_TLS_CERT_FILE:-none}""#,
+        &[("GRPC_PLAINTEXT", "true")],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "none");
+    assert!(!checkout.join(".local/tls").exists());
+}
+
+#[test]
+fn each_checkout_generates_its_own_personal_data_key_once_and_keeps_it_private() {
+    let folder = tempfile::tempdir().expect("a folder");
+    let key_of = |checkout: &Path| {
+        let output = with_lib(
+            checkout,
+            r#"ensure_personal_data_keys; echo "$PERSONAL_DATA_KEYS""#,
+            &[],
+        );
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout).trim().to_owned()
+    };
+    let first = checkout_in(folder.path(), "first");
+    let second = checkout_in(folder.path(), "second");
+    let key = key_of(&first);
+    assert!(key.starts_with("local1:"), "{key}");
+    assert_eq!(key_of(&first), key, "kept for the checkout");
+    assert_ne!(key_of(&second), key, "another checkout, another key");
+    let mode = fs::metadata(first.join(".local/personal-data-keys"))
+        .expect("kept in .local")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
 }

@@ -1,7 +1,8 @@
 //! End-to-end tests of Borgerraad: the four services run in this process, each on its own port,
 //! against a private nats-server and a fresh PostgreSQL database per test, talking to each other
-//! only through NATS as in production. [`TestSystem`] starts and stops them; the tests live in
-//! `tests/`.
+//! only through NATS as in production, and serving gRPC over TLS with a certificate from a CA
+//! of the test's own, which every client trusts. [`TestSystem`] starts and stops them; the tests
+//! live in `tests/`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +12,14 @@ use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::settings::{
     CommonSettings, LogFormat, NatsCredentials, NatsSettings, Secret,
 };
+use borgerraad_platform::tls::{ClientTls, ServerTls, ServerTransport, client_endpoint};
 use borgerraad_proto::v1::{
     deadline_monitoring_service_client::DeadlineMonitoringServiceClient,
     eligibility_service_client::EligibilityServiceClient,
     intake_service_client::IntakeServiceClient, reporting_service_client::ReportingServiceClient,
 };
 pub use borgerraad_test_harness::valid_submission;
-use borgerraad_test_harness::{NatsServer, TestDatabase};
+use borgerraad_test_harness::{NatsServer, TestDatabase, TestPki};
 use chrono::{TimeZone, Utc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -47,6 +49,8 @@ pub struct TestSystem {
     pub ports: Ports,
     /// Deadline-monitoring's reconciliation with intake, to run a round now.
     pub reconciler: deadline_monitoring::reconcile::Reconciler,
+    /// The CA the services' certificate comes from, and its files (`pki.ca_file`).
+    pub pki: TestPki,
     shutdown: CancellationToken,
     services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     /// One client for the test's own looks at the stream; it reconnects across NATS restarts.
@@ -68,11 +72,17 @@ fn settings(
     database: &TestDatabase,
     nats: &NatsServer,
     idp: &TestIdp,
+    pki: &TestPki,
     port: u16,
-) -> CommonSettings {
-    CommonSettings {
+) -> anyhow::Result<CommonSettings> {
+    Ok(CommonSettings {
         service_name: name.to_owned(),
         grpc_addr: ([127, 0, 0, 1], port).into(),
+        transport: ServerTransport::Tls(ServerTls::from_pem(
+            pki.server.cert_pem.clone(),
+            pki.server.key_pem.clone(),
+            None,
+        )?),
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
         // On a secured server each service logs in as its own user, as deployed.
@@ -91,7 +101,7 @@ fn settings(
         log_format: LogFormat::Pretty,
         // Each service acts as itself towards the others, as in production.
         auth: idp.auth_settings_as(name),
-    }
+    })
 }
 
 impl TestSystem {
@@ -124,6 +134,8 @@ impl TestSystem {
         let port = |offset: u16| port_base.map_or(0, |base| base + offset);
         let idp = TestIdp::shared().await?;
         let database = TestDatabase::create().await?;
+        let pki = TestPki::new("borgerraad")?;
+        let clients = ClientTls::trusting(pki.ca_pem.clone());
         let clock = ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
                 .single()
@@ -133,7 +145,7 @@ impl TestSystem {
 
         let intake = intake::Application::build(
             intake::Settings {
-                common: settings("intake", &database, &nats, idp, port(1)),
+                common: settings("intake", &database, &nats, idp, &pki, port(1))?,
                 departments: borgerraad_platform::departments::Departments::odense(),
                 personal_data_keys: Arc::new(test_keyring()),
             },
@@ -142,9 +154,10 @@ impl TestSystem {
         .await?;
         let eligibility = eligibility::Application::build(
             eligibility::Settings {
-                common: settings("eligibility", &database, &nats, idp, port(2)),
+                common: settings("eligibility", &database, &nats, idp, &pki, port(2))?,
                 rules: Arc::new(eligibility::rules::RuleSet::default_rules()?),
-                intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                intake_url: format!("https://127.0.0.1:{}", intake.port()),
+                intake_tls: clients.clone(),
                 calendar: Default::default(),
                 departments: borgerraad_platform::departments::Departments::odense(),
             },
@@ -154,7 +167,8 @@ impl TestSystem {
         let deadlines = deadline_monitoring::Application::build(
             deadline_monitoring::Settings {
                 working_days: 15,
-                intake_url: format!("http://127.0.0.1:{}", intake.port()),
+                intake_url: format!("https://127.0.0.1:{}", intake.port()),
+                intake_tls: clients.clone(),
                 // Timers fire within a tenth of a second of the test moving the clock.
                 poll_interval: Duration::from_millis(100),
                 ..deadline_monitoring::Settings::new(settings(
@@ -162,15 +176,16 @@ impl TestSystem {
                     &database,
                     &nats,
                     idp,
+                    &pki,
                     port(3),
-                ))
+                )?)
             },
             clock.clone(),
         )
         .await?;
         let reporting = reporting::Application::build(
             reporting::Settings {
-                common: settings("reporting", &database, &nats, idp, port(4)),
+                common: settings("reporting", &database, &nats, idp, &pki, port(4))?,
                 departments: borgerraad_platform::departments::Departments::odense(),
             },
             clock.clone(),
@@ -206,17 +221,18 @@ impl TestSystem {
         Ok(Self {
             events,
             tables,
-            intake: IntakeServiceClient::new(idp.channel(channel(ports.intake).await?, STAFF)),
+            intake: IntakeServiceClient::new(idp.channel(channel(&clients, ports.intake)?, STAFF)),
             eligibility: EligibilityServiceClient::new(
-                idp.channel(channel(ports.eligibility).await?, STAFF),
+                idp.channel(channel(&clients, ports.eligibility)?, STAFF),
             ),
             deadlines: DeadlineMonitoringServiceClient::new(
-                idp.channel(channel(ports.deadlines).await?, STAFF),
+                idp.channel(channel(&clients, ports.deadlines)?, STAFF),
             ),
             reporting: ReportingServiceClient::new(
-                idp.channel(channel(ports.reporting).await?, STAFF),
+                idp.channel(channel(&clients, ports.reporting)?, STAFF),
             ),
             idp,
+            pki,
             nats,
             database,
             clock,
@@ -243,8 +259,8 @@ impl TestSystem {
 
     /// The settings of one more replica of service `name` on this system's NATS and database, on
     /// a free port.
-    pub fn common_settings(&self, name: &str) -> CommonSettings {
-        settings(name, &self.database, &self.nats, self.idp, 0)
+    pub fn common_settings(&self, name: &str) -> anyhow::Result<CommonSettings> {
+        settings(name, &self.database, &self.nats, self.idp, &self.pki, 0)
     }
 
     /// Intake as `client` of the provider (a role name, [`STAFF`], [`OTHER_CASEWORKER`]).
@@ -295,7 +311,7 @@ impl TestSystem {
     }
 
     async fn plain(&self, port: u16) -> Channel {
-        channel(port).await.expect("a local URL")
+        self.channel(port).expect("a local URL")
     }
 
     /// JetStream on this test's NATS.
@@ -309,11 +325,25 @@ pub fn test_keyring() -> personal_data::Keyring {
     personal_data::Keyring::new(personal_data::DataKey::generate("test").expect("random key"))
 }
 
-/// A channel to a local port; connects lazily so a test can start before the server accepts.
-pub async fn channel(port: u16) -> anyhow::Result<Channel> {
-    Ok(Channel::from_shared(format!("http://127.0.0.1:{port}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect_lazy())
+impl TestSystem {
+    /// What a client of these services trusts: the test's CA.
+    pub fn client_tls(&self) -> ClientTls {
+        ClientTls::trusting(self.pki.ca_pem.clone())
+    }
+
+    /// A TLS channel to a local port of this system.
+    pub fn channel(&self, port: u16) -> anyhow::Result<Channel> {
+        channel(&self.client_tls(), port)
+    }
+}
+
+/// A TLS channel to a local port; connects lazily so a test can start before the server accepts.
+fn channel(tls: &ClientTls, port: u16) -> anyhow::Result<Channel> {
+    Ok(
+        client_endpoint("the test's URL", &format!("https://127.0.0.1:{port}"), tls)?
+            .connect_timeout(Duration::from_secs(5))
+            .connect_lazy(),
+    )
 }
 
 /// A valid submission from a citizen who has talked to By- og Kulturforvaltningen first.

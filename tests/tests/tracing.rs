@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use borgerraad_e2e::{SETTLE, TestSystem, channel, valid_submission};
+use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
 use borgerraad_platform::grpc::TraceContextInterceptor;
 use borgerraad_platform::settings::LogFormat;
 use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
@@ -34,7 +34,7 @@ async fn one_trace_follows_an_inquiry_from_submission_through_every_service() {
     let trace_id = web_form.context().span().span_context().trace_id();
     let mut intake = IntakeServiceClient::with_interceptor(
         system.idp.channel(
-            channel(system.ports.intake).await.expect("channel"),
+            system.channel(system.ports.intake).expect("channel"),
             "web-form",
         ),
         TraceContextInterceptor,

@@ -17,6 +17,8 @@ pub struct ServiceCore {
     pub nats: async_nats::Client,
     /// Checks the access token of every call.
     pub verifier: Arc<Verifier>,
+    /// TLS or plain text for the gRPC port.
+    pub transport: borgerraad_platform::tls::ServerTransport,
 }
 
 impl ServiceCore {
@@ -46,6 +48,7 @@ impl ServiceCore {
             pool,
             nats,
             verifier,
+            transport: settings.transport.clone(),
         })
     }
 
@@ -76,6 +79,7 @@ impl ServiceCore {
             routes,
             grpc_service_name,
             self.verifier,
+            &self.transport,
             shutdown.clone(),
         )
         .await;

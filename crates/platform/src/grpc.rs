@@ -35,7 +35,8 @@ const SHARED_SERVICES: [&str; 3] = [
 ];
 
 /// Serves `routes` (the service `service_name`, e.g. "borgerraad.v1.IntakeService") plus health
-/// and reflection on `listener` until `shutdown` is cancelled; then reports NOT_SERVING, stops
+/// and reflection on `listener`, over `transport` (TLS, or plain text in development), until
+/// `shutdown` is cancelled; then reports NOT_SERVING, stops
 /// accepting calls and lets calls in flight finish, for at most [`DRAIN_DEADLINE`] (a health
 /// Watch stream, for one, would otherwise never end).
 pub async fn serve(
@@ -43,6 +44,7 @@ pub async fn serve(
     routes: Routes,
     service_name: &'static str,
     verifier: Arc<Verifier>,
+    transport: &crate::tls::ServerTransport,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -97,7 +99,8 @@ pub async fn serve(
             .set_service_status(service_name, ServingStatus::NotServing)
             .await;
     };
-    let server = tonic::transport::Server::builder()
+    let server = transport
+        .server_builder()?
         .timeout(Duration::from_secs(30))
         .layer(
             TraceLayer::new_for_grpc()

@@ -11,6 +11,7 @@
 //! - [`auth`]: bearer tokens verified against the identity provider, and the roles each method
 //!   needs.
 //! - [`grpc`]: serving with health, reflection and tracing; precise error statuses.
+//! - [`tls`]: encrypted gRPC for servers and clients, trusting only configured CAs.
 
 pub mod auth;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod grpc;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 
 /// The body of every service's `main`: telemetry on, run the application until SIGTERM/Ctrl-C,
 /// log a failure, flush telemetry. `application` receives the shutdown token.

@@ -1,5 +1,6 @@
 //! Settings every service reads from its environment. Defaults work on a developer machine with
-//! PostgreSQL and NATS on their standard local ports.
+//! PostgreSQL and NATS on their standard local ports; transport security has no default (see
+//! [`crate::tls`]). Secrets are read with [`secret_var`], so each can come from a mounted file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct CommonSettings {
     /// The name in traces and logs, e.g. "intake".
     pub service_name: String,
     pub grpc_addr: SocketAddr,
+    /// TLS or (in development, explicitly) plain text for the gRPC port.
+    pub transport: crate::tls::ServerTransport,
     pub database_url: Secret,
     pub nats_url: String,
     /// How to prove who we are to NATS, and whether and how to check its certificate.
@@ -48,9 +51,11 @@ pub struct CommonSettings {
 }
 
 impl CommonSettings {
-    /// Reads `GRPC_ADDR`, `DATABASE_URL`, `NATS_URL` (and [`NatsSettings`]),
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, `LOG_FORMAT` (`json` or `pretty`) and
-    /// the identity provider's `AUTH_*` settings ([`crate::auth::AuthSettings::from_env`]).
+    /// Reads `GRPC_ADDR`, the transport settings (`GRPC_TLS_*`, `GRPC_PLAINTEXT`),
+    /// `DATABASE_URL` (or `DATABASE_URL_FILE`; `sslmode=verify-full&sslrootcert=…` in it for TLS
+    /// to PostgreSQL), `NATS_URL` (and [`NatsSettings`]), `OTEL_EXPORTER_OTLP_ENDPOINT`,
+    /// `OTEL_SERVICE_NAME`, `LOG_FORMAT` (`json` or `pretty`) and the identity provider's
+    /// `AUTH_*` settings ([`crate::auth::AuthSettings::from_env`]).
     pub fn from_env(service_name: &str, default_grpc_port: u16) -> anyhow::Result<Self> {
         let grpc_addr = var("GRPC_ADDR")
             .unwrap_or_else(|| format!("127.0.0.1:{default_grpc_port}"))
@@ -64,8 +69,9 @@ impl CommonSettings {
         Ok(Self {
             service_name: var("OTEL_SERVICE_NAME").unwrap_or_else(|| service_name.to_owned()),
             grpc_addr,
+            transport: crate::tls::ServerTransport::from_env()?,
             database_url: Secret::new(
-                var("DATABASE_URL")
+                secret_var("DATABASE_URL")?
                     .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/borgerraad".into()),
             ),
             nats_url: var("NATS_URL").unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
@@ -131,26 +137,6 @@ impl NatsSettings {
     }
 }
 
-/// A secret from the environment: `NAME`, or the content of the file named by `NAME_FILE` (for
-/// container secrets), without its trailing newline. Both set is an error; neither is `None`.
-pub fn secret_var(name: &str) -> anyhow::Result<Option<String>> {
-    let file_name = format!("{name}_FILE");
-    match (var(name), var(&file_name)) {
-        (Some(_), Some(_)) => anyhow::bail!("set {name} or {file_name}, not both"),
-        (Some(value), None) => Ok(Some(value)),
-        (None, Some(path)) => {
-            let content = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {file_name} ({path})"))?;
-            let value = content
-                .strip_suffix('\n')
-                .map(|v| v.strip_suffix('\r').unwrap_or(v))
-                .unwrap_or(&content);
-            Ok(Some(value.to_owned()))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
 /// An environment variable, treating an empty value as unset.
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name)
@@ -158,23 +144,28 @@ pub fn var(name: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
-/// A secret from the environment: `NAME`, or the content of the file named by `NAME_FILE` (as
-/// container secrets are mounted), without its trailing newline. `None` when neither is set;
-/// both set is an error, since it is unclear which one the operator meant.
+/// A secret from the environment: `NAME` itself, or the content of the file `NAME_FILE` names
+/// (as container secrets are mounted), without its trailing newline. Both set is an error, as
+/// is an unreadable or empty file; neither set is `None`.
 pub fn secret_var(name: &str) -> anyhow::Result<Option<String>> {
-    let file_name = format!("{name}_FILE");
-    match (var(name), var(&file_name)) {
+    secret_var_from(name, &var)
+}
+
+fn secret_var_from(
+    name: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let file_variable = format!("{name}_FILE");
+    match (get(name), get(&file_variable)) {
         (Some(_), Some(_)) => {
-            anyhow::bail!("both {name} and {file_name} are set; set only one of them")
+            anyhow::bail!("both {name} and {file_variable} are set: set one of them")
         }
         (Some(value), None) => Ok(Some(value)),
         (None, Some(path)) => {
             let content = std::fs::read_to_string(&path)
-                .with_context(|| format!("{file_name}: cannot read {path}"))?;
-            let value = content
-                .strip_suffix('\n')
-                .map(|value| value.strip_suffix('\r').unwrap_or(value))
-                .unwrap_or(&content);
+                .with_context(|| format!("cannot read {file_variable} {path}"))?;
+            let value = content.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!value.is_empty(), "{file_variable} {path} is empty");
             Ok(Some(value.to_owned()))
         }
         (None, None) => Ok(None),
@@ -199,62 +190,59 @@ where
 mod tests {
     use super::*;
 
-    /// Environment variables are process-wide: each test uses names of its own.
-    fn set(name: &str, value: &str) {
-        // SAFETY: the names are unique to one test, and no other thread reads them.
-        unsafe { std::env::set_var(name, value) };
+    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn a_secret_is_read_from_its_variable() {
-        set("SECRET_VAR_TEST_PLAIN", "s3cret");
+        let get = lookup(&[("DATABASE_URL", "postgres://a:b@db/x".into())]);
         assert_eq!(
-            secret_var("SECRET_VAR_TEST_PLAIN")
-                .expect("read")
-                .as_deref(),
-            Some("s3cret")
+            secret_var_from("DATABASE_URL", &get).unwrap().as_deref(),
+            Some("postgres://a:b@db/x")
         );
     }
 
     #[test]
-    fn a_secret_is_read_from_the_named_file_without_its_trailing_newline() {
-        let dir = std::env::temp_dir().join(format!("secret-var-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let unix = dir.join("unix");
-        let windows = dir.join("windows");
-        std::fs::write(&unix, "line one\nline two\n").expect("write");
-        std::fs::write(&windows, "pass word\r\n").expect("write");
-        set("SECRET_VAR_TEST_UNIX_FILE", &unix.to_string_lossy());
-        set("SECRET_VAR_TEST_WINDOWS_FILE", &windows.to_string_lossy());
+    fn a_secret_is_read_from_the_file_its_file_variable_names_without_the_trailing_newline() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("keys");
+        std::fs::write(&path, "k1:c2VjcmV0\n").unwrap();
+        let get = lookup(&[("PERSONAL_DATA_KEYS_FILE", path.display().to_string())]);
         assert_eq!(
-            secret_var("SECRET_VAR_TEST_UNIX").expect("read").as_deref(),
-            Some("line one\nline two")
-        );
-        assert_eq!(
-            secret_var("SECRET_VAR_TEST_WINDOWS")
-                .expect("read")
+            secret_var_from("PERSONAL_DATA_KEYS", &get)
+                .unwrap()
                 .as_deref(),
-            Some("pass word")
+            Some("k1:c2VjcmV0")
         );
-        std::fs::remove_dir_all(dir).expect("clean up");
     }
 
     #[test]
-    fn an_unset_secret_is_none_and_a_missing_file_an_error_naming_the_variable() {
-        assert_eq!(secret_var("SECRET_VAR_TEST_UNSET").expect("read"), None);
-        set("SECRET_VAR_TEST_MISSING_FILE", "/nonexistent/secret");
-        let error = secret_var("SECRET_VAR_TEST_MISSING").expect_err("no such file");
-        assert!(
-            format!("{error:#}").contains("SECRET_VAR_TEST_MISSING_FILE"),
-            "{error:#}"
-        );
+    fn an_unset_secret_is_none() {
+        assert_eq!(secret_var_from("NOPE", &lookup(&[])).unwrap(), None);
     }
 
     #[test]
     fn a_secret_set_both_ways_is_refused() {
-        set("SECRET_VAR_TEST_BOTH", "one");
-        set("SECRET_VAR_TEST_BOTH_FILE", "/dev/null");
-        let error = secret_var("SECRET_VAR_TEST_BOTH").expect_err("ambiguous");
-        assert!(error.to_string().contains("only one"), "{error}");
+        let get = lookup(&[("X", "a".into()), ("X_FILE", "/run/secrets/x".into())]);
+        let error = secret_var_from("X", &get).unwrap_err().to_string();
+        assert_eq!(error, "both X and X_FILE are set: set one of them");
+    }
+
+    #[test]
+    fn a_missing_or_empty_secret_file_is_named() {
+        let folder = tempfile::tempdir().unwrap();
+        let empty = folder.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let get = lookup(&[("X_FILE", empty.display().to_string())]);
+        let error = secret_var_from("X", &get).unwrap_err().to_string();
+        assert!(error.ends_with("is empty"), "{error}");
+        let get = lookup(&[("X_FILE", "/nonexistent/x".into())]);
+        let error = secret_var_from("X", &get).unwrap_err().to_string();
+        assert_eq!(error, "cannot read X_FILE /nonexistent/x");
     }
 }

@@ -8,7 +8,7 @@
 //! - [`TestIdp`]: the development OpenID Connect provider, one per test process, with a client
 //!   per role.
 //! - [`eventually`]: polls a condition until it holds or a deadline passes (no sleeps as sync).
-//! - [`tls`]: a fresh certificate authority per test and server certificates it signs.
+//! - [`tls`]: a fresh CA per test with server and client certificates in a temporary folder.
 //!
 //! `NATS_SERVER_BIN` names the nats-server binary (default: `nats-server` on PATH, then
 //! `/usr/sbin/nats-server`); `TEST_DATABASE_URL` the server to create databases on (default
@@ -30,6 +30,7 @@ use sqlx::{Connection, Executor};
 pub mod nats_auth;
 
 pub use nats_auth::{NatsIdentity, OBSERVER};
+pub use tls::TestPki;
 
 /// A nats-server child process owned by one test.
 pub struct NatsServer {

@@ -1,108 +1,110 @@
-//! Certificates for tests: a fresh certificate authority per test, and server certificates it
-//! signs for `127.0.0.1` and `localhost`, as PEM strings and as files in a temporary directory
-//! (removed with the [`TestCa`]).
+//! Certificates for tests: a fresh CA per [`TestPki`], a server certificate for 127.0.0.1 and
+//! localhost, and client certificates, all written as PEM files to a temporary folder (services
+//! read their certificates from files, as an operator configures them).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 
-/// A certificate authority of one test; nothing outside the test trusts it.
-pub struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-    dir: tempfile::TempDir,
-    cert_file: PathBuf,
-}
-
-/// A server certificate and its private key, signed by a [`TestCa`].
-#[derive(Clone)]
-pub struct ServerCert {
+/// A certificate and its key, as PEM text and as files.
+#[derive(Debug, Clone)]
+pub struct CertifiedKey {
     pub cert_pem: String,
     pub key_pem: String,
     pub cert_file: PathBuf,
     pub key_file: PathBuf,
 }
 
-impl TestCa {
-    /// A new CA named `name`; its certificate is written to `<name>-ca.pem`.
+/// A CA of one test run with a server certificate (127.0.0.1, localhost) it signed; removed with
+/// its folder when dropped.
+pub struct TestPki {
+    folder: tempfile::TempDir,
+    ca_params: CertificateParams,
+    ca_key: KeyPair,
+    pub ca_pem: String,
+    pub ca_file: PathBuf,
+    pub server: CertifiedKey,
+}
+
+impl TestPki {
+    /// A fresh CA named `name` (in its subject) and a server certificate for 127.0.0.1 and
+    /// localhost.
     pub fn new(name: &str) -> anyhow::Result<Self> {
-        let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params
+        let folder = tempfile::tempdir().context("cannot create a folder for certificates")?;
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
             .distinguished_name
             .push(DnType::CommonName, format!("{name} test CA"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
+        ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate()?)?;
-        let dir = tempfile::tempdir().context("cannot create a directory for certificates")?;
-        let cert_file = dir.path().join(format!("{name}-ca.pem"));
-        std::fs::write(&cert_file, issuer.pem()).context("cannot write the CA certificate")?;
-        Ok(Self {
-            issuer,
-            dir,
-            cert_file,
-        })
-    }
-
-    pub fn cert_pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// The CA certificate as a PEM file, for a client's "CA to trust" setting.
-    pub fn cert_file(&self) -> &Path {
-        &self.cert_file
-    }
-
-    /// A server certificate for `127.0.0.1` and `localhost`, written to `<name>.crt` and
-    /// `<name>.key` beside the CA's.
-    pub fn server_cert(&self, name: &str) -> anyhow::Result<ServerCert> {
-        let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress([127, 0, 0, 1].into()));
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate()?;
-        let cert = params.signed_by(&key, &self.issuer)?;
-        let server = ServerCert {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            cert_file: self.dir.path().join(format!("{name}.crt")),
-            key_file: self.dir.path().join(format!("{name}.key")),
+        let ca_pem = ca_params.self_signed(&ca_key)?.pem();
+        let ca_file = write(folder.path(), "ca.pem", &ca_pem)?;
+        let mut pki = Self {
+            server: CertifiedKey {
+                cert_pem: String::new(),
+                key_pem: String::new(),
+                cert_file: PathBuf::new(),
+                key_file: PathBuf::new(),
+            },
+            folder,
+            ca_params,
+            ca_key,
+            ca_pem,
+            ca_file,
         };
-        std::fs::write(&server.cert_file, &server.cert_pem)
-            .context("cannot write the server certificate")?;
-        std::fs::write(&server.key_file, &server.key_pem).context("cannot write the server key")?;
-        Ok(server)
+        pki.server = pki.issue(
+            "server",
+            &["127.0.0.1", "localhost"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        )?;
+        Ok(pki)
+    }
+
+    /// A client certificate signed by this CA, for servers that require one.
+    pub fn client(&self, name: &str) -> anyhow::Result<CertifiedKey> {
+        self.issue(name, &[], ExtendedKeyUsagePurpose::ClientAuth)
+    }
+
+    /// The folder the PEM files are in.
+    pub fn folder(&self) -> &Path {
+        self.folder.path()
+    }
+
+    fn issue(
+        &self,
+        name: &str,
+        names: &[&str],
+        usage: ExtendedKeyUsagePurpose,
+    ) -> anyhow::Result<CertifiedKey> {
+        let key = KeyPair::generate()?;
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())?;
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![usage];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let issuer = Issuer::from_params(&self.ca_params, &self.ca_key);
+        let cert_pem = params.signed_by(&key, &issuer)?.pem();
+        let key_pem = key.serialize_pem();
+        Ok(CertifiedKey {
+            cert_file: write(self.folder(), &format!("{name}.pem"), &cert_pem)?,
+            key_file: write(self.folder(), &format!("{name}-key.pem"), &key_pem)?,
+            cert_pem,
+            key_pem,
+        })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_server_certificate_and_its_ca_are_written_as_pem_files() {
-        let ca = TestCa::new("unit").expect("ca");
-        let server = ca.server_cert("server").expect("server cert");
-        let ca_file = std::fs::read_to_string(ca.cert_file()).expect("ca file");
-        assert_eq!(ca_file, ca.cert_pem());
-        assert!(ca_file.starts_with("-----BEGIN CERTIFICATE-----"));
-        assert!(server.key_pem.contains("PRIVATE KEY"));
-        assert_eq!(
-            std::fs::read_to_string(&server.cert_file).expect("cert file"),
-            server.cert_pem
-        );
-        assert_ne!(server.cert_pem, ca.cert_pem());
-    }
+fn write(folder: &Path, name: &str, content: &str) -> anyhow::Result<PathBuf> {
+    let path = folder.join(name);
+    std::fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }

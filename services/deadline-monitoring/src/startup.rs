@@ -9,6 +9,7 @@ use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec, Outbox};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::settings::{CommonSettings, Secret, parsed_var, secret_var, var};
+use borgerraad_platform::tls::{ClientTls, client_endpoint};
 use borgerraad_proto::v1::deadline_monitoring_service_server::DeadlineMonitoringServiceServer;
 use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
 use futures::FutureExt as _;
@@ -49,8 +50,13 @@ pub struct Settings {
     /// The longest the scheduler holds due timers while intake's events are unapplied or NATS
     /// cannot be asked (`SCHEDULER_MAX_HOLD_SECS`, default 900); then they fire anyway.
     pub scheduler_max_hold: Duration,
-    /// Intake's gRPC address for reconciliation (`INTAKE_URL`, default http://127.0.0.1:50051).
+    /// Intake's gRPC address for reconciliation (`INTAKE_URL`, default https://127.0.0.1:50051,
+    /// or http:// for a client that only speaks plain text).
     pub intake_url: String,
+    /// What the call to intake trusts and presents (`GRPC_TLS_CA_FILE`,
+    /// `GRPC_TLS_CLIENT_CERT_FILE`/`GRPC_TLS_CLIENT_KEY_FILE`; `GRPC_PLAINTEXT` for `http://`).
+    /// The default trusts nothing: set it, or intake cannot be reached.
+    pub intake_tls: ClientTls,
     /// `RECONCILE_INTERVAL_SECS` (default 300).
     pub reconcile_interval: Duration,
     /// How long intake must not know an inquiry before its deadline is stopped as
@@ -78,7 +84,8 @@ impl Settings {
             poll_interval: Duration::from_secs(1),
             scheduler_batch_size: 1000,
             scheduler_max_hold: Duration::from_secs(900),
-            intake_url: "http://127.0.0.1:50051".into(),
+            intake_url: "https://127.0.0.1:50051".into(),
+            intake_tls: ClientTls::default(),
             reconcile_interval: Duration::from_secs(300),
             unknown_inquiry_grace: Duration::from_secs(3600),
             channels: Channels::default(),
@@ -117,9 +124,10 @@ impl Settings {
             parsed_var("SCHEDULER_BATCH_SIZE", 1000i64)?.clamp(1, 10_000);
         settings.scheduler_max_hold =
             Duration::from_secs(parsed_var("SCHEDULER_MAX_HOLD_SECS", 900u64)?);
-        if let Some(url) = var("INTAKE_URL") {
-            settings.intake_url = url;
-        }
+        settings.intake_tls = ClientTls::from_env()?;
+        settings.intake_url = var("INTAKE_URL").unwrap_or_else(|| {
+            format!("{}://127.0.0.1:50051", settings.intake_tls.default_scheme())
+        });
         settings.reconcile_interval =
             Duration::from_secs(parsed_var("RECONCILE_INTERVAL_SECS", 300u64)?.max(1));
         settings.unknown_inquiry_grace =
@@ -242,8 +250,7 @@ impl Application {
             settings.delivery.clone(),
             deliveries_wake.clone(),
         )?;
-        let intake = tonic::transport::Channel::from_shared(settings.intake_url.clone())
-            .context("INTAKE_URL is not a URL")?
+        let intake = client_endpoint("INTAKE_URL", &settings.intake_url, &settings.intake_tls)?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .connect_lazy();

@@ -18,7 +18,7 @@ use borgerraad_proto::v1::{
 };
 use borgerraad_test_harness::TestIdp;
 use borgerraad_test_harness::idp::STAFF;
-use borgerraad_test_harness::tls::{ServerCert, TestCa};
+use borgerraad_test_harness::tls::{CertifiedKey as ServerCert, TestPki as TestCa};
 use borgerraad_test_harness::{NatsServer, TestDatabase, eventually, free_port, valid_submission};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
@@ -53,6 +53,7 @@ async fn common(name: &str, database: &TestDatabase, nats: &NatsServer) -> Commo
     CommonSettings {
         service_name: name.to_owned(),
         grpc_addr: ([127, 0, 0, 1], 0).into(),
+        transport: borgerraad_platform::tls::ServerTransport::Plaintext,
         database_url: Secret::new(database.url()),
         nats_url: nats.url(),
         nats: Default::default(),
@@ -92,8 +93,11 @@ impl Replica {
         settings.delivery.poll_interval = Duration::from_millis(25);
         settings.delivery.retry_base = Duration::from_secs(60);
         settings.delivery.timeout = Duration::from_secs(5);
-        // Reconciliation runs only when a test asks for it.
+        // Reconciliation runs only when a test asks for it, against an intake of its own in
+        // plain text (the transport is tested in intake's and the end-to-end tests).
         settings.reconcile_interval = Duration::from_secs(3600);
+        settings.intake_url = "http://127.0.0.1:50051".into();
+        settings.intake_tls = borgerraad_platform::tls::ClientTls::plaintext();
         configure(&mut settings);
         let app = Application::build(settings, clock)
             .await
@@ -1561,7 +1565,7 @@ impl SmtpServer {
         )
         .expect("smtp settings");
         smtp.credentials = Some((user.to_owned(), Secret::new(password)));
-        smtp.ca_file = Some(ca.cert_file().to_owned());
+        smtp.ca_file = Some(ca.ca_file.clone());
         smtp.timeout = Duration::from_secs(5);
         smtp
     }
@@ -1698,7 +1702,7 @@ impl WebhookSink {
 fn webhook_settings(ca: &TestCa) -> WebhookSettings {
     WebhookSettings {
         signing_secret: Secret::new(WEBHOOK_SECRET),
-        ca_file: Some(ca.cert_file().to_owned()),
+        ca_file: Some(ca.ca_file.clone()),
         plaintext: false,
     }
 }
@@ -1753,14 +1757,8 @@ async fn notices_are_delivered_by_smtp_and_webhook_and_failures_end_as_dead_lett
         TestDatabase::create().await.expect("db"),
     );
     let ca = TestCa::new("notices").expect("ca");
-    let mut smtp = SmtpServer::start(
-        &ca.server_cert("smtp").expect("cert"),
-        SMTP_USER,
-        SMTP_PASSWORD,
-    )
-    .await;
-    let (webhook, webhook_port) =
-        WebhookSink::start(200, &ca.server_cert("webhook").expect("cert")).await;
+    let mut smtp = SmtpServer::start(&ca.server, SMTP_USER, SMTP_PASSWORD).await;
+    let (webhook, webhook_port) = WebhookSink::start(200, &ca.server).await;
     let received_at = cph(2026, 11, 25, 10);
     let clock = ManualClock::new(received_at);
     let replica = Replica::start(&database, &nats, clock.clone(), |s| {
@@ -1888,14 +1886,8 @@ async fn receivers_whose_certificates_are_not_trusted_get_nothing_and_the_delive
     // The service trusts `ca`; both receivers present certificates of another CA.
     let ca = TestCa::new("trusted").expect("ca");
     let stranger = TestCa::new("stranger").expect("ca");
-    let smtp = SmtpServer::start(
-        &stranger.server_cert("smtp").expect("cert"),
-        SMTP_USER,
-        SMTP_PASSWORD,
-    )
-    .await;
-    let (webhook, webhook_port) =
-        WebhookSink::start(200, &stranger.server_cert("webhook").expect("cert")).await;
+    let smtp = SmtpServer::start(&stranger.server, SMTP_USER, SMTP_PASSWORD).await;
+    let (webhook, webhook_port) = WebhookSink::start(200, &stranger.server).await;
     let received_at = cph(2026, 11, 25, 10);
     let clock = ManualClock::new(received_at);
     let replica = Replica::start(&database, &nats, clock.clone(), |s| {

@@ -11,6 +11,7 @@ use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::departments::Departments;
 use borgerraad_platform::grpc::TraceContextInterceptor;
 use borgerraad_platform::settings::{CommonSettings, var};
+use borgerraad_platform::tls::{ClientTls, client_endpoint};
 use borgerraad_proto::v1::eligibility_service_server::EligibilityServiceServer;
 use borgerraad_proto::v1::intake_service_client::IntakeServiceClient;
 use futures::FutureExt as _;
@@ -23,15 +24,20 @@ use crate::rules::RuleSet;
 
 pub const SERVICE_NAME: &str = "eligibility";
 pub const DEFAULT_PORT: u16 = 50052;
-pub const DEFAULT_INTAKE_URL: &str = "http://127.0.0.1:50051";
+/// Intake's local address; `http://` instead of `https://` for a client that only speaks plain
+/// text (`GRPC_PLAINTEXT=true` without `GRPC_TLS_CA_FILE`).
+pub const DEFAULT_INTAKE_ADDRESS: &str = "127.0.0.1:50051";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub common: CommonSettings,
     /// The rule set in force: `ELIGIBILITY_RULES_FILE`, or the one built in.
     pub rules: Arc<RuleSet>,
-    /// Where the description is read from (`INTAKE_URL`).
+    /// Where the description is read from (`INTAKE_URL`, `https://…`).
     pub intake_url: String,
+    /// What the call to intake trusts and presents (`GRPC_TLS_CA_FILE`,
+    /// `GRPC_TLS_CLIENT_CERT_FILE`/`GRPC_TLS_CLIENT_KEY_FILE`; `GRPC_PLAINTEXT` for `http://`).
+    pub intake_tls: ClientTls,
     /// `CLOSING_DAYS` and `EXTRA_CLOSING_DAYS`, as deadline-monitoring reads them, so an appeal
     /// deadline is urgent by the same working days the office counts.
     pub calendar: CalendarConfig,
@@ -46,10 +52,14 @@ impl Settings {
             Some(path) => load_rules(&PathBuf::from(path))?,
             None => RuleSet::default_rules().context("the built-in rule file is broken")?,
         };
+        let intake_tls = ClientTls::from_env()?;
         Ok(Self {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
             rules: Arc::new(rules),
-            intake_url: var("INTAKE_URL").unwrap_or_else(|| DEFAULT_INTAKE_URL.to_owned()),
+            intake_url: var("INTAKE_URL").unwrap_or_else(|| {
+                format!("{}://{DEFAULT_INTAKE_ADDRESS}", intake_tls.default_scheme())
+            }),
+            intake_tls,
             calendar: CalendarConfig::from_env().map_err(anyhow::Error::msg)?,
             departments: Departments::from_env()?,
         })
@@ -97,8 +107,7 @@ impl Application {
         let core =
             ServiceCore::connect(&settings.common, SERVICE_NAME, 32, &crate::db::MIGRATOR).await?;
         // Connects on first use, so the services can start in any order.
-        let channel = tonic::transport::Endpoint::from_shared(settings.intake_url.clone())
-            .with_context(|| format!("INTAKE_URL {:?} is not a URL", settings.intake_url))?
+        let channel = client_endpoint("INTAKE_URL", &settings.intake_url, &settings.intake_tls)?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
             .connect_lazy();

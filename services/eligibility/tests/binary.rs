@@ -9,6 +9,7 @@ fn start_with_rule_file(path: &std::path::Path) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_eligibility"))
         .env("ELIGIBILITY_RULES_FILE", path)
         .env("GRPC_ADDR", "127.0.0.1:0")
+        .env("GRPC_PLAINTEXT", "true")
         // Nothing listens here: a service that got past its rules would hang, not exit.
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")
         .output()

@@ -7,7 +7,7 @@ use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec, EventType, Outbox};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::departments::Departments;
-use borgerraad_platform::settings::{CommonSettings, var};
+use borgerraad_platform::settings::{CommonSettings, secret_var};
 use borgerraad_proto::v1::intake_service_server::IntakeServiceServer;
 use futures::FutureExt as _;
 use personal_data::{DataKey, Keyring};
@@ -24,8 +24,9 @@ pub struct Settings {
     pub common: CommonSettings,
     /// The departments a submission may name (`DEPARTMENTS`).
     pub departments: Departments,
-    /// Keys that seal personal data at rest (`PERSONAL_DATA_KEYS`: `id:base64,…`, the first one
-    /// current, older ones kept to open what they sealed). `Debug` shows key ids only.
+    /// Keys that seal personal data at rest (`PERSONAL_DATA_KEYS`, or the file
+    /// `PERSONAL_DATA_KEYS_FILE` names: `id:base64,…`, the first one current, older ones kept to
+    /// open what they sealed). Required: there is no default key. `Debug` shows key ids only.
     pub personal_data_keys: Arc<Keyring>,
 }
 
@@ -51,9 +52,10 @@ pub fn parse_keyring(value: &str) -> anyhow::Result<Keyring> {
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let departments = Departments::from_env()?;
-        let keys = var("PERSONAL_DATA_KEYS").context(
-            "PERSONAL_DATA_KEYS must hold the key that seals personal data at rest \
-             (id:base64 of 32 random bytes, e.g. k1:$(head -c32 /dev/urandom | base64))",
+        let keys = secret_var("PERSONAL_DATA_KEYS")?.context(
+            "PERSONAL_DATA_KEYS (or PERSONAL_DATA_KEYS_FILE) must hold the key that seals \
+             personal data at rest (id:base64 of 32 random bytes, e.g. \
+             k1:$(head -c32 /dev/urandom | base64)); there is no default key",
         )?;
         Ok(Self {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,

@@ -1,5 +1,7 @@
-//! The real `intake` binary: configured from its environment, it applies its migrations, serves
-//! health, and on SIGTERM stops taking work and exits cleanly.
+//! The real `intake` binary: configured from its environment (secrets from files, TLS from
+//! certificate files), it applies its migrations, serves health over TLS, and on SIGTERM stops
+//! taking work and exits cleanly. Without a key or without transport security it refuses to
+//! start; in plain text it says so at start.
 
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,8 +14,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 
+use borgerraad_platform::tls::{ClientTls, client_endpoint};
 use borgerraad_test_harness::idp::STAFF;
-use borgerraad_test_harness::{NatsServer, TestDatabase, TestIdp, eventually, free_port};
+use borgerraad_test_harness::{NatsServer, TestDatabase, TestIdp, TestPki, eventually, free_port};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -27,6 +30,8 @@ async fn the_binary_refuses_to_start_without_a_key_for_personal_data() {
         .expect("the identity provider starts");
     let output = Command::new(env!("CARGO_BIN_EXE_intake"))
         .env_remove("PERSONAL_DATA_KEYS")
+        .env_remove("PERSONAL_DATA_KEYS_FILE")
+        .env("GRPC_PLAINTEXT", "true")
         .env("GRPC_ADDR", "127.0.0.1:0")
         .env("AUTH_ISSUER", idp.issuer())
         .output()
@@ -37,35 +42,65 @@ async fn the_binary_refuses_to_start_without_a_key_for_personal_data() {
 }
 
 #[tokio::test]
-async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigterm() {
+async fn the_binary_refuses_to_start_without_transport_security() {
+    let output = Command::new(env!("CARGO_BIN_EXE_intake"))
+        .env("PERSONAL_DATA_KEYS", KEYS)
+        .env_remove("GRPC_PLAINTEXT")
+        // Any issuer: the transport is checked whatever the provider.
+        .env("AUTH_ISSUER", "http://127.0.0.1:9")
+        .env_remove("GRPC_TLS_CERT_FILE")
+        .env_remove("GRPC_TLS_KEY_FILE")
+        .env("GRPC_ADDR", "127.0.0.1:0")
+        .output()
+        .expect("intake runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no transport security configured: set GRPC_TLS_CERT_FILE"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_binary_serves_health_over_tls_from_its_environment_and_exits_cleanly_on_sigterm() {
     let idp = TestIdp::shared()
         .await
         .expect("the identity provider starts");
     let nats = NatsServer::start().await.expect("nats");
     let database = TestDatabase::create().await.expect("database");
+    let pki = TestPki::new("intake").expect("certificates");
+    // The secrets come from files, as mounted container secrets do.
+    let keys_file = pki.folder().join("personal-data-keys");
+    std::fs::write(&keys_file, format!("{KEYS}\n")).expect("written");
+    let url_file = pki.folder().join("database-url");
+    std::fs::write(&url_file, database.url()).expect("written");
     let port = free_port().expect("port");
     let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
         .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
         .env("AUTH_ISSUER", idp.issuer())
-        .env("DATABASE_URL", database.url())
+        .env_remove("DATABASE_URL")
+        .env("DATABASE_URL_FILE", &url_file)
         .env("NATS_URL", nats.url())
-        .env("PERSONAL_DATA_KEYS", KEYS)
+        .env_remove("PERSONAL_DATA_KEYS")
+        .env("PERSONAL_DATA_KEYS_FILE", &keys_file)
+        .env_remove("GRPC_PLAINTEXT")
+        .env("GRPC_TLS_CERT_FILE", &pki.server.cert_file)
+        .env("GRPC_TLS_KEY_FILE", &pki.server.key_file)
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("intake starts");
 
-    let status = eventually(
-        "intake to report SERVING",
-        Duration::from_secs(30),
-        || async move {
-            let channel =
-                tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-                    .ok()?
-                    .connect()
-                    .await
-                    .ok()?;
+    let tls = ClientTls::trusting(pki.ca_pem.clone());
+    let status = eventually("intake to report SERVING", Duration::from_secs(30), || {
+        let tls = tls.clone();
+        async move {
+            let channel = client_endpoint("INTAKE_URL", &format!("https://127.0.0.1:{port}"), &tls)
+                .ok()?
+                .connect()
+                .await
+                .ok()?;
             let mut client = HealthClient::new(channel);
             let response = client
                 .check(HealthCheckRequest {
@@ -74,8 +109,8 @@ async fn the_binary_serves_health_from_its_environment_and_exits_cleanly_on_sigt
                 .await
                 .ok()?;
             Some(response.into_inner().status())
-        },
-    )
+        }
+    })
     .await;
     assert_eq!(status, ServingStatus::Serving);
     let pool = database.pool("intake").await.expect("pool");
@@ -173,6 +208,7 @@ async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
         .env("DATABASE_URL", database.url())
         .env("NATS_URL", nats.url())
         .env("PERSONAL_DATA_KEYS", KEYS)
+        .env("GRPC_PLAINTEXT", "true")
         // No scheme on purpose: operators write it both ways.
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -237,4 +273,60 @@ async fn the_binary_exports_its_spans_over_otlp_when_an_endpoint_is_set() {
         names.contains(&"get_inquiry".to_owned()),
         "handler span exported too: {names:?}"
     );
+}
+
+#[tokio::test]
+async fn the_binary_serving_plain_text_warns_at_start() {
+    use std::io::BufRead as _;
+    let nats = NatsServer::start().await.expect("nats");
+    let database = TestDatabase::create().await.expect("database");
+    let port = free_port().expect("port");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
+        .env("GRPC_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database.url())
+        .env("NATS_URL", nats.url())
+        .env("PERSONAL_DATA_KEYS", KEYS)
+        .env("AUTH_ISSUER", "http://127.0.0.1:9")
+        .env("GRPC_PLAINTEXT", "true")
+        .env_remove("GRPC_TLS_CERT_FILE")
+        .env("LOG_FORMAT", "json")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("intake starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    std::thread::spawn({
+        let lines = lines.clone();
+        move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                lines.lock().expect("lock").push(line);
+            }
+        }
+    });
+
+    let warning = eventually("the plain-text warning", Duration::from_secs(30), || {
+        let found = lines
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|line| line.contains("serving gRPC in plain text"))
+            .cloned();
+        async move { found }
+    })
+    .await;
+    assert!(warning.contains("\"level\":\"WARN\""), "{warning}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    eventually("intake to exit", Duration::from_secs(15), || {
+        let exited = child.try_wait().expect("wait");
+        async move { exited }
+    })
+    .await;
 }

@@ -183,6 +183,7 @@ impl Replica {
             common: CommonSettings {
                 service_name: "intake".into(),
                 grpc_addr: ([127, 0, 0, 1], 0).into(),
+                transport: borgerraad_platform::tls::ServerTransport::Plaintext,
                 database_url: Secret::new(database.url()),
                 nats_url: nats.url(),
                 nats: Default::default(),

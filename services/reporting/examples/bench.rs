@@ -361,6 +361,7 @@ async fn main() -> anyhow::Result<()> {
             common: CommonSettings {
                 service_name: "reporting".into(),
                 grpc_addr: ([127, 0, 0, 1], 0).into(),
+                transport: borgerraad_platform::tls::ServerTransport::Plaintext,
                 database_url: Secret::new(database.url()),
                 nats_url: nats.url(),
                 nats: Default::default(),

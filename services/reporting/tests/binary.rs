@@ -30,6 +30,7 @@ impl Service {
             .env("DATABASE_URL", database.url())
             .env("NATS_URL", nats.url())
             .env("LOG_FORMAT", "json")
+            .env("GRPC_PLAINTEXT", "true")
             .env_remove("RUST_LOG")
             .env_remove("DEPARTMENTS")
             .stdout(Stdio::piped())

@@ -62,6 +62,7 @@ async fn serve(
         common: CommonSettings {
             service_name: "reporting".into(),
             grpc_addr: ([127, 0, 0, 1], 0).into(),
+            transport: borgerraad_platform::tls::ServerTransport::Plaintext,
             database_url: Secret::new(database.url()),
             nats_url: nats.url(),
             nats: Default::default(),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use borgerraad_e2e::{STAFF, TestSystem, channel, test_keyring, valid_submission};
+use borgerraad_e2e::{STAFF, TestSystem, test_keyring, valid_submission};
 use borgerraad_platform::auth::policy::GRANTS;
 use borgerraad_platform::auth::{AuthSettings, Bearer, ClientCredentials, Credentials, Role};
 use borgerraad_platform::clock::ManualClock;
@@ -59,7 +59,9 @@ async fn each_role_reaches_exactly_the_methods_the_table_grants() {
     for grant in GRANTS {
         let path = static_path(grant.method);
         for role in Role::ALL {
-            let plain = channel(port_of(&system, grant.method)).await.expect("url");
+            let plain = system
+                .channel(port_of(&system, grant.method))
+                .expect("channel");
             let status = knock(system.idp.channel(plain, role.as_str()), path).await;
             let granted = grant.roles.contains(&role);
             assert_eq!(
@@ -108,7 +110,7 @@ async fn intake_checking_with(
     system: &TestSystem,
     auth: AuthSettings,
 ) -> (u16, tokio_util::sync::CancellationToken) {
-    let mut common = system.common_settings("intake");
+    let mut common = system.common_settings("intake").expect("settings");
     common.auth = auth;
     let application = intake::Application::build(
         intake::Settings {
@@ -132,7 +134,7 @@ async fn calls_without_a_valid_token_are_unauthenticated_with_the_reason_and_cha
     let token = system.idp.token(STAFF).await.expect("a token");
     const LIST: &str = "/borgerraad.v1.IntakeService/ListInquiries";
     const SUBMIT: &str = "/borgerraad.v1.IntakeService/SubmitInquiry";
-    let intake = || async { channel(system.ports.intake).await.expect("url") };
+    let intake = || async { system.channel(system.ports.intake).expect("channel") };
     let with =
         |token: String| async move { Bearer::new(intake().await, Credentials::token(token)) };
 
@@ -190,7 +192,7 @@ async fn calls_without_a_valid_token_are_unauthenticated_with_the_reason_and_cha
         (expired_port, "the access token has expired"),
         (audience_port, "meant for another audience"),
     ] {
-        let plain = channel(port).await.expect("url");
+        let plain = system.channel(port).expect("channel");
         let status = knock(Bearer::new(plain, Credentials::token(token.clone())), LIST).await;
         assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
         assert!(status.message().contains(reason), "{status:?}");

@@ -3,10 +3,11 @@
 //! another service's method, an enum number the proto does not define or text the database
 //! would refuse.
 
-use borgerraad_e2e::{STAFF, TestSystem, channel, violated_fields};
+use borgerraad_e2e::{STAFF, TestSystem, violated_fields};
 use borgerraad_proto::v1 as pb;
 use prost::Message as _;
 use tonic::Code;
+use tonic::transport::Channel;
 use tonic_reflection::pb::{v1, v1alpha};
 
 const SHARED: [&str; 3] = [
@@ -17,12 +18,10 @@ const SHARED: [&str; 3] = [
 
 /// One reflection request over the v1 protocol.
 async fn reflect_v1(
-    port: u16,
+    channel: Channel,
     request: v1::server_reflection_request::MessageRequest,
 ) -> Result<v1::server_reflection_response::MessageResponse, tonic::Status> {
-    let mut client = v1::server_reflection_client::ServerReflectionClient::new(
-        channel(port).await.expect("channel"),
-    );
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel);
     let request = v1::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(request),
@@ -42,11 +41,11 @@ async fn reflect_v1(
 }
 
 /// The services a v1 client lists, sorted.
-async fn services_v1(port: u16) -> Vec<String> {
+async fn services_v1(channel: Channel) -> Vec<String> {
     use v1::server_reflection_request::MessageRequest;
     use v1::server_reflection_response::MessageResponse;
     let Ok(MessageResponse::ListServicesResponse(list)) =
-        reflect_v1(port, MessageRequest::ListServices(String::new())).await
+        reflect_v1(channel, MessageRequest::ListServices(String::new())).await
     else {
         panic!("not a service list")
     };
@@ -56,12 +55,10 @@ async fn services_v1(port: u16) -> Vec<String> {
 }
 
 /// The services a v1alpha client (grpcurl 1.8) lists, sorted.
-async fn services_v1alpha(port: u16) -> Vec<String> {
+async fn services_v1alpha(channel: Channel) -> Vec<String> {
     use v1alpha::server_reflection_request::MessageRequest;
     use v1alpha::server_reflection_response::MessageResponse;
-    let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(
-        channel(port).await.expect("channel"),
-    );
+    let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
     let request = v1alpha::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -84,10 +81,13 @@ async fn services_v1alpha(port: u16) -> Vec<String> {
 }
 
 /// The file that declares `symbol`, or `None` when reflection does not know it.
-async fn file_containing(port: u16, symbol: &str) -> Option<prost_types::FileDescriptorProto> {
+async fn file_containing(
+    channel: Channel,
+    symbol: &str,
+) -> Option<prost_types::FileDescriptorProto> {
     use v1::server_reflection_request::MessageRequest;
     use v1::server_reflection_response::MessageResponse;
-    match reflect_v1(port, MessageRequest::FileContainingSymbol(symbol.into())).await {
+    match reflect_v1(channel, MessageRequest::FileContainingSymbol(symbol.into())).await {
         Ok(MessageResponse::FileDescriptorResponse(files)) => {
             let file = files.file_descriptor_proto.first().expect("a file");
             Some(prost_types::FileDescriptorProto::decode(file.as_slice()).expect("a descriptor"))
@@ -101,6 +101,7 @@ async fn file_containing(port: u16, symbol: &str) -> Option<prost_types::FileDes
 async fn each_port_describes_and_serves_its_own_service_only() {
     let system = TestSystem::start().await.expect("system starts");
     let ports = system.ports;
+    let channel = |port| system.channel(port).expect("channel");
     let services = [
         ("borgerraad.v1.IntakeService", ports.intake),
         ("borgerraad.v1.EligibilityService", ports.eligibility),
@@ -111,15 +112,19 @@ async fn each_port_describes_and_serves_its_own_service_only() {
         let mut expected: Vec<String> = SHARED.iter().map(|s| s.to_string()).collect();
         expected.push(service.into());
         expected.sort();
-        assert_eq!(services_v1(port).await, expected, "v1 on {service}'s port");
         assert_eq!(
-            services_v1alpha(port).await,
+            services_v1(channel(port)).await,
+            expected,
+            "v1 on {service}'s port"
+        );
+        assert_eq!(
+            services_v1alpha(channel(port)).await,
             expected,
             "v1alpha on {service}'s port"
         );
 
         // The error details statuses carry can be decoded, e.g. by grpcurl.
-        let details = file_containing(port, "google.rpc.BadRequest")
+        let details = file_containing(channel(port), "google.rpc.BadRequest")
             .await
             .expect("google.rpc.BadRequest is known");
         assert_eq!(details.name(), "google/rpc/error_details.proto");
@@ -129,21 +134,23 @@ async fn each_port_describes_and_serves_its_own_service_only() {
                 .iter()
                 .any(|m| m.name() == "BadRequest")
         );
-        assert!(file_containing(port, "google.rpc.Status").await.is_some());
-        assert!(file_containing(port, service).await.is_some());
+        assert!(
+            file_containing(channel(port), "google.rpc.Status")
+                .await
+                .is_some()
+        );
+        assert!(file_containing(channel(port), service).await.is_some());
     }
     // Another service's descriptors are not served (only files a port's own proto imports are).
     assert!(
-        file_containing(ports.intake, "borgerraad.v1.ReportingService")
+        file_containing(channel(ports.intake), "borgerraad.v1.ReportingService")
             .await
             .is_none()
     );
 
     // A call to reporting's method on intake's port says where the caller went wrong.
     let mut misdirected = pb::reporting_service_client::ReportingServiceClient::new(
-        system
-            .idp
-            .channel(channel(ports.intake).await.expect("channel"), STAFF),
+        system.idp.channel(channel(ports.intake), STAFF),
     );
     let status = misdirected
         .get_summary(pb::GetSummaryRequest::default())
@@ -156,9 +163,7 @@ async fn each_port_describes_and_serves_its_own_service_only() {
          served here"
     );
     let mut misdirected = pb::intake_service_client::IntakeServiceClient::new(
-        system
-            .idp
-            .channel(channel(ports.deadlines).await.expect("channel"), STAFF),
+        system.idp.channel(channel(ports.deadlines), STAFF),
     );
     let status = misdirected
         .list_inquiries(pb::ListInquiriesRequest::default())

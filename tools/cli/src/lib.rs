@@ -1,7 +1,8 @@
 //! The pure parts of the `borgerraad` and `loadgen` command lines, shared by both binaries:
 //!
 //! - [`Addresses`]: where the four services are, from `PORT_BASE` as `scripts/run-local.sh`
-//!   places them, unless an address is given explicitly.
+//!   places them (`https://`, or `http://` for a client that only speaks plain text), unless an
+//!   address is given explicitly.
 //! - [`InquiryKey`]: what people type for an inquiry, its id or its reference.
 //! - [`report_format`]: the annual report's format, from `--format` or the file name.
 //! - [`token`]: access tokens for the role a command acts as.
@@ -37,11 +38,12 @@ pub struct Explicit {
 }
 
 impl Addresses {
-    /// Each service at its explicit address, or else on 127.0.0.1 at `port_base` + 1 … + 4.
-    pub fn resolve(port_base: u16, explicit: Explicit) -> anyhow::Result<Self> {
+    /// Each service at its explicit address, or else at `scheme`://127.0.0.1 on `port_base`
+    /// + 1 … + 4.
+    pub fn resolve(port_base: u16, scheme: &str, explicit: Explicit) -> anyhow::Result<Self> {
         let default = |offset: u16| -> anyhow::Result<String> {
             match port_base.checked_add(offset) {
-                Some(port) => Ok(format!("http://127.0.0.1:{port}")),
+                Some(port) => Ok(format!("{scheme}://127.0.0.1:{port}")),
                 None => bail!(
                     "PORT_BASE {port_base} is too large: at most {}",
                     u16::MAX - 4
@@ -119,16 +121,19 @@ mod tests {
 
     #[test]
     fn the_default_port_base_gives_the_documented_ports() {
-        let addresses = Addresses::resolve(DEFAULT_PORT_BASE, Explicit::default()).unwrap();
-        assert_eq!(addresses.intake, "http://127.0.0.1:50051");
-        assert_eq!(addresses.eligibility, "http://127.0.0.1:50052");
-        assert_eq!(addresses.deadline_monitoring, "http://127.0.0.1:50053");
-        assert_eq!(addresses.reporting, "http://127.0.0.1:50054");
+        let addresses =
+            Addresses::resolve(DEFAULT_PORT_BASE, "https", Explicit::default()).unwrap();
+        assert_eq!(addresses.intake, "https://127.0.0.1:50051");
+        assert_eq!(addresses.eligibility, "https://127.0.0.1:50052");
+        assert_eq!(addresses.deadline_monitoring, "https://127.0.0.1:50053");
+        assert_eq!(addresses.reporting, "https://127.0.0.1:50054");
+        let plain = Addresses::resolve(DEFAULT_PORT_BASE, "http", Explicit::default()).unwrap();
+        assert_eq!(plain.intake, "http://127.0.0.1:50051");
     }
 
     #[test]
     fn port_base_moves_every_service_the_way_run_local_does() {
-        let addresses = Addresses::resolve(50150, Explicit::default()).unwrap();
+        let addresses = Addresses::resolve(50150, "http", Explicit::default()).unwrap();
         assert_eq!(
             [
                 addresses.intake,
@@ -149,6 +154,7 @@ mod tests {
     fn an_explicit_address_wins_over_port_base_for_its_service_only() {
         let addresses = Addresses::resolve(
             50150,
+            "http",
             Explicit {
                 eligibility: Some("http://rules.internal:7000".into()),
                 reporting: Some("  ".into()),
@@ -163,7 +169,7 @@ mod tests {
 
     #[test]
     fn a_port_base_without_room_for_four_ports_is_refused() {
-        let error = Addresses::resolve(65533, Explicit::default()).unwrap_err();
+        let error = Addresses::resolve(65533, "https", Explicit::default()).unwrap_err();
         assert!(error.to_string().contains("at most 65531"), "{error}");
     }
 

@@ -16,13 +16,20 @@
 //! `scripts/run-local.sh` starts them) unless `INTAKE_URL`, `ELIGIBILITY_URL`,
 //! `DEADLINE_MONITORING_URL`, `REPORTING_URL` or the matching flags say otherwise. Wherever an
 //! inquiry is asked for, its reference (`BR-2026-000123`) or its id will do.
+//!
+//! The services are called over TLS (`https://`), trusting the CA in `GRPC_TLS_CA_FILE` and
+//! presenting `GRPC_TLS_CLIENT_CERT_FILE`/`GRPC_TLS_CLIENT_KEY_FILE` where client certificates
+//! are required; plain text (`http://`, the default addresses then) only with
+//! `GRPC_PLAINTEXT=true`.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use borgerraad_cli::token::TokenOrigin;
 use borgerraad_cli::{Addresses, DEFAULT_PORT_BASE, Explicit, InquiryKey, report_format};
 use borgerraad_platform::auth::{AuthorizedChannel, Bearer, Credentials};
+use borgerraad_platform::tls::{ClientTls, client_endpoint};
 use borgerraad_proto::v1::{self as pb};
 use clap::{Parser, Subcommand};
 use tonic::transport::Channel;
@@ -38,16 +45,16 @@ struct Cli {
     /// them; an address given below wins for its service.
     #[arg(long, env = "PORT_BASE", default_value_t = DEFAULT_PORT_BASE, global = true)]
     port_base: u16,
-    /// Intake's address [default: http://127.0.0.1:<PORT_BASE + 1>]
+    /// Intake's address [default: https://127.0.0.1:<PORT_BASE + 1>]
     #[arg(long, env = "INTAKE_URL", global = true)]
     intake: Option<String>,
-    /// Eligibility's address [default: http://127.0.0.1:<PORT_BASE + 2>]
+    /// Eligibility's address [default: https://127.0.0.1:<PORT_BASE + 2>]
     #[arg(long, env = "ELIGIBILITY_URL", global = true)]
     eligibility: Option<String>,
-    /// Deadline-monitoring's address [default: http://127.0.0.1:<PORT_BASE + 3>]
+    /// Deadline-monitoring's address [default: https://127.0.0.1:<PORT_BASE + 3>]
     #[arg(long, env = "DEADLINE_MONITORING_URL", global = true)]
     deadlines: Option<String>,
-    /// Reporting's address [default: http://127.0.0.1:<PORT_BASE + 4>]
+    /// Reporting's address [default: https://127.0.0.1:<PORT_BASE + 4>]
     #[arg(long, env = "REPORTING_URL", global = true)]
     reporting: Option<String>,
     /// Act as this role (web-form, caseworker, department-system, report-reader, operator)
@@ -70,9 +77,10 @@ impl Cli {
         }
     }
 
-    fn addresses(&self) -> anyhow::Result<Addresses> {
+    fn addresses(&self, tls: &ClientTls) -> anyhow::Result<Addresses> {
         Addresses::resolve(
             self.port_base,
+            tls.default_scheme(),
             Explicit {
                 intake: self.intake.clone(),
                 eligibility: self.eligibility.clone(),
@@ -85,7 +93,8 @@ impl Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Exits 0 when the service at ADDR reports SERVING.
+    /// Exits 0 when the service at ADDR (https://host:port, or http:// with GRPC_PLAINTEXT=true)
+    /// reports SERVING.
     Health {
         #[arg(long)]
         addr: String,
@@ -188,7 +197,9 @@ impl Access {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let services = cli.addresses()?;
+    let configured = ClientTls::from_env()?;
+    let tls = CLIENT_TLS.get_or_init(|| configured);
+    let services = cli.addresses(tls)?;
     let mut access = cli.access();
     if let Command::Token {
         department: Some(department),
@@ -445,10 +456,19 @@ async fn access_log(
     }
 }
 
+/// What the calls trust and present, read once from the environment in `main`.
+static CLIENT_TLS: OnceLock<ClientTls> = OnceLock::new();
+
 /// A connection to `service` at `url`; the error says how to point the CLI elsewhere.
 async fn channel(service: &str, url: &str) -> anyhow::Result<Channel> {
-    Channel::from_shared(url.to_owned())
-        .with_context(|| format!("{url} is not a valid address for {service}"))?
+    let tls = CLIENT_TLS
+        .get()
+        .context("the TLS settings are read first")?;
+    let variable = match service {
+        "the service" => "--addr".to_owned(),
+        service => address_variable(service),
+    };
+    client_endpoint(&variable, url, tls)?
         .connect_timeout(Duration::from_secs(3))
         .connect()
         .await

@@ -1,7 +1,8 @@
 //! The real `borgerraad` binary against the four services running in this process on a private
-//! NATS and a fresh database: it finds them from `PORT_BASE` as `scripts/run-local.sh` places
-//! them, explicit addresses win, an inquiry can be named by its reference, and the annual
-//! report's format follows the file name.
+//! NATS and a fresh database, over TLS: it finds them from `PORT_BASE` as `scripts/run-local.sh`
+//! places them, trusts the CA in `GRPC_TLS_CA_FILE` and no other, explicit addresses win, an
+//! inquiry can be named by its reference, and the annual report's format follows the file
+//! name.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -11,14 +12,18 @@ use borgerraad_e2e::{TestSystem, valid_submission};
 use borgerraad_test_harness::TestIdp;
 use tokio::process::Command;
 
-/// The variables the CLI reads its addresses from, cleared so the test's own environment
-/// cannot point it anywhere.
-const ADDRESS_VARIABLES: [&str; 5] = [
+/// The variables the CLI reads its addresses and TLS settings from, cleared so the test's own
+/// environment cannot point it anywhere.
+const ADDRESS_VARIABLES: [&str; 9] = [
     "PORT_BASE",
     "INTAKE_URL",
     "ELIGIBILITY_URL",
     "DEADLINE_MONITORING_URL",
     "REPORTING_URL",
+    "GRPC_TLS_CA_FILE",
+    "GRPC_TLS_CLIENT_CERT_FILE",
+    "GRPC_TLS_CLIENT_KEY_FILE",
+    "GRPC_PLAINTEXT",
 ];
 
 /// The variables the CLI finds its tokens by, cleared for the same reason.
@@ -96,12 +101,18 @@ async fn system_on_a_port_base() -> (TestSystem, u16) {
 }
 
 fn url(port: u16) -> String {
-    format!("http://127.0.0.1:{port}")
+    format!("https://127.0.0.1:{port}")
 }
 
-/// Explicit addresses of every service of `system`.
+/// The CA the CLI is told to trust: the one that signed `system`'s certificates.
+fn trusting(system: &TestSystem) -> (&'static str, String) {
+    ("GRPC_TLS_CA_FILE", system.pki.ca_file.display().to_string())
+}
+
+/// Explicit addresses of every service of `system`, and the CA to trust.
 fn explicit_addresses(system: &TestSystem) -> Vec<(&'static str, String)> {
     vec![
+        trusting(system),
         ("INTAKE_URL", url(system.ports.intake)),
         ("ELIGIBILITY_URL", url(system.ports.eligibility)),
         ("DEADLINE_MONITORING_URL", url(system.ports.deadlines)),
@@ -115,7 +126,11 @@ async fn the_example_call_reaches_all_four_services_from_port_base_alone() {
     // The example dates its prior dialogue today, which must not lie after the receipt.
     system.clock.set(chrono::Utc::now());
 
-    let output = borgerraad(&["example"], &[("PORT_BASE", base.to_string())]).await;
+    let output = borgerraad(
+        &["example"],
+        &[("PORT_BASE", base.to_string()), trusting(&system)],
+    )
+    .await;
 
     let printed = stdout(&output);
     assert!(output.status.success(), "{printed}\n{}", stderr(&output));
@@ -131,8 +146,16 @@ async fn the_example_call_reaches_all_four_services_from_port_base_alone() {
 #[tokio::test]
 async fn a_service_out_of_reach_is_named_with_how_to_point_the_cli_at_it() {
     let base = free_port_base();
+    let pki = borgerraad_test_harness::TestPki::new("cli").expect("certificates");
 
-    let output = borgerraad(&["summary"], &[("PORT_BASE", base.to_string())]).await;
+    let output = borgerraad(
+        &["summary"],
+        &[
+            ("PORT_BASE", base.to_string()),
+            ("GRPC_TLS_CA_FILE", pki.ca_file.display().to_string()),
+        ],
+    )
+    .await;
 
     assert!(!output.status.success());
     let error = stderr(&output);
@@ -355,5 +378,62 @@ async fn the_cli_acts_as_the_role_it_is_asked_to_and_reads_and_checks_the_access
         "{}",
         stderr(&no_role)
     );
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn the_cli_trusts_only_the_ca_it_is_given_and_says_how_to_give_one() {
+    let system = TestSystem::start().await.expect("system starts");
+    let reporting = ("REPORTING_URL", url(system.ports.reporting));
+
+    let trusted = borgerraad(&["summary"], &[reporting.clone(), trusting(&system)]).await;
+    assert!(trusted.status.success(), "{}", stderr(&trusted));
+
+    let no_ca = borgerraad(&["summary"], std::slice::from_ref(&reporting)).await;
+    assert!(!no_ca.status.success());
+    assert!(
+        stderr(&no_ca).contains("no CA is configured: set GRPC_TLS_CA_FILE"),
+        "{}",
+        stderr(&no_ca)
+    );
+
+    let stranger = borgerraad_test_harness::TestPki::new("stranger").expect("certificates");
+    let deceived = borgerraad(
+        &["summary"],
+        &[
+            reporting.clone(),
+            ("GRPC_TLS_CA_FILE", stranger.ca_file.display().to_string()),
+        ],
+    )
+    .await;
+    assert!(!deceived.status.success());
+    assert!(
+        stderr(&deceived).contains("cannot reach reporting"),
+        "{}",
+        stderr(&deceived)
+    );
+
+    let plain = borgerraad(
+        &["summary"],
+        &[
+            (
+                "REPORTING_URL",
+                format!("http://127.0.0.1:{}", system.ports.reporting),
+            ),
+            ("GRPC_PLAINTEXT", "true".into()),
+        ],
+    )
+    .await;
+    assert!(
+        !plain.status.success(),
+        "a TLS port does not answer plain text"
+    );
+
+    let health = borgerraad(
+        &["health", "--addr", &url(system.ports.intake)],
+        &[trusting(&system)],
+    )
+    .await;
+    assert!(health.status.success(), "{}", stderr(&health));
     system.stop().await.expect("clean shutdown");
 }

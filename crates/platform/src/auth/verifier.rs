@@ -229,9 +229,7 @@ type Keys = HashMap<String, Key>;
 
 /// The signing keys of a JWK set; encryption keys and keys of kinds this service cannot use are
 /// skipped (a provider may publish both).
-fn parse_key_set(
-    set: &serde_json::Value,
-) -> anyhow::Result<(Keys, Option<Key>)> {
+fn parse_key_set(set: &serde_json::Value) -> anyhow::Result<(Keys, Option<Key>)> {
     let entries = set
         .get("keys")
         .and_then(|keys| keys.as_array())

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use borgerraad_platform::tls::{ClientTls, client_endpoint};
 use borgerraad_proto::v1 as pb;
 use clap::Parser;
 use futures::StreamExt as _;
 use hdrhistogram::Histogram;
 use prost::Message as _;
-use tonic::transport::Channel;
 
 #[derive(Parser)]
 #[command(name = "loadgen")]
@@ -28,7 +28,8 @@ struct Args {
     /// Intake is on PORT_BASE + 1 unless --intake / INTAKE_URL says otherwise.
     #[arg(long, env = "PORT_BASE", default_value_t = borgerraad_cli::DEFAULT_PORT_BASE)]
     port_base: u16,
-    /// Intake's address [default: http://127.0.0.1:<PORT_BASE + 1>]
+    /// Intake's address [default: https://127.0.0.1:<PORT_BASE + 1>; TLS as the borgerraad CLI:
+    /// GRPC_TLS_CA_FILE, GRPC_TLS_CLIENT_CERT_FILE/GRPC_TLS_CLIENT_KEY_FILE, GRPC_PLAINTEXT]
     #[arg(long, env = "INTAKE_URL")]
     intake: Option<String>,
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
@@ -63,8 +64,10 @@ struct Progress {
 }
 
 async fn system(args: &Args) -> anyhow::Result<()> {
+    let tls = ClientTls::from_env()?;
     let intake = borgerraad_cli::Addresses::resolve(
         args.port_base,
+        tls.default_scheme(),
         borgerraad_cli::Explicit {
             intake: args.intake.clone(),
             ..Default::default()
@@ -108,7 +111,7 @@ async fn system(args: &Args) -> anyhow::Result<()> {
     let mut channels = Vec::new();
     for _ in 0..args.concurrency.div_ceil(8) {
         channels.push(borgerraad_platform::auth::Bearer::new(
-            Channel::from_shared(intake.clone())?
+            client_endpoint("INTAKE_URL", &intake, &tls)?
                 .connect()
                 .await
                 .context("cannot reach intake")?,
