@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 const APP_SERVICES: [&str; 4] = ["intake", "eligibility", "deadline-monitoring", "reporting"];
-const INFRA_SERVICES: [&str; 4] = ["nats", "postgres", "otel-collector", "jaeger"];
+const INFRA_SERVICES: [&str; 5] = ["nats", "postgres", "otel-collector", "jaeger", "keycloak"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -219,7 +219,7 @@ fn healthcheck_test(service: &Value) -> Vec<String> {
 }
 
 #[test]
-fn all_eight_services_are_defined() {
+fn all_nine_services_are_defined() {
     let compose = compose();
     let defined: BTreeSet<String> = compose
         .get("services")
@@ -231,7 +231,7 @@ fn all_eight_services_are_defined() {
     for name in APP_SERVICES.iter().chain(&INFRA_SERVICES) {
         assert!(defined.contains(*name), "service {name} is missing");
     }
-    assert_eq!(defined.len(), 8, "unexpected services: {defined:?}");
+    assert_eq!(defined.len(), 9, "unexpected services: {defined:?}");
 }
 
 #[test]
@@ -950,6 +950,51 @@ fn every_app_service_logs_in_to_nats_as_its_own_user() {
             env.get("NATS_PASSWORD").map(String::as_str),
             Some(format!("${{{variable}:?set {variable} in .env}}").as_str()),
             "{user}"
+        );
+    }
+}
+
+#[test]
+fn every_app_service_checks_tokens_of_the_provider_and_the_callers_of_intake_have_their_own_identity()
+ {
+    let compose = compose();
+    let realm: Value =
+        serde_json::from_str(&read("deploy/keycloak/borgerraad-realm.json")).expect("the realm");
+    let clients: Vec<&str> = realm["clients"]
+        .as_array()
+        .expect("clients")
+        .iter()
+        .filter_map(|client| client["clientId"].as_str())
+        .collect();
+    for name in APP_SERVICES {
+        let env = environment(service(&compose, name));
+        assert_eq!(
+            env.get("AUTH_ISSUER").map(String::as_str),
+            Some("https://keycloak:8443/realms/borgerraad"),
+            "{name}"
+        );
+        assert_eq!(
+            env.get("AUTH_ROLES_CLAIM").map(String::as_str),
+            Some("realm_access.roles")
+        );
+        assert!(depends_on(service(&compose, name)).contains_key("keycloak"));
+    }
+    for name in ["eligibility", "deadline-monitoring"] {
+        let env = environment(service(&compose, name));
+        assert_eq!(env.get("AUTH_CLIENT_ID").map(String::as_str), Some(name));
+        assert!(clients.contains(&name), "{name} is a client of the realm");
+        let secret = env.get("AUTH_CLIENT_SECRET").expect("a secret");
+        assert!(
+            secret.starts_with("${KC_SECRET_"),
+            "{secret} comes from .env"
+        );
+    }
+    // The realm's client secrets are placeholders Keycloak fills from its environment.
+    for client in realm["clients"].as_array().expect("clients") {
+        let secret = client["secret"].as_str().unwrap_or_default();
+        assert!(
+            secret.starts_with("${KC_SECRET_") && secret.ends_with('}'),
+            "{secret}"
         );
     }
 }
