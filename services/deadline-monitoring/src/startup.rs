@@ -397,9 +397,18 @@ mod tests {
     use super::*;
 
     fn settings_with_webhook(url: &str, webhook: Option<WebhookSettings>) -> Settings {
-        let mut settings = Settings::new(
-            CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT).expect("common settings"),
-        );
+        // Only the notice channels matter here; the rest is a development machine's.
+        let mut settings = Settings::new(CommonSettings {
+            service_name: SERVICE_NAME.into(),
+            grpc_addr: ([127, 0, 0, 1], DEFAULT_PORT).into(),
+            transport: borgerraad_platform::tls::ServerTransport::Plaintext,
+            database_url: Secret::new("postgres://127.0.0.1/borgerraad"),
+            nats_url: "nats://127.0.0.1:4222".into(),
+            nats: Default::default(),
+            otlp_endpoint: None,
+            log_format: borgerraad_platform::settings::LogFormat::Pretty,
+            auth: borgerraad_platform::auth::AuthSettings::new("http://127.0.0.1:8080"),
+        });
         settings.channels.webhook_url = Some(url.into());
         settings.delivery.webhook = webhook;
         settings
