@@ -27,3 +27,20 @@ ALTER TABLE journal
 -- What the upgrade job still has to seal: empty once it has run.
 CREATE INDEX inquiries_plain ON inquiries (number) WHERE personal IS NULL;
 CREATE INDEX journal_plain ON journal (inquiry_id, version) WHERE details_sealed IS NULL;
+
+-- Every reveal of CPR numbers in full (GetInquiry with reveal_cpr): when, who, why, which
+-- inquiry, what was shown, and the trace of the call. Never the numbers themselves.
+CREATE TABLE cpr_reveals (
+    reveal_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    inquiry_id    uuid NOT NULL REFERENCES inquiries,
+    revealed_at   timestamptz NOT NULL,
+    actor         text NOT NULL,
+    purpose       text NOT NULL,
+    -- The requester's own CPR number was shown in full.
+    requester_cpr boolean NOT NULL,
+    -- CPR numbers written into free text (description, form, journal) were shown in full.
+    free_text_cpr boolean NOT NULL,
+    -- The W3C trace id of the call, to find its spans and logs.
+    trace_id      text
+);
+CREATE INDEX cpr_reveals_by_inquiry ON cpr_reveals (inquiry_id, revealed_at);
