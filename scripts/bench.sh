@@ -28,6 +28,7 @@ server="${PG_URL%/*}"
 SERVICE_PIDS=()
 cleanup() {
     stop_services
+    stop_dev_idp
     stop_private_dependencies
     kill "$nats_pid" 2>/dev/null || true
     psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
@@ -51,6 +52,7 @@ echo "--- baseline 2: bare JetStream publish, concurrency $C"
 
 echo "--- the system: $N inquiries at concurrency $C"
 export NATS_URL="nats://127.0.0.1:$nats_port" DATABASE_URL="$server/$db" RUST_LOG=warn PORT_BASE=51050
+start_dev_idp   # the services check tokens; loadgen submits with a web form's
 start_services
 sleep 5 # let start-up allocations settle before reading idle memory
 for i in "${!SERVICES[@]}"; do
