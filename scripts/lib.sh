@@ -396,7 +396,8 @@ stop_dev_idp() {
     DEV_IDP_PID=""
 }
 
-# start_services: runs the four release binaries in the background, logs in .local/logs/.
+# start_services: runs the four release binaries (from SERVICE_BIN_DIR, if set) in the
+# background, logs in .local/logs/.
 start_services() {
     ensure_personal_data_keys
     configure_local_transport
@@ -417,7 +418,7 @@ start_services() {
         fi
         env "${identity[@]}" NATS_USER="$nats_user" NATS_PASSWORD="$nats_password" \
         GRPC_ADDR="${GRPC_HOST:-127.0.0.1}:$(service_port "$service")" \
-            "$(release_bin)/$service" >"$LOCAL/logs/$service.log" 2>&1 &
+            "${SERVICE_BIN_DIR:-$(release_bin)}/$service" >"$LOCAL/logs/$service.log" 2>&1 &
         SERVICE_PIDS+=($!)
     done
     local i

@@ -83,6 +83,27 @@ fn every_script_parses() {
     assert!(checked >= 4, "run-local.sh, test.sh, bench.sh and lib.sh");
 }
 
+/// The files that build or run the services: nothing but the benchmark may build the baseline
+/// that admits calls without a token.
+#[test]
+fn only_the_benchmark_builds_the_unauthenticated_baseline() {
+    let root = repo_root();
+    let mut places = vec![root.join("deploy/Dockerfile"), root.join(".ci/run")];
+    places.extend(
+        fs::read_dir(root.join("scripts"))
+            .expect("scripts/")
+            .map(|entry| entry.expect("entry").path()),
+    );
+    for path in places {
+        let content = fs::read_to_string(&path).expect("readable");
+        let builds_it = content
+            .lines()
+            .any(|line| line.contains("cargo build") && line.contains("unauthenticated-baseline"));
+        let is_bench = path.ends_with("scripts/bench.sh");
+        assert_eq!(builds_it, is_bench, "{}", path.display());
+    }
+}
+
 #[test]
 fn port_base_moves_the_four_services_and_the_hints_show_the_real_ports() {
     let output = with_lib(

@@ -99,6 +99,8 @@ pub async fn serve(
             .set_service_status(service_name, ServingStatus::NotServing)
             .await;
     };
+    #[cfg(feature = "unauthenticated-baseline")]
+    crate::auth::baseline::warn_at_start();
     let server = transport
         .server_builder()?
         .timeout(Duration::from_secs(30))

@@ -66,6 +66,10 @@ impl CommonSettings {
             Some("json") => LogFormat::Json,
             Some(other) => anyhow::bail!("LOG_FORMAT must be json or pretty, not {other:?}"),
         };
+        #[cfg(feature = "unauthenticated-baseline")]
+        crate::auth::baseline::check_acknowledged(
+            var(crate::auth::baseline::ACKNOWLEDGEMENT.0).as_deref(),
+        )?;
         Ok(Self {
             service_name: var("OTEL_SERVICE_NAME").unwrap_or_else(|| service_name.to_owned()),
             grpc_addr,

@@ -97,6 +97,27 @@ fn with_header(token: &str, header: &serde_json::Value) -> String {
     format!("{header}.{rest}")
 }
 
+/// A token re-encoded with `claims` in place of its own, header and signature kept.
+fn with_payload(token: &str, claims: &serde_json::Value) -> String {
+    let mut parts = token.split('.');
+    let (header, _, signature) = (parts.next(), parts.next(), parts.next());
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(claims).expect("json"));
+    format!(
+        "{}.{claims}.{}",
+        header.expect("a JWT"),
+        signature.expect("a JWT")
+    )
+}
+
+fn payload_of(token: &str) -> serde_json::Value {
+    let claims = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
 fn header_of(token: &str) -> serde_json::Value {
     let header = token.split('.').next().expect("a JWT");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -141,16 +162,31 @@ async fn calls_without_a_valid_token_are_unauthenticated_with_the_reason_and_cha
     let mut refused = Vec::new();
     refused.push(("no token", knock(intake().await, LIST).await));
     refused.push(("not a JWT", knock(with("abc".into()).await, LIST).await));
-    let mut forged = token.clone();
-    // The last character of the signature changed: the content no longer matches it.
-    let last = forged.pop().expect("non-empty");
-    forged.push(if last == 'A' { 'B' } else { 'A' });
+    // A character inside the signature changed: the content no longer matches it. (Not the
+    // last one, whose low bits are padding: a change there may only make the base64 invalid.)
+    let mut forged = token.clone().into_bytes();
+    let inside = forged.len() - 10;
+    forged[inside] = if forged[inside] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).expect("base64url is ASCII");
     refused.push(("wrong signature", knock(with(forged).await, SUBMIT).await));
     let mut header = header_of(&token);
     header["kid"] = "a-retired-key".into();
     refused.push((
         "unknown key",
         knock(with(with_header(&token, &header)).await, SUBMIT).await,
+    ));
+    // Another provider's token: its own issuer, signed with a key of its own.
+    let mut header = header_of(&token);
+    header["kid"] = "another-providers-key".into();
+    let mut claims = payload_of(&token);
+    claims["iss"] = "https://login.another-municipality.example".into();
+    refused.push((
+        "another issuer",
+        knock(
+            with(with_payload(&with_header(&token, &header), &claims)).await,
+            SUBMIT,
+        )
+        .await,
     ));
     let mut header = header_of(&token);
     header["alg"] = "HS256".into();
@@ -163,6 +199,7 @@ async fn calls_without_a_valid_token_are_unauthenticated_with_the_reason_and_cha
         "not a well-formed JWT",
         "signature is invalid",
         "key the identity provider does not publish",
+        "issued by another issuer",
         "HS256, which is not accepted",
     ];
     for ((what, status), reason) in refused.iter().zip(reasons) {
@@ -171,15 +208,27 @@ async fn calls_without_a_valid_token_are_unauthenticated_with_the_reason_and_cha
     }
 
     // Expired by the clock of the service checking it, or meant for another audience.
-    let later = ManualClock::new(chrono::Utc::now() + chrono::Duration::hours(2));
+    let clock = ManualClock::new(chrono::Utc::now());
     let (expired_port, stop_expired) = intake_checking_with(
         &system,
         AuthSettings {
-            clock: later,
+            clock: clock.clone(),
             ..system.idp.auth_settings()
         },
     )
     .await;
+    // Accepted while valid; once its time is up, the same token is refused, though the service
+    // has checked its signature before.
+    let accepted = knock(
+        Bearer::new(
+            system.channel(expired_port).expect("channel"),
+            Credentials::token(token.clone()),
+        ),
+        LIST,
+    )
+    .await;
+    assert_ne!(accepted.code(), Code::Unauthenticated, "{accepted:?}");
+    clock.advance(chrono::Duration::hours(2));
     let (audience_port, stop_audience) = intake_checking_with(
         &system,
         AuthSettings {

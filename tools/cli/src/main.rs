@@ -618,7 +618,7 @@ async fn show(
     })
     .await?;
     match assessment {
-        Some(assessment) => {
+        Part::Found(assessment) => {
             println!(
                 "Assessment: {:?} (rules {})",
                 assessment.outcome(),
@@ -628,7 +628,8 @@ async fn show(
                 println!("  {}: {}", rule.rule_id, rule.explanation_en);
             }
         }
-        None => println!("Assessment: not yet"),
+        Part::NotYet => println!("Assessment: not yet"),
+        Part::NotShown => println!("Assessment: not shown to this role"),
     }
 
     let deadlines = pb::deadline_monitoring_service_client::DeadlineMonitoringServiceClient::new(
@@ -648,33 +649,46 @@ async fn show(
         async move { client.get_deadline(request).await }
     })
     .await?;
-    match deadline.and_then(|deadline| deadline.due_date.map(|due| (due, deadline.working_days))) {
-        Some((due, days)) => println!(
+    match deadline {
+        Part::Found(pb::Deadline {
+            due_date: Some(due),
+            working_days: days,
+            ..
+        }) => println!(
             "Answer due: {:04}-{:02}-{:02} ({days} working days)",
             due.year, due.month, due.day
         ),
-        None => println!("Answer due: not yet scheduled"),
+        Part::Found(_) | Part::NotYet => println!("Answer due: not yet scheduled"),
+        Part::NotShown => println!("Answer due: not shown to this role"),
     }
     Ok(())
 }
 
+/// What a look-up of one part of an inquiry found.
+enum Part<T> {
+    Found(T),
+    /// Not there yet when the wait ran out.
+    NotYet,
+    /// The caller's role may read the inquiry but not this part of it.
+    NotShown,
+}
+
 /// Calls `get` until it finds something or `give_up` passes; NOT_FOUND means "not yet".
-async fn poll_until_found<T, F, Fut>(give_up: Instant, mut get: F) -> anyhow::Result<Option<T>>
+async fn poll_until_found<T, F, Fut>(give_up: Instant, mut get: F) -> anyhow::Result<Part<T>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 {
     loop {
         match get().await {
-            Ok(response) => return Ok(Some(response.into_inner())),
+            Ok(response) => return Ok(Part::Found(response.into_inner())),
             Err(status) if status.code() == tonic::Code::NotFound && Instant::now() < give_up => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
-            // A role that may read the inquiry may still not see this part of it.
+            Err(status) if status.code() == tonic::Code::NotFound => return Ok(Part::NotYet),
             Err(status) if status.code() == tonic::Code::PermissionDenied => {
                 eprintln!("note: {}", status.message());
-                return Ok(None);
+                return Ok(Part::NotShown);
             }
             Err(status) => return Err(status.into()),
         }

@@ -371,6 +371,12 @@ async fn the_cli_acts_as_the_role_it_is_asked_to_and_reads_and_checks_the_access
     .await;
     assert!(as_department.status.success(), "{}", stderr(&as_department));
     assert!(stdout(&as_department).starts_with(&format!("Inquiry {reference}:")));
+    // Parts of the inquiry its role may not see are said to be withheld, not missing.
+    assert!(
+        !stdout(&as_department).contains("not yet"),
+        "{}",
+        stdout(&as_department)
+    );
     let no_role = borgerraad(&["token"], &env).await;
     assert!(!no_role.status.success());
     assert!(

@@ -7,6 +7,8 @@
 //! Any standard provider works (Keycloak, Entra ID, the municipalities' common access-control
 //! service): which claim holds the roles and which the departments is configuration.
 
+#[cfg(feature = "unauthenticated-baseline")]
+pub mod baseline;
 mod http;
 mod layer;
 pub mod policy;

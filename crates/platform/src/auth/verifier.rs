@@ -1,7 +1,8 @@
 //! Verifying bearer tokens: the provider's keys are found by OpenID Connect discovery (issuer →
 //! `jwks_uri`), cached, and fetched again when a token names a key the cache lacks (the
 //! provider rotated its keys); issuer, audience, expiry and not-before are checked with a small
-//! allowance for clock skew, against the injected clock.
+//! allowance for clock skew, against the injected clock. A token whose signature was checked is
+//! trusted for a minute without checking it again; its expiry is checked on every call.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +34,12 @@ const ACCEPTED: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
+/// How long a verified token is taken on trust before its signature is checked again.
+const VERIFIED_FOR: Duration = Duration::from_secs(60);
+
+/// How many verified tokens are kept; past that the cache starts afresh.
+const VERIFIED_CAPACITY: usize = 4096;
+
 pub struct Verifier {
     settings: AuthSettings,
     clock: SharedClock,
@@ -40,6 +47,18 @@ pub struct Verifier {
     keys: RwLock<KeySet>,
     /// One fetch at a time; others wait for its result.
     fetching: Mutex<()>,
+    /// Tokens whose signature, issuer and audience were checked lately: a web form or a service
+    /// sends the same token with every call, and a signature check costs more than the rest of a
+    /// submission's handling in the service. Expiry is checked on every call all the same.
+    verified: std::sync::Mutex<HashMap<String, Verified>>,
+}
+
+#[derive(Clone)]
+struct Verified {
+    principal: Principal,
+    expires: i64,
+    not_before: Option<i64>,
+    at: Instant,
 }
 
 #[derive(Default)]
@@ -71,6 +90,7 @@ impl Verifier {
             http,
             keys: RwLock::default(),
             fetching: Mutex::new(()),
+            verified: std::sync::Mutex::default(),
         }))
     }
 
@@ -93,9 +113,22 @@ impl Verifier {
 
     /// The caller a bearer token names, if the token is valid.
     pub async fn verify(&self, token: &str) -> Result<Principal, Rejection> {
+        if let Some(known) = self.recently_verified(token) {
+            self.check_times(known.expires, known.not_before)?;
+            return Ok(known.principal);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(Rejection::Algorithm(format!("{:?}", header.alg)));
+        }
+        // Another provider's token names keys this provider does not publish: say that it comes
+        // from another issuer, not that its key is unknown, and fetch no keys for it. It is
+        // refused either way; nothing else is read from the token before its signature is checked.
+        let issuer = jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Value>(token)
+            .ok()
+            .and_then(|claims| claims.get("iss")?.as_str().map(str::to_owned));
+        if issuer.is_some_and(|issuer| issuer != self.settings.issuer) {
+            return Err(Rejection::Issuer);
         }
         let (key, key_alg) = self.key_for(header.kid.as_deref()).await?;
         if key_alg.is_some_and(|alg| alg != header.alg) {
@@ -130,27 +163,58 @@ impl Verifier {
                 }
             })?
             .claims;
-        self.check_times(&claims)?;
-        Principal::from_claims(
+        let time = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
+        let expires = time("exp").ok_or(Rejection::MissingClaim("exp".into()))?;
+        let not_before = time("nbf");
+        self.check_times(expires, not_before)?;
+        let principal = Principal::from_claims(
             &claims,
             &self.settings.roles_claim,
             &self.settings.departments_claim,
         )
-        .ok_or(Rejection::NoSubject)
+        .ok_or(Rejection::NoSubject)?;
+        self.remember(
+            token,
+            Verified {
+                principal: principal.clone(),
+                expires,
+                not_before,
+                at: Instant::now(),
+            },
+        );
+        Ok(principal)
     }
 
-    fn check_times(&self, claims: &serde_json::Value) -> Result<(), Rejection> {
+    fn check_times(&self, expires: i64, not_before: Option<i64>) -> Result<(), Rejection> {
         let now = self.clock.now().timestamp();
         let leeway = i64::try_from(self.settings.leeway.as_secs()).unwrap_or(i64::MAX);
-        let time = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
-        let expires = time("exp").ok_or(Rejection::MissingClaim("exp".into()))?;
         if now > expires.saturating_add(leeway) {
             return Err(Rejection::Expired);
         }
-        if time("nbf").is_some_and(|not_before| now.saturating_add(leeway) < not_before) {
+        if not_before.is_some_and(|not_before| now.saturating_add(leeway) < not_before) {
             return Err(Rejection::NotYetValid);
         }
         Ok(())
+    }
+
+    fn recently_verified(&self, token: &str) -> Option<Verified> {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        verified
+            .get(token)
+            .filter(|known| known.at.elapsed() < VERIFIED_FOR)
+            .cloned()
+    }
+
+    fn remember(&self, token: &str, known: Verified) {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.retain(|_, known| known.at.elapsed() < VERIFIED_FOR);
+            // Still full: many callers at once. Start afresh rather than track ages.
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+        }
+        verified.insert(token.to_owned(), known);
     }
 
     async fn key_for(
