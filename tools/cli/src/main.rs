@@ -11,7 +11,8 @@
 //!
 //! Every call carries an access token for the role the command needs (`submit`: web-form,
 //! `show`, `export-person-data`: caseworker, `summary` and `annual-report`: report-reader,
-//! `rebuild-reporting`, `reseal-status`: operator), or the role `--as` names; `token --as ROLE` prints one for scripts and grpcurl.
+//! `rebuild-reporting`, `reseal-status`: operator), or the role `--as` names; `token --as ROLE`
+//! prints one for scripts and grpcurl.
 //! Where tokens come from: see [`borgerraad_cli::token`].
 //!
 //! The services are found from `PORT_BASE` (intake on PORT_BASE + 1 … reporting on + 4, as
