@@ -424,7 +424,11 @@ impl IntakeApi {
         let mut inquiries = Vec::with_capacity(ids.len());
         let mut accesses = Vec::with_capacity(ids.len());
         for id in &ids {
-            let Some(row) = db::get_inquiry(&mut *transaction, *id).await? else {
+            // Only caseworkers may export, but a token may carry a department scope too.
+            let Some(row) = db::get_inquiry(&mut *transaction, *id)
+                .await?
+                .filter(|row| caller.principal.may_see_department(&row.department))
+            else {
                 continue;
             };
             let journal = db::journal(&mut *transaction, *id).await?;

@@ -11,8 +11,9 @@
 //! Each batch is one transaction that claims its rows with `FOR UPDATE SKIP LOCKED`, so the job
 //! can stop anywhere and resume at the next start, and replicas share the rows. A replica claims
 //! only what its ring's *older* keys made: during a rolling rotation a replica that does not yet
-//! know the newest key leaves that key's values alone instead of failing on them, and the
-//! replicas with the newest key finish the work.
+//! know the newest key leaves that key's values alone instead of failing on them. What such a
+//! replica moves to its own (no longer newest) key after the newest replicas finished is moved
+//! on when it is restarted with the newest key, as a rolling restart does.
 
 use std::sync::Arc;
 use std::time::Duration;
