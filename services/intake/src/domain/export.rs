@@ -222,6 +222,15 @@ fn role_da(code: &str) -> &str {
     }
 }
 
+/// A token may carry several roles (`caseworker, operator`): each in Danish.
+fn roles_da(roles: &str) -> String {
+    roles
+        .split(',')
+        .map(|role| role_da(role.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn data_da(code: &str) -> &str {
     match code {
         "requester" => "oplysninger om dig",
@@ -299,7 +308,7 @@ pub fn render_html(export: &PersonExport) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 escape_html(&danish_time(access.at)),
                 escape_html(&access.reference),
-                escape_html(role_da(&access.role)),
+                escape_html(&roles_da(&access.role)),
                 escape_html(access.department.as_deref().unwrap_or("Borgerrådgiveren")),
                 escape_html(access.purpose.as_deref().unwrap_or("")),
                 escape_html(&data.join(", ")),
@@ -518,6 +527,14 @@ mod tests {
         assert!(html.contains("Medarbejder hos Borgerrådgiveren"));
         // Self-contained: nothing fetched from elsewhere.
         assert!(!html.contains("http"));
+    }
+
+    #[test]
+    fn each_of_several_roles_is_named_in_danish() {
+        assert_eq!(
+            roles_da("caseworker, operator"),
+            "Medarbejder hos Borgerrådgiveren, Drift"
+        );
     }
 
     #[test]
