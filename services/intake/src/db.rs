@@ -539,3 +539,135 @@ pub struct AssessmentInForce {
     pub fired_rule_ids: Vec<String>,
     pub revision: i64,
 }
+
+/// The id of the key that sealed a `bytea` value in the storage layout of
+/// `personal_data::Sealed::to_bytes` (version, key id length, key id, …).
+const SEALED_KEY_ID: &str = "convert_from(substring({col} from 3 for get_byte({col}, 1)), 'UTF8')";
+/// The id of the key that made a fingerprint (`personal_data::Fingerprint::to_bytes`: key id
+/// length, key id, MAC).
+const FINGERPRINT_KEY_ID: &str =
+    "convert_from(substring({col} from 2 for get_byte({col}, 0)), 'UTF8')";
+
+fn key_id_of(layout: &str, column: &str) -> String {
+    layout.replace("{col}", column)
+}
+
+/// A sealed inquiry whose record or CPR fingerprint a key to retire made.
+#[derive(sqlx::FromRow)]
+pub struct ResealInquiry {
+    pub inquiry_id: Uuid,
+    pub personal: Vec<u8>,
+}
+
+/// Up to `limit` sealed inquiries whose record or CPR fingerprint one of `key_ids` made,
+/// locked; rows another transaction holds are skipped, so replicas share the work.
+pub async fn claim_inquiries_sealed_with(
+    connection: &mut PgConnection,
+    key_ids: &[String],
+    limit: i64,
+) -> sqlx::Result<Vec<ResealInquiry>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT inquiry_id, personal FROM inquiries \
+         WHERE personal IS NOT NULL AND ({record} = ANY($1) \
+           OR (requester_cpr_fingerprint IS NOT NULL AND {fingerprint} = ANY($1))) \
+         ORDER BY number LIMIT $2 FOR UPDATE SKIP LOCKED",
+        record = key_id_of(SEALED_KEY_ID, "personal"),
+        fingerprint = key_id_of(FINGERPRINT_KEY_ID, "requester_cpr_fingerprint"),
+    )))
+    .bind(key_ids)
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
+/// Stores claimed inquiries' records and CPR fingerprints made again with the current key.
+pub async fn store_resealed_inquiries(
+    connection: &mut PgConnection,
+    resealed: Vec<(Uuid, Vec<u8>, Option<Vec<u8>>)>,
+) -> sqlx::Result<()> {
+    let mut ids = Vec::with_capacity(resealed.len());
+    let mut records = Vec::with_capacity(resealed.len());
+    let mut fingerprints = Vec::with_capacity(resealed.len());
+    for (id, record, fingerprint) in resealed {
+        ids.push(id);
+        records.push(record);
+        fingerprints.push(fingerprint);
+    }
+    sqlx::query(
+        "UPDATE inquiries i SET personal = s.personal, \
+           requester_cpr_fingerprint = s.cpr_fingerprint \
+         FROM UNNEST($1::uuid[], $2::bytea[], $3::bytea[]) \
+           AS s(inquiry_id, personal, cpr_fingerprint) \
+         WHERE i.inquiry_id = s.inquiry_id",
+    )
+    .bind(ids)
+    .bind(records)
+    .bind(fingerprints)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A journal entry whose details a key to retire sealed.
+#[derive(sqlx::FromRow)]
+pub struct ResealEntry {
+    pub inquiry_id: Uuid,
+    pub version: i64,
+    pub details_sealed: Vec<u8>,
+}
+
+/// Up to `limit` journal entries whose details one of `key_ids` sealed, locked, skipping
+/// entries another transaction holds.
+pub async fn claim_entries_sealed_with(
+    connection: &mut PgConnection,
+    key_ids: &[String],
+    limit: i64,
+) -> sqlx::Result<Vec<ResealEntry>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT inquiry_id, version, details_sealed FROM journal \
+         WHERE details_sealed IS NOT NULL AND {key} = ANY($1) \
+         ORDER BY inquiry_id, version LIMIT $2 FOR UPDATE SKIP LOCKED",
+        key = key_id_of(SEALED_KEY_ID, "details_sealed"),
+    )))
+    .bind(key_ids)
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
+/// How many values each key seals (or fingerprinted), per kind, and what is still plain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealCounts {
+    /// (key id, inquiries' records, journal entries' details, CPR fingerprints), by key id.
+    pub by_key: Vec<(String, i64, i64, i64)>,
+    pub plain_inquiries: i64,
+    pub plain_journal_entries: i64,
+}
+
+pub async fn seal_counts(pool: &PgPool) -> sqlx::Result<SealCounts> {
+    let by_key: Vec<(String, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT key_id, count(*) FILTER (WHERE kind = 'record'), \
+           count(*) FILTER (WHERE kind = 'journal'), count(*) FILTER (WHERE kind = 'fingerprint') \
+         FROM (SELECT 'record' AS kind, {record} AS key_id FROM inquiries WHERE personal IS NOT NULL \
+           UNION ALL SELECT 'fingerprint', {fingerprint} FROM inquiries \
+             WHERE requester_cpr_fingerprint IS NOT NULL \
+           UNION ALL SELECT 'journal', {journal} FROM journal WHERE details_sealed IS NOT NULL) AS v \
+         GROUP BY key_id ORDER BY key_id",
+        record = key_id_of(SEALED_KEY_ID, "personal"),
+        fingerprint = key_id_of(FINGERPRINT_KEY_ID, "requester_cpr_fingerprint"),
+        journal = key_id_of(SEALED_KEY_ID, "details_sealed"),
+    )))
+    .fetch_all(pool)
+    .await?;
+    let (plain_inquiries, plain_journal_entries): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM inquiries WHERE personal IS NULL), \
+           (SELECT count(*) FROM journal WHERE details_sealed IS NULL)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(SealCounts {
+        by_key,
+        plain_inquiries,
+        plain_journal_entries,
+    })
+}

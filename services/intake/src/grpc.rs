@@ -394,6 +394,80 @@ impl IntakeApi {
         Ok(inquiries)
     }
 
+    /// Every inquiry of `person` with all its personal data (CPR numbers revealed: it is the
+    /// person's own access request) and the access log of those inquiries. Each inquiry's
+    /// access is recorded in the transaction of the read, before anything is returned, and the
+    /// log read after it, so the export lists its own entries too.
+    async fn export(
+        &self,
+        caller: &Caller,
+        person: &Person,
+        purpose: Option<String>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Exported, IntakeError> {
+        /// Access-log entries read per round trip.
+        const PAGE: i64 = 1_000;
+        let (fingerprints, cvr): (Vec<Vec<u8>>, Option<&str>) = match person {
+            Person::Cpr(cpr) => (
+                self.keyring
+                    .fingerprints(&crate::audit::person_key(cpr.digits()))
+                    .iter()
+                    .map(personal_data::Fingerprint::to_bytes)
+                    .collect(),
+                None,
+            ),
+            Person::Cvr(cvr) => (Vec::new(), Some(cvr.digits())),
+        };
+        let mut transaction = self.pool.begin().await?;
+        let ids =
+            crate::audit::store::inquiries_of_person(&mut *transaction, &fingerprints, cvr).await?;
+        let mut inquiries = Vec::with_capacity(ids.len());
+        let mut accesses = Vec::with_capacity(ids.len());
+        for id in &ids {
+            // Only caseworkers may export, but a token may carry a department scope too.
+            let Some(row) = db::get_inquiry(&mut *transaction, *id)
+                .await?
+                .filter(|row| caller.principal.may_see_department(&row.department))
+            else {
+                continue;
+            };
+            let journal = db::journal(&mut *transaction, *id).await?;
+            let (inquiry, shown) = self.to_proto(row, journal, true)?;
+            let mut data = data_shown(&inquiry, shown, true);
+            data.push(DataKind::AccessLog);
+            accesses.push(Access::new(
+                now,
+                caller.accessor(),
+                *id,
+                data,
+                purpose.clone(),
+                caller.trace_id.clone(),
+            ));
+            inquiries.push(inquiry);
+        }
+        crate::audit::store::append_in(&mut transaction, accesses).await?;
+        let mut access_log = Vec::new();
+        let mut after = 0;
+        loop {
+            let page =
+                crate::audit::store::list_for_inquiries(&mut *transaction, &ids, after, PAGE)
+                    .await?;
+            let full = page.len() as i64 == PAGE;
+            if let Some(last) = page.last() {
+                after = last.entry.position;
+            }
+            access_log.extend(page.into_iter().map(access_log_entry));
+            if !full {
+                break;
+            }
+        }
+        transaction.commit().await?;
+        Ok(Exported {
+            inquiries,
+            access_log,
+        })
+    }
+
     async fn submit(
         &self,
         request: pb::SubmitInquiryRequest,
@@ -581,6 +655,191 @@ impl IntakeApi {
             Err(StepError::Unexpected(error)) => return Err(unexpected(&error)),
         }
         Ok(Response::new(self.read(id, caller, false, None).await?))
+    }
+}
+
+/// The person an access request names: a CPR or a CVR number.
+enum Person {
+    Cpr(personal_data::Cpr),
+    Cvr(personal_data::Cvr),
+}
+
+impl Person {
+    /// As the person knows it, for their own letter: the CPR number in full.
+    fn shown(&self) -> String {
+        match self {
+            Self::Cpr(cpr) => cpr_for_display(cpr.digits(), true),
+            Self::Cvr(cvr) => cvr.digits().to_owned(),
+        }
+    }
+}
+
+/// Exactly one of `cpr` and `cvr`, valid; what is wrong goes to `violations`.
+fn person_of(
+    cpr: &str,
+    cvr: &str,
+    today: chrono::NaiveDate,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<Person> {
+    match (cpr.trim().is_empty(), cvr.trim().is_empty()) {
+        (false, true) => personal_data::Cpr::parse(cpr, today)
+            .map(Person::Cpr)
+            .map_err(|error| {
+                violations.push(FieldViolation::new(
+                    "cpr",
+                    format!("is not a valid CPR number: {error}"),
+                ));
+            })
+            .ok(),
+        (true, false) => personal_data::Cvr::parse(cvr)
+            .map(Person::Cvr)
+            .map_err(|error| {
+                violations.push(FieldViolation::new(
+                    "cvr",
+                    format!("is not a valid CVR number: {error}"),
+                ));
+            })
+            .ok(),
+        _ => {
+            for field in ["cpr", "cvr"] {
+                violations.push(FieldViolation::new(
+                    field,
+                    "give exactly one of cpr and cvr",
+                ));
+            }
+            None
+        }
+    }
+}
+
+/// What an export holds, as the API shows it.
+struct Exported {
+    inquiries: Vec<pb::Inquiry>,
+    access_log: Vec<pb::AccessLogEntry>,
+}
+
+/// A proto enum's value as the code Rust and SQL use; `None` for UNSPECIFIED.
+fn code<P: inquiry_form::proto::ProtoEnum>(value: i32) -> Option<String> {
+    decode::<P, String>(value, |code| Some(code.to_owned()))
+        .ok()
+        .flatten()
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn access_log_entry(listed: crate::audit::store::Listed) -> pb::AccessLogEntry {
+    let access = listed.entry.access;
+    pb::AccessLogEntry {
+        position: listed.entry.position,
+        at: Some(timestamp(access.at)),
+        inquiry_id: access.inquiry_id.to_string(),
+        reference: listed.reference,
+        subject: access.accessor.subject,
+        client_id: access.accessor.client_id.unwrap_or_default(),
+        role: access.accessor.role,
+        department: access.accessor.department.unwrap_or_default(),
+        data: access.data.iter().map(|d| d.as_str().to_owned()).collect(),
+        purpose: access.purpose.unwrap_or_default(),
+        trace_id: access.trace_id.unwrap_or_default(),
+    }
+}
+
+/// An inquiry as the export document shows it.
+fn exported_inquiry(
+    inquiry: &pb::Inquiry,
+    departments: &Departments,
+) -> crate::domain::export::InquiryExport {
+    use crate::domain::export::{
+        AttachmentExport, InquiryExport, JournalExport, RepresentativeExport,
+    };
+    let requester = inquiry.requester.clone().unwrap_or_default();
+    let dialogue = inquiry.prior_dialogue.clone().unwrap_or_default();
+    InquiryExport {
+        reference: inquiry.reference.clone(),
+        received_at: inquiry
+            .received_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_default(),
+        status: code::<pb::InquiryStatus>(inquiry.status).unwrap_or_default(),
+        request_type: code::<pb::RequestType>(inquiry.request_type).unwrap_or_default(),
+        requester_kind: code::<pb::RequesterKind>(inquiry.requester_kind).unwrap_or_default(),
+        department: inquiry.department.clone(),
+        department_name: departments.name_da(&inquiry.department).to_owned(),
+        unit: non_empty(&inquiry.unit),
+        requester_name: non_empty(&requester.name),
+        requester_cpr: non_empty(&requester.cpr),
+        requester_cvr: non_empty(&requester.cvr),
+        anonymous: requester.anonymous,
+        contact_channel: code::<pb::ContactChannel>(inquiry.contact_channel),
+        representative: inquiry
+            .representative
+            .as_ref()
+            .map(|r| RepresentativeExport {
+                name: non_empty(&r.name),
+                role: code::<pb::RepresentativeRole>(r.role).unwrap_or_default(),
+                power_of_attorney_scope: non_empty(&r.power_of_attorney_scope),
+                power_of_attorney_valid_until: r
+                    .power_of_attorney_valid_until
+                    .as_ref()
+                    .and_then(borgerraad_platform::convert::from_date),
+            }),
+        consent_to_contact_department: inquiry.consent_to_contact_department,
+        description: inquiry.description.clone(),
+        desired_outcome: non_empty(&inquiry.desired_outcome),
+        prior_dialogue_held: dialogue.held,
+        prior_dialogue_date: dialogue
+            .date
+            .as_ref()
+            .and_then(borgerraad_platform::convert::from_date),
+        prior_dialogue_with_whom: non_empty(&dialogue.with_whom),
+        prior_dialogue_outcome: non_empty(&dialogue.outcome),
+        attachments: inquiry
+            .attachments
+            .iter()
+            .map(|a| AttachmentExport {
+                title: a.title.clone(),
+                document_ref: a.document_ref.clone(),
+            })
+            .collect(),
+        eligibility_outcome: code::<pb::EligibilityOutcome>(inquiry.eligibility_outcome),
+        referral_target: non_empty(&inquiry.referral_target),
+        caseworker_id: non_empty(&inquiry.caseworker_id),
+        closing_outcome: code::<pb::ClosingOutcome>(inquiry.closing_outcome),
+        journal: inquiry
+            .journal
+            .iter()
+            .map(|entry| JournalExport {
+                version: entry.version,
+                at: entry
+                    .at
+                    .as_ref()
+                    .and_then(from_timestamp)
+                    .unwrap_or_default(),
+                step: entry.step.clone(),
+                actor: entry.actor.clone(),
+                status_after: code::<pb::InquiryStatus>(entry.status_after).unwrap_or_default(),
+                details: entry.details.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn exported_access(entry: &pb::AccessLogEntry) -> crate::domain::export::AccessExport {
+    crate::domain::export::AccessExport {
+        at: entry
+            .at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_default(),
+        reference: entry.reference.clone(),
+        subject: entry.subject.clone(),
+        role: entry.role.clone(),
+        department: non_empty(&entry.department),
+        data: entry.data.clone(),
+        purpose: non_empty(&entry.purpose),
     }
 }
 
@@ -1334,6 +1593,109 @@ impl IntakeService for IntakeApi {
         Ok(Response::new(pb::ListAccessLogResponse {
             entries,
             next_page_token,
+        }))
+    }
+
+    /// Never logs the CPR or CVR number it is given, nor what it exports.
+    #[tracing::instrument(skip_all, fields(count = tracing::field::Empty), err(level = "info", Display))]
+    async fn export_person_data(
+        &self,
+        request: Request<pb::ExportPersonDataRequest>,
+    ) -> Result<Response<pb::ExportPersonDataResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let r = request.into_inner();
+        let now = self.clock.now();
+        let mut f = Fields::default();
+        let person = person_of(&r.cpr, &r.cvr, working_days::copenhagen_date(now), &mut f.0);
+        let purpose = f.text(
+            "purpose",
+            &r.purpose,
+            MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
+            true,
+        );
+        if purpose.as_deref().is_some_and(find_cpr_like) {
+            // The access log never holds a CPR number.
+            f.0.push(FieldViolation::new(
+                "purpose",
+                "must not contain a CPR number",
+            ));
+        }
+        let format = match pb::ExportFormat::try_from(r.format) {
+            Ok(format) => format,
+            Err(_) => {
+                f.0.push(FieldViolation::new("format", "is not a known value"));
+                pb::ExportFormat::Unspecified
+            }
+        };
+        let (Some(person), true) = (person, f.0.is_empty()) else {
+            return Err(invalid_argument(&f.0));
+        };
+        let export = self
+            .export(&caller, &person, purpose, now)
+            .await
+            .map_err(Status::from)?;
+        tracing::Span::current().record("count", export.inquiries.len());
+        tracing::info!(
+            subject = %caller.principal.subject,
+            inquiries = export.inquiries.len(),
+            "personal data exported"
+        );
+        let plain = crate::domain::export::PersonExport {
+            exported_at: now,
+            person: person.shown(),
+            inquiries: export
+                .inquiries
+                .iter()
+                .map(|inquiry| exported_inquiry(inquiry, &self.departments))
+                .collect(),
+            access_log: export.access_log.iter().map(exported_access).collect(),
+        };
+        let (media_type, document) = match format {
+            pb::ExportFormat::Html => (
+                "text/html; charset=utf-8",
+                crate::domain::export::render_html(&plain),
+            ),
+            pb::ExportFormat::Json | pb::ExportFormat::Unspecified => (
+                "application/json",
+                crate::domain::export::render_json(&plain),
+            ),
+        };
+        Ok(Response::new(pb::ExportPersonDataResponse {
+            exported_at: Some(timestamp(now)),
+            data_held: !export.inquiries.is_empty(),
+            inquiries: export.inquiries,
+            access_log: export.access_log,
+            media_type: media_type.to_owned(),
+            document,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, err(level = "info", Display))]
+    async fn get_reseal_status(
+        &self,
+        _request: Request<pb::GetResealStatusRequest>,
+    ) -> Result<Response<pb::GetResealStatusResponse>, Status> {
+        let status = crate::reseal::status(&self.pool, &self.keyring)
+            .await
+            .map_err(IntakeError::from)?;
+        let done = status.done();
+        Ok(Response::new(pb::GetResealStatusResponse {
+            current_key_id: status.current_key_id,
+            done,
+            keys: status
+                .keys
+                .into_iter()
+                .map(|key| pb::SealedByKey {
+                    key_id: key.key_id,
+                    inquiries: key.inquiries,
+                    journal_entries: key.journal_entries,
+                    cpr_fingerprints: key.cpr_fingerprints,
+                    in_key_ring: key.in_key_ring,
+                })
+                .collect(),
+            plain_inquiries: status.plain_inquiries,
+            plain_journal_entries: status.plain_journal_entries,
         }))
     }
 

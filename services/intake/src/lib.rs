@@ -10,6 +10,8 @@
 //! - [`events`]: the events intake publishes and its consumer of `eligibility.assessed`.
 //! - [`grpc`]: the `IntakeService` adapter, proto ⇄ domain.
 //! - [`upgrade`]: the job at start that seals rows written before personal data was sealed.
+//! - [`reseal`]: the job after it that moves values sealed with older keys to the current one,
+//!   so an older key can be retired.
 //! - [`startup`]: settings and the [`startup::Application`] that wires it all and runs it.
 //!
 //! Personal data (names, CPR numbers, the description and every other free text) lives only in
@@ -23,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod reseal;
 pub mod startup;
 pub mod upgrade;
 

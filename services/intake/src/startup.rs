@@ -92,7 +92,8 @@ impl Application {
 
     /// Serves until `shutdown`; then drains calls, finishes the assessments in hand and lets the
     /// outbox relay finish its batch. Rows written before personal data was sealed are sealed
-    /// meanwhile (see [`crate::upgrade`]).
+    /// meanwhile (see [`crate::upgrade`]), then values sealed with older keys re-sealed with the
+    /// current one ([`crate::reseal`]).
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self
             .api
@@ -117,12 +118,21 @@ impl Application {
         )
         .run(shutdown.clone())
         .boxed();
-        let sealing = crate::upgrade::seal_plain_rows(
-            self.core.pool.clone(),
-            self.api.keyring.clone(),
-            shutdown.clone(),
-        )
-        .boxed();
+        // Plain rows first: the upgrade seals them with the current key, and until then they
+        // may hold a CPR number sealed with an older one.
+        let sealing = {
+            let (pool, keyring, shutdown) = (
+                self.core.pool.clone(),
+                self.api.keyring.clone(),
+                shutdown.clone(),
+            );
+            async move {
+                crate::upgrade::seal_plain_rows(pool.clone(), keyring.clone(), shutdown.clone())
+                    .await;
+                crate::reseal::reseal_older_keys(pool, keyring, shutdown).await;
+            }
+            .boxed()
+        };
         let routes = tonic::service::Routes::new(IntakeServiceServer::new(self.api));
         self.core
             .run(

@@ -5,11 +5,14 @@
 //! reporting figures, `example` submits a sample inquiry and waits until every service has
 //! handled it, `annual-report` writes the year's report, `rebuild-reporting` rebuilds the
 //! figures from the stream, `access-log` prints who looked at an inquiry's or a person's data
-//! and why, and `verify-audit-log` checks that the access log was not changed.
+//! and why, `verify-audit-log` checks that the access log was not changed, `export-person-data`
+//! answers a person's access request with a JSON export or a Danish letter, and `reseal-status`
+//! shows how many values each sealing key still seals.
 //!
 //! Every call carries an access token for the role the command needs (`submit`: web-form,
-//! `show`: caseworker, `summary` and `annual-report`: report-reader, `rebuild-reporting`:
-//! operator), or the role `--as` names; `token --as ROLE` prints one for scripts and grpcurl.
+//! `show`, `export-person-data`: caseworker, `summary` and `annual-report`: report-reader,
+//! `rebuild-reporting`, `reseal-status`: operator), or the role `--as` names; `token --as ROLE`
+//! prints one for scripts and grpcurl.
 //! Where tokens come from: see [`borgerraad_cli::token`].
 //!
 //! The services are found from `PORT_BASE` (intake on PORT_BASE + 1 … reporting on + 4, as
@@ -150,6 +153,25 @@ enum Command {
         #[arg(long, default_value = "")]
         purpose: String,
     },
+    /// Answers a person's access request (caseworker): every inquiry of the person with all
+    /// personal data held, its journal and access log, as JSON or as a Danish letter (HTML).
+    ExportPersonData {
+        #[arg(long, conflicts_with = "cvr", required_unless_present = "cvr")]
+        cpr: Option<String>,
+        #[arg(long)]
+        cvr: Option<String>,
+        /// Why the data is exported (e.g. Indsigtsanmodning); recorded in the access log.
+        #[arg(long)]
+        purpose: String,
+        #[arg(long, value_parser = ["json", "html"], default_value = "json")]
+        format: String,
+        /// The file to write; standard output when left out.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Shows how many sealed values each key of PERSONAL_DATA_KEYS still seals (operator): an
+    /// older key may be removed once it seals nothing.
+    ResealStatus,
     /// Prints an access token for the role `--as` names, for scripts and grpcurl:
     /// `grpcurl -H "authorization: Bearer $(borgerraad token --as caseworker)" …`
     Token {
@@ -279,6 +301,27 @@ async fn main() -> anyhow::Result<()> {
             }
             access_log(access, &services, request).await
         }
+        Command::ExportPersonData {
+            cpr,
+            cvr,
+            purpose,
+            format,
+            out,
+        } => {
+            let request = pb::ExportPersonDataRequest {
+                cpr: cpr.clone().unwrap_or_default(),
+                cvr: cvr.clone().unwrap_or_default(),
+                purpose: purpose.clone(),
+                format: if format == "html" {
+                    pb::ExportFormat::Html
+                } else {
+                    pb::ExportFormat::Json
+                }
+                .into(),
+            };
+            export_person_data(access, &services, request, out.as_deref()).await
+        }
+        Command::ResealStatus => reseal_status(access, &services).await,
         Command::Summary => summary(access, &services).await,
         Command::Example => {
             let submitted = submit(
@@ -389,6 +432,78 @@ async fn verify_audit_log(access: &Access, services: &Addresses) -> anyhow::Resu
     println!(
         "the access log is intact: {} entries, head {}",
         verdict.entries, verdict.head_hash
+    );
+    Ok(())
+}
+
+async fn export_person_data(
+    access: &Access,
+    services: &Addresses,
+    request: pb::ExportPersonDataRequest,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "caseworker")
+            .await?,
+    );
+    let export = intake.export_person_data(request).await?.into_inner();
+    match out {
+        Some(out) => {
+            std::fs::write(out, export.document.as_bytes())
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            // On stderr: standard output stays the document's when no file is named.
+            eprintln!(
+                "wrote {} ({}, {} inquiries, {} access-log entries)",
+                out.display(),
+                export.media_type,
+                export.inquiries.len(),
+                export.access_log.len()
+            );
+        }
+        None => println!("{}", export.document),
+    }
+    Ok(())
+}
+
+async fn reseal_status(access: &Access, services: &Addresses) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "operator")
+            .await?,
+    );
+    let status = intake
+        .get_reseal_status(pb::GetResealStatusRequest::default())
+        .await?
+        .into_inner();
+    println!("current key: {}", status.current_key_id);
+    println!(
+        "{:<32} {:>10} {:>16} {:>16}  in key ring",
+        "key", "inquiries", "journal entries", "cpr fingerprints"
+    );
+    for key in &status.keys {
+        println!(
+            "{:<32} {:>10} {:>16} {:>16}  {}",
+            key.key_id,
+            key.inquiries,
+            key.journal_entries,
+            key.cpr_fingerprints,
+            if key.in_key_ring { "yes" } else { "NO" }
+        );
+    }
+    if status.plain_inquiries + status.plain_journal_entries > 0 {
+        println!(
+            "not yet sealed: {} inquiries, {} journal entries",
+            status.plain_inquiries, status.plain_journal_entries
+        );
+    }
+    println!(
+        "{}",
+        if status.done {
+            "done: only the current key seals anything; older keys may be removed"
+        } else {
+            "not done: older keys are still needed"
+        }
     );
     Ok(())
 }

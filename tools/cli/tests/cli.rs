@@ -388,6 +388,72 @@ async fn the_cli_acts_as_the_role_it_is_asked_to_and_reads_and_checks_the_access
 }
 
 #[tokio::test]
+async fn export_person_data_writes_the_letter_and_reseal_status_shows_the_keys() {
+    let system = TestSystem::start().await.expect("system starts");
+    let env = explicit_addresses(&system);
+    let mut submission = borgerraad_test_harness::valid_submission();
+    if let Some(requester) = submission.requester.as_mut() {
+        requester.cpr = "010190-1234".into();
+    }
+    submission.description = "Hej <script>alert(1)</script>".into();
+    system
+        .intake_as(borgerraad_test_harness::idp::STAFF)
+        .await
+        .submit_inquiry(submission)
+        .await
+        .expect("submitted");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let letter = dir.path().join("indsigt.html");
+    let letter_arg = letter.to_string_lossy().into_owned();
+
+    let exported = borgerraad(
+        &[
+            "export-person-data",
+            "--cpr",
+            "010190-1234",
+            "--purpose",
+            "Indsigtsanmodning",
+            "--format",
+            "html",
+            "--out",
+            &letter_arg,
+        ],
+        &env,
+    )
+    .await;
+
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let html = std::fs::read_to_string(&letter).expect("written");
+    assert!(html.contains("Indsigt i dine personoplysninger"));
+    assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
+    let json = borgerraad(
+        &[
+            "export-person-data",
+            "--cpr",
+            "010190-1234",
+            "--purpose",
+            "Indsigtsanmodning",
+        ],
+        &env,
+    )
+    .await;
+    assert!(json.status.success(), "{}", stderr(&json));
+    let document: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("JSON");
+    assert_eq!(document["inquiries"][0]["requester_cpr"], "010190-1234");
+    let refused = borgerraad(&["export-person-data", "--cpr", "010190-1234"], &env).await;
+    assert!(!refused.status.success(), "--purpose is required");
+
+    let status = borgerraad(&["reseal-status"], &env).await;
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(
+        stdout(&status).contains("done: only the current key"),
+        "{}",
+        stdout(&status)
+    );
+    system.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test]
 async fn the_cli_trusts_only_the_ca_it_is_given_and_says_how_to_give_one() {
     let system = TestSystem::start().await.expect("system starts");
     let reporting = ("REPORTING_URL", url(system.ports.reporting));

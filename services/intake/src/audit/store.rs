@@ -169,8 +169,8 @@ pub struct Listed {
 }
 
 /// Up to `limit` entries about the given inquiries after position `after`, oldest first.
-pub async fn list_for_inquiries(
-    pool: &PgPool,
+pub async fn list_for_inquiries<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     inquiry_ids: &[Uuid],
     after: i64,
     limit: i64,
@@ -190,7 +190,7 @@ pub async fn list_for_inquiries(
     .bind(inquiry_ids)
     .bind(after)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await
     .context("cannot read the access log")?;
     rows.into_iter()
@@ -208,8 +208,8 @@ pub async fn list_for_inquiries(
 
 /// The inquiries of one person: by the keyed fingerprints of their CPR number (one per key of
 /// the ring) or by their CVR number.
-pub async fn inquiries_of_person(
-    pool: &PgPool,
+pub async fn inquiries_of_person<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     cpr_fingerprints: &[Vec<u8>],
     cvr: Option<&str>,
 ) -> anyhow::Result<Vec<Uuid>> {
@@ -220,7 +220,7 @@ pub async fn inquiries_of_person(
     )
     .bind(cpr_fingerprints)
     .bind(cvr)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await
     .context("cannot look up the person's inquiries")
 }

@@ -1,8 +1,10 @@
 //! The inquiry as the office registers it. The form's vocabulary and the rules a submission
 //! must meet live in the `inquiry-form` crate, shared with eligibility's pre-check, and are
-//! re-exported here; [`lifecycle`] holds the case flow that follows, and [`personal`] how the
-//! personal data is sealed at rest and shown.
+//! re-exported here; [`lifecycle`] holds the case flow that follows, [`personal`] how the
+//! personal data is sealed at rest and shown, and [`export`] a person's access request as a
+//! document.
 
+pub mod export;
 pub mod lifecycle;
 pub mod personal;
 
