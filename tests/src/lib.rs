@@ -148,6 +148,12 @@ impl TestSystem {
                 common: settings("intake", &database, &nats, idp, &pki, port(1))?,
                 departments: borgerraad_platform::departments::Departments::odense(),
                 personal_data_keys: Arc::new(test_keyring()),
+                // Due personal data goes within a fifth of a second of the test moving the clock
+                // past the retention time.
+                retention: intake::erasure::RetentionSettings {
+                    interval: Duration::from_millis(200),
+                    ..Default::default()
+                },
             },
             clock.clone(),
         )

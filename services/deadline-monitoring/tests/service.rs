@@ -2182,6 +2182,7 @@ async fn start_intake(
             personal_data_keys: Arc::new(personal_data::Keyring::new(
                 personal_data::DataKey::generate("test").expect("key"),
             )),
+            retention: Default::default(),
         },
         clock,
     )

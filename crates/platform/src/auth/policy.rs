@@ -62,6 +62,7 @@ pub const GRANTS: &[Grant] = grants![
     INTAKE / "AmendInquiry" => [Caseworker],
     INTAKE / "ListAccessLog" => [Caseworker],
     INTAKE / "VerifyAuditLog" => [Operator],
+    INTAKE / "ErasePersonData" => [Caseworker],
     ELIGIBILITY / "Evaluate" => [WebForm, Caseworker],
     ELIGIBILITY / "GetAssessment" => [Caseworker],
     ELIGIBILITY / "ListAssessments" => [Caseworker],

@@ -1,10 +1,11 @@
 //! The inquiry as the office registers it. The form's vocabulary and the rules a submission
 //! must meet live in the `inquiry-form` crate, shared with eligibility's pre-check, and are
-//! re-exported here; [`lifecycle`] holds the case flow that follows, and [`personal`] how the
-//! personal data is sealed at rest and shown.
+//! re-exported here; [`lifecycle`] holds the case flow that follows, [`personal`] how the
+//! personal data is sealed at rest and shown, and [`retention`] when it is erased.
 
 pub mod lifecycle;
 pub mod personal;
+pub mod retention;
 
 pub use inquiry_form::*;
 use uuid::Uuid;
