@@ -5,7 +5,8 @@
 //! reporting figures, `example` submits a sample inquiry and waits until every service has
 //! handled it, `annual-report` writes the year's report, `rebuild-reporting` rebuilds the
 //! figures from the stream, `access-log` prints who looked at an inquiry's or a person's data
-//! and why, and `verify-audit-log` checks that the access log was not changed.
+//! and why, `verify-audit-log` checks that the access log was not changed, and
+//! `erase-person-data` erases a person's personal data before its retention time.
 //!
 //! Every call carries an access token for the role the command needs (`submit`: web-form,
 //! `show`: caseworker, `summary` and `annual-report`: report-reader, `rebuild-reporting`:
@@ -150,6 +151,18 @@ enum Command {
         #[arg(long, default_value = "")]
         purpose: String,
     },
+    /// Erases the personal data of a person's inquiries, by CPR or CVR number, before the
+    /// retention time (caseworker); refused while any of them is open.
+    ErasePersonData {
+        #[arg(long, conflicts_with = "cvr", required_unless_present = "cvr")]
+        cpr: Option<String>,
+        #[arg(long)]
+        cvr: Option<String>,
+        /// Why the data goes before its time (e.g. Anmodning om sletning); recorded in the access
+        /// log.
+        #[arg(long)]
+        reason: String,
+    },
     /// Prints an access token for the role `--as` names, for scripts and grpcurl:
     /// `grpcurl -H "authorization: Bearer $(borgerraad token --as caseworker)" …`
     Token {
@@ -278,6 +291,15 @@ async fn main() -> anyhow::Result<()> {
                 };
             }
             access_log(access, &services, request).await
+        }
+        Command::ErasePersonData { cpr, cvr, reason } => {
+            let request = pb::ErasePersonDataRequest {
+                cpr: cpr.clone().unwrap_or_default(),
+                cvr: cvr.clone().unwrap_or_default(),
+                reason: reason.clone(),
+                ..Default::default()
+            };
+            erase_person_data(access, &services, request).await
         }
         Command::Summary => summary(access, &services).await,
         Command::Example => {
@@ -414,6 +436,31 @@ async fn inquiry_id_of(
         .map_err(|status| anyhow::anyhow!("cannot find {reference}: {}", status.message()))?
         .into_inner()
         .inquiry_id)
+}
+
+async fn erase_person_data(
+    access: &Access,
+    services: &Addresses,
+    request: pb::ErasePersonDataRequest,
+) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "caseworker")
+            .await?,
+    );
+    let erased = intake
+        .erase_person_data(request)
+        .await
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+        .into_inner()
+        .erased;
+    if erased.is_empty() {
+        println!("no inquiry of that person holds personal data");
+    }
+    for inquiry in erased {
+        println!("erased	{}	{}", inquiry.reference, inquiry.inquiry_id);
+    }
+    Ok(())
 }
 
 async fn access_log(
