@@ -324,6 +324,12 @@ impl TestSystem {
     pub async fn jetstream(&self) -> anyhow::Result<async_nats::jetstream::Context> {
         Ok(self.events.clone())
     }
+
+    /// The test's own pool on the services' database, for looks at their tables
+    /// (schema-qualified).
+    pub fn tables(&self) -> &sqlx::PgPool {
+        &self.tables
+    }
 }
 
 /// A fresh key for sealing personal data, as an operator would configure one.
