@@ -542,3 +542,62 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
     );
     system.stop().await.expect("system stops");
 }
+
+#[tokio::test]
+async fn replicas_purging_at_once_erase_each_due_inquiry_exactly_once() {
+    let system = TestSystem::start().await.expect("system starts");
+    let submitted: Vec<String> = futures::stream::iter(100..160)
+        .map(|i| {
+            let mut intake = system.intake.clone();
+            async move {
+                intake
+                    .submit_inquiry(submission_of(i))
+                    .await
+                    .expect("accepted")
+                    .into_inner()
+                    .inquiry_id
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    settle(&system, Duration::from_secs(30)).await;
+    for id in &submitted {
+        withdraw(&system, id, "Trukket tilbage").await;
+    }
+    settle(&system, Duration::from_secs(30)).await;
+
+    // Two replicas' jobs, each with its own pool, in small batches, at a time past retention
+    // (the service's own job still sees the clock before it, so it takes none).
+    let later = borgerraad_platform::clock::Clock::now(&*system.clock) + past_retention();
+    let replica = || async {
+        let pool = system.database.pool("intake").await.expect("pool");
+        let outbox = borgerraad_messaging::Outbox::new();
+        let mut erased = 0;
+        loop {
+            let batch = intake::erasure::purge_batch(
+                &pool,
+                &outbox,
+                intake::domain::retention::RetentionPeriod::default(),
+                later,
+                7,
+            )
+            .await
+            .expect("a batch");
+            erased += batch.erased;
+            if batch.claimed == 0 {
+                return erased;
+            }
+        }
+    };
+    let (first, second) = tokio::join!(replica(), replica());
+    assert_eq!(first + second, submitted.len());
+    assert_eq!(erasures(&system, "retention").await, submitted.len() as i64);
+    // Once erased, an inquiry is not due again.
+    assert_eq!(
+        replica().await,
+        0,
+        "nothing is left to erase after both replicas finished"
+    );
+    system.stop().await.expect("system stops");
+}
