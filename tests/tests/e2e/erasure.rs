@@ -367,12 +367,31 @@ async fn open_inquiries_are_never_erased_and_a_reopened_one_counts_from_its_late
     system.stop().await.expect("system stops");
 }
 
+/// Eligibility's stored review signals of an inquiry: (topic, the words that matched).
+async fn review_signals(system: &TestSystem, inquiry_id: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT s->>'topic', s->>'signal' FROM eligibility.assessments, \
+           jsonb_array_elements(review_signals) s WHERE inquiry_id = $1::uuid",
+    )
+    .bind(inquiry_id)
+    .fetch_all(system.tables())
+    .await
+    .expect("the review signals")
+}
+
 #[tokio::test]
 async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_has_ended() {
     let system = TestSystem::start().await.expect("system starts");
     let mut intake = system.intake.clone();
+    // Words of the rule file's signals in the description: eligibility keeps which matched.
     let first = intake
-        .submit_inquiry(submission_of(7))
+        .submit_inquiry(pb::SubmitInquiryRequest {
+            description: format!(
+                "{} Min chef siger, det er min egen skyld.",
+                description_of(7)
+            ),
+            ..submission_of(7)
+        })
         .await
         .expect("accepted")
         .into_inner();
@@ -387,6 +406,10 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
         .expect("accepted")
         .into_inner();
     settle(&system, Duration::from_secs(20)).await;
+    assert_eq!(
+        review_signals(&system, &first.inquiry_id).await,
+        [("employment".to_owned(), "min chef".to_owned())]
+    );
     // A caseworker's override with a reason: eligibility's own copy of text about the case.
     system
         .eligibility
@@ -533,6 +556,11 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
     .await
     .expect("counts");
     assert_eq!((reasons, notices), (0, 0));
+    // Which topic matched stays; the words that matched in the person's text go.
+    assert_eq!(
+        review_signals(&system, &first.inquiry_id).await,
+        [("employment".to_owned(), String::new())]
+    );
     let dump = system.database.dump().await.expect("pg_dump");
     assert!(!dump.contains("Overstyringsmærke"));
     // The outcome the caseworker decided stays.
