@@ -573,6 +573,33 @@ pub async fn claim_due_for_erasure(
     .await
 }
 
+/// An inquiry the erasure ledger names whose data was not erased since its latest entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LedgerCandidate {
+    pub inquiry_id: Uuid,
+    pub erased_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// Claims inquiries whose latest ledger entry is newer than their `personal_data_erased_at`
+/// (or which show no erasure at all), oldest first, skipping rows another replica holds.
+pub async fn claim_unerased_in_ledger(
+    connection: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<LedgerCandidate>> {
+    sqlx::query_as(
+        "SELECT i.inquiry_id, l.erased_at, l.reason \
+         FROM (SELECT DISTINCT ON (inquiry_id) inquiry_id, erased_at, reason FROM erasures \
+               ORDER BY inquiry_id, erased_at DESC) l \
+         JOIN inquiries i ON i.inquiry_id = l.inquiry_id \
+         WHERE i.personal_data_erased_at IS NULL OR i.personal_data_erased_at < l.erased_at \
+         ORDER BY i.number LIMIT $1 FOR UPDATE OF i SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
 /// What erasure needs of an inquiry, locked until the transaction ends.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ErasureTarget {

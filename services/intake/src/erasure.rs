@@ -4,8 +4,10 @@
 //! journal entry, the ledger row and `inquiry.personal_data_erased` in the outbox), so it is all
 //! or nothing, and doing it again is harmless. [`run_retention`] is the periodic job: each batch
 //! is one transaction that claims due inquiries with `FOR UPDATE SKIP LOCKED`, so replicas share
-//! the work and a crash mid-batch leaves the batch to the next round. What goes and what stays
-//! is listed in the README ("Data lifecycle").
+//! the work and a crash mid-batch leaves the batch to the next round. Each round also repeats the
+//! erasures of the ledger (`erasures`) that data restored from an older backup no longer shows
+//! ([`replay_ledger_batch`]). What goes and what stays is listed in the README ("Data
+//! lifecycle", "Backups").
 
 use std::time::Duration;
 
@@ -62,17 +64,38 @@ pub async fn erase_inquiry(
     let target = db::lock_for_erasure(connection, inquiry_id)
         .await?
         .ok_or(EraseError::NotFound)?;
-    let status = InquiryStatus::from_code(&target.status)
-        .ok_or_else(|| anyhow::anyhow!("unknown status {:?} in the case record", target.status))?;
+    let status = status_of(&target)?;
     if retention::is_open(status) {
         return Err(EraseError::Open {
             reference: target.reference,
         });
     }
+    erase_locked(connection, outbox, target, status, reason, actor, at).await
+}
+
+fn status_of(target: &db::ErasureTarget) -> Result<InquiryStatus, EraseError> {
+    InquiryStatus::from_code(&target.status).ok_or_else(|| {
+        EraseError::Unexpected(anyhow::anyhow!(
+            "unknown status {:?} in the case record",
+            target.status
+        ))
+    })
+}
+
+/// The erasure itself, on a row the caller has locked.
+async fn erase_locked(
+    connection: &mut PgConnection,
+    outbox: &Outbox,
+    target: db::ErasureTarget,
+    status: InquiryStatus,
+    reason: ErasureReason,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<Erased, EraseError> {
     let version = target.version + 1;
     db::erase_personal_data(
         connection,
-        inquiry_id,
+        target.inquiry_id,
         version,
         status.as_str(),
         &retention::erased_form(&target.form.0),
@@ -81,13 +104,66 @@ pub async fn erase_inquiry(
         reason.as_str(),
     )
     .await?;
-    let event =
-        crate::events::personal_data_erased(inquiry_id, &target.department, version, at, reason);
+    let event = crate::events::personal_data_erased(
+        target.inquiry_id,
+        &target.department,
+        version,
+        at,
+        reason,
+    );
     outbox.enqueue(connection, &event).await?;
     Ok(Erased {
-        inquiry_id,
+        inquiry_id: target.inquiry_id,
         reference: target.reference,
     })
+}
+
+/// The journal's actor of erasures repeated from the ledger after a restore.
+pub const REPLAY_ACTOR: &str = "intake-ledger-replay";
+
+/// Erases again, in one transaction, up to `batch_size` inquiries whose latest ledger entry is
+/// newer than their data's last erasure: data restored from a backup taken before the erasure
+/// (or before a later one), with the ledger kept across the restore (README, "Backups").
+///
+/// The status is not checked: a backup may hold an inquiry as open that was closed and erased
+/// later, and the person's data must go all the same. The repeated erasure is dated no earlier
+/// than the entry it repeats, so a clock behind the ledger's cannot make it due again.
+pub async fn replay_ledger_batch(
+    pool: &PgPool,
+    outbox: &Outbox,
+    now: DateTime<Utc>,
+    batch_size: i64,
+) -> Result<Batch, EraseError> {
+    let mut transaction = pool.begin().await?;
+    let candidates = db::claim_unerased_in_ledger(&mut transaction, batch_size).await?;
+    let mut batch = Batch {
+        claimed: candidates.len(),
+        erased: 0,
+    };
+    for candidate in candidates {
+        let reason = match candidate.reason.as_str() {
+            "retention" => ErasureReason::Retention,
+            _ => ErasureReason::Request,
+        };
+        let Some(target) = db::lock_for_erasure(&mut transaction, candidate.inquiry_id).await?
+        else {
+            continue;
+        };
+        let status = status_of(&target)?;
+        erase_locked(
+            &mut transaction,
+            outbox,
+            target,
+            status,
+            reason,
+            REPLAY_ACTOR,
+            now.max(candidate.erased_at),
+        )
+        .await?;
+        batch.erased += 1;
+    }
+    transaction.commit().await?;
+    Ok(batch)
 }
 
 /// What one batch of the retention job did.
@@ -187,6 +263,13 @@ pub async fn run_retention(
                 }
             }
         }
+        let replayed = replay_ledger(&pool, &outbox, &clock, &shutdown).await;
+        if replayed > 0 {
+            tracing::info!(
+                inquiries = replayed,
+                "personal data erased again as the erasure ledger records"
+            );
+        }
         if erased > 0 {
             tracing::info!(
                 inquiries = erased,
@@ -199,4 +282,29 @@ pub async fn run_retention(
             () = tokio::time::sleep(settings.interval) => {}
         }
     }
+}
+
+/// Runs [`replay_ledger_batch`] until nothing is left; the number erased again.
+async fn replay_ledger(
+    pool: &PgPool,
+    outbox: &Outbox,
+    clock: &SharedClock,
+    shutdown: &CancellationToken,
+) -> usize {
+    let mut erased = 0;
+    while !shutdown.is_cancelled() {
+        match replay_ledger_batch(pool, outbox, clock.now(), BATCH_SIZE).await {
+            Ok(batch) => {
+                erased += batch.erased;
+                if batch.claimed < BATCH_SIZE as usize || batch.erased == 0 {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot repeat the ledger's erasures now; trying at the next round");
+                break;
+            }
+        }
+    }
+    erased
 }
