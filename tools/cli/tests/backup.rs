@@ -1,0 +1,258 @@
+//! `scripts/backup.sh` and `scripts/restore.sh` (with the real `borgerraad stream-backup` and
+//! `stream-restore`) between two systems on real PostgreSQL and NATS: what the backup held comes
+//! back in a fresh system, and an erasure done after the backup is done again after the restore.
+
+use std::path::{Path, PathBuf};
+
+use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
+use borgerraad_proto::v1 as pb;
+use borgerraad_test_harness::{NatsServer, OBSERVER, TestDatabase, eventually};
+
+const KEPT_NAME: &str = "Bevarine Backupsen";
+const KEPT_CPR: &str = "0101500123";
+const ERASED_NAME: &str = "Glemmine Sletsen";
+const ERASED_CPR: &str = "0202600456";
+const ERASED_DESCRIPTION: &str = "Glemmemærke: min nabos garage står på min grund.";
+
+fn submission(name: &str, cpr: &str, description: &str) -> pb::SubmitInquiryRequest {
+    pb::SubmitInquiryRequest {
+        requester: Some(pb::Requester {
+            name: name.into(),
+            cpr: cpr.into(),
+            ..Default::default()
+        }),
+        description: description.into(),
+        ..valid_submission()
+    }
+}
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
+}
+
+/// Runs `scripts/<script> args` against `database` and `nats` as an operator would, logged in to
+/// NATS as the harness's observer (a user that may read and publish the stream).
+async fn run(script: &str, args: &[&Path], database: &TestDatabase, nats: &NatsServer) {
+    let observer = nats.identity(OBSERVER).expect("a secured server");
+    let mut command = tokio::process::Command::new(scripts().join(script));
+    for variable in [
+        "NATS_PASSWORD_FILE",
+        "NATS_NKEY_SEED",
+        "NATS_NKEY_SEED_FILE",
+        "NATS_TLS_CA_FILE",
+        "NATS_TLS_REQUIRED",
+        "REPLACE_STREAM",
+    ] {
+        command.env_remove(variable);
+    }
+    let output = command
+        .args(args)
+        .env("DATABASE_URL", database.url())
+        .env("NATS_URL", nats.url())
+        .env("NATS_USER", &observer.user)
+        .env("NATS_PASSWORD", observer.password())
+        .env("BORGERRAAD_CLI", env!("CARGO_BIN_EXE_borgerraad"))
+        .output()
+        .await
+        .expect("the script runs");
+    assert!(
+        output.status.success(),
+        "{script} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn settle(system: &TestSystem) {
+    eventually("the system settles", SETTLE, || async {
+        system.settled().await.ok()?.then_some(())
+    })
+    .await;
+}
+
+async fn inquiry(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
+    system
+        .intake
+        .clone()
+        .get_inquiry(pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("the inquiry")
+        .into_inner()
+}
+
+async fn summary(system: &TestSystem) -> pb::Summary {
+    pb::Summary {
+        as_of: None,
+        ..system
+            .reporting
+            .clone()
+            .get_summary(pb::GetSummaryRequest::default())
+            .await
+            .expect("the summary")
+            .into_inner()
+    }
+}
+
+/// Whether intake's row of the inquiry still holds anything personal.
+async fn holds_personal_data(system: &TestSystem, inquiry_id: &str) -> bool {
+    sqlx::query_scalar(
+        "SELECT personal IS NOT NULL OR description IS NOT NULL OR requester_name IS NOT NULL \
+           OR requester_cpr IS NOT NULL OR requester_cpr_fingerprint IS NOT NULL \
+           OR EXISTS (SELECT 1 FROM intake.journal j WHERE j.inquiry_id = i.inquiry_id \
+                      AND (j.details IS NOT NULL OR j.details_sealed IS NOT NULL)) \
+         FROM intake.inquiries i WHERE inquiry_id = $1::uuid",
+    )
+    .bind(inquiry_id)
+    .fetch_one(system.tables())
+    .await
+    .expect("the inquiry's row")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_erased_since() {
+    // Arrange: two inquiries assessed, scheduled and counted; one of them withdrawn.
+    let original = TestSystem::start().await.expect("the system starts");
+    let mut intake = original.intake.clone();
+    let kept = intake
+        .submit_inquiry(submission(
+            KEPT_NAME,
+            KEPT_CPR,
+            "Bevaremærke: kommunen svarer ikke.",
+        ))
+        .await
+        .expect("submitted")
+        .into_inner();
+    let erased = intake
+        .submit_inquiry(submission(ERASED_NAME, ERASED_CPR, ERASED_DESCRIPTION))
+        .await
+        .expect("submitted")
+        .into_inner();
+    for id in [&kept.inquiry_id, &erased.inquiry_id] {
+        original.assessment(id).await;
+        original.deadline(id).await;
+    }
+    let version = original.settled_version(&erased.inquiry_id).await;
+    intake
+        .withdraw_inquiry(pb::WithdrawInquiryRequest {
+            inquiry_id: erased.inquiry_id.clone(),
+            expected_version: version,
+            actor: String::new(),
+            reason: "Trukket tilbage".into(),
+        })
+        .await
+        .expect("withdrawn");
+    settle(&original).await;
+    let before = (
+        inquiry(&original, &kept.inquiry_id).await,
+        original.assessment(&kept.inquiry_id).await,
+        original.assessment(&erased.inquiry_id).await,
+        original.deadline(&kept.inquiry_id).await,
+        original.deadline(&erased.inquiry_id).await,
+        summary(&original).await,
+    );
+    let events = original.event_counts().await.expect("the stream");
+
+    // Act: a backup, then the person's erasure, then a ledger export; restore into a new system.
+    let folder = tempfile::tempdir().expect("a folder");
+    let backup = folder.path().join("backup");
+    let ledger = folder.path().join("erasures.csv");
+    run("backup.sh", &[&backup], &original.database, &original.nats).await;
+    let erased_now = intake
+        .erase_person_data(pb::ErasePersonDataRequest {
+            cpr: ERASED_CPR.into(),
+            reason: "Anmodning om sletning".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("erased")
+        .into_inner()
+        .erased;
+    assert_eq!(erased_now.len(), 1);
+    settle(&original).await;
+    run(
+        "export-ledger.sh",
+        &[&ledger],
+        &original.database,
+        &original.nats,
+    )
+    .await;
+    let keys = original.keys.clone();
+    original.stop().await.expect("stopped");
+
+    let database = TestDatabase::create().await.expect("a database");
+    let nats = NatsServer::start_secured().await.expect("a NATS");
+    run("restore.sh", &[&backup, &ledger], &database, &nats).await;
+    let restored = TestSystem::start_with(database, nats, keys)
+        .await
+        .expect("the restored system starts");
+
+    // Assert: the erased inquiry is erased again, downstream too, and the rest is as it was.
+    eventually("the erasure is done again", SETTLE, || async {
+        (!holds_personal_data(&restored, &erased.inquiry_id).await).then_some(())
+    })
+    .await;
+    settle(&restored).await;
+    let after = (
+        inquiry(&restored, &kept.inquiry_id).await,
+        restored.assessment(&kept.inquiry_id).await,
+        restored.assessment(&erased.inquiry_id).await,
+        restored.deadline(&kept.inquiry_id).await,
+        restored.deadline(&erased.inquiry_id).await,
+        summary(&restored).await,
+    );
+    assert_eq!(after.0, before.0, "the kept inquiry");
+    assert_eq!(
+        after.0.requester.clone().unwrap_or_default().name,
+        KEPT_NAME
+    );
+    assert_eq!(after.1, before.1, "the kept inquiry's assessment");
+    assert_eq!(
+        after.2.outcome, before.2.outcome,
+        "the erased one's assessment"
+    );
+    assert_eq!(after.3, before.3, "the kept inquiry's deadline");
+    assert_eq!(after.4.state, before.4.state, "the erased one's deadline");
+    assert_eq!(after.5, before.5, "the figures");
+
+    let gone = inquiry(&restored, &erased.inquiry_id).await;
+    assert_eq!(gone.reference, erased.reference);
+    assert_eq!(gone.requester.unwrap_or_default().name, "");
+    assert_eq!(gone.description, "");
+    let replayed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM intake.journal WHERE inquiry_id = $1::uuid \
+         AND step = 'erase_personal_data' AND actor = 'intake-ledger-replay'",
+    )
+    .bind(&erased.inquiry_id)
+    .fetch_one(restored.tables())
+    .await
+    .expect("the journal");
+    assert_eq!(replayed, 1, "erased again once");
+    let dump = restored.database.dump().await.expect("a dump");
+    for personal in [ERASED_NAME, ERASED_CPR, ERASED_DESCRIPTION] {
+        assert!(
+            !dump.contains(personal),
+            "{personal:?} is in the restored database"
+        );
+    }
+    let restored_events = restored.event_counts().await.expect("the stream");
+    for (subject, count) in &events {
+        assert!(
+            restored_events.get(subject).copied().unwrap_or_default() >= *count,
+            "{subject}: {count} before, {restored_events:?} after"
+        );
+    }
+    let manifest = std::fs::read_to_string(backup.join("manifest.txt")).expect("the manifest");
+    let total: usize = events.values().sum();
+    assert!(
+        manifest.contains(&format!("stream messages: {total}\n")),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("rows intake.inquiries: 2\n"),
+        "{manifest}"
+    );
+    restored.stop().await.expect("stopped");
+}
