@@ -273,6 +273,13 @@ impl TestSystem {
 
     /// Stops every service as SIGTERM would and checks each one stopped cleanly and in time.
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_keeping_state().await.map(drop)
+    }
+
+    /// [`TestSystem::stop`], handing back the database and the NATS (still running) for a test
+    /// that works on them with the services stopped and starts them again
+    /// ([`TestSystem::start_with`]).
+    pub async fn stop_keeping_state(self) -> anyhow::Result<(TestDatabase, NatsServer)> {
         self.shutdown.cancel();
         for (name, service) in self.services {
             tokio::time::timeout(Duration::from_secs(15), service)
@@ -282,7 +289,7 @@ impl TestSystem {
                 .with_context(|| format!("{name} stopped with an error"))?;
         }
         self.tables.close().await;
-        Ok(())
+        Ok((self.database, self.nats))
     }
 
     /// The settings of one more replica of service `name` on this system's NATS and database, on

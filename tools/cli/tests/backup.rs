@@ -32,7 +32,13 @@ fn scripts() -> PathBuf {
 
 /// Runs `scripts/<script> args` against `database` and `nats` as an operator would, logged in to
 /// NATS as the harness's observer (a user that may read and publish the stream).
-async fn run(script: &str, args: &[&Path], database: &TestDatabase, nats: &NatsServer) {
+async fn run(
+    script: &str,
+    args: &[&Path],
+    env: &[(&str, &str)],
+    database: &TestDatabase,
+    nats: &NatsServer,
+) {
     let observer = nats.identity(OBSERVER).expect("a secured server");
     let mut command = tokio::process::Command::new(scripts().join(script));
     for variable in [
@@ -52,6 +58,7 @@ async fn run(script: &str, args: &[&Path], database: &TestDatabase, nats: &NatsS
         .env("NATS_USER", &observer.user)
         .env("NATS_PASSWORD", observer.password())
         .env("BORGERRAAD_CLI", env!("CARGO_BIN_EXE_borgerraad"))
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("the script runs");
@@ -111,11 +118,47 @@ async fn holds_personal_data(system: &TestSystem, inquiry_id: &str) -> bool {
     .expect("the inquiry's row")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_erased_since() {
-    // Arrange: two inquiries assessed, scheduled and counted; one of them withdrawn.
-    let original = TestSystem::start().await.expect("the system starts");
-    let mut intake = original.intake.clone();
+/// What a test reads to compare before and after: the kept inquiry, both assessments and
+/// deadlines, and the figures.
+type Snapshot = (
+    pb::Inquiry,
+    pb::Assessment,
+    pb::Assessment,
+    pb::Deadline,
+    pb::Deadline,
+    pb::Summary,
+);
+
+async fn snapshot(system: &TestSystem, kept: &str, erased: &str) -> Snapshot {
+    (
+        inquiry(system, kept).await,
+        system.assessment(kept).await,
+        system.assessment(erased).await,
+        system.deadline(kept).await,
+        system.deadline(erased).await,
+        summary(system).await,
+    )
+}
+
+/// What a system held when it was backed up to `backup()`: two inquiries assessed, scheduled
+/// and counted, one of them withdrawn, and (after the backup) erased at the person's request.
+struct BackedUp {
+    kept: String,
+    erased: pb::SubmitInquiryResponse,
+    before: Snapshot,
+    events: std::collections::HashMap<String, usize>,
+    folder: tempfile::TempDir,
+}
+
+impl BackedUp {
+    fn backup(&self) -> PathBuf {
+        self.folder.path().join("backup")
+    }
+}
+
+async fn backed_up_then_erased() -> (TestSystem, BackedUp) {
+    let system = TestSystem::start().await.expect("the system starts");
+    let mut intake = system.intake.clone();
     let kept = intake
         .submit_inquiry(submission(
             KEPT_NAME,
@@ -131,10 +174,10 @@ async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_er
         .expect("submitted")
         .into_inner();
     for id in [&kept.inquiry_id, &erased.inquiry_id] {
-        original.assessment(id).await;
-        original.deadline(id).await;
+        system.assessment(id).await;
+        system.deadline(id).await;
     }
-    let version = original.settled_version(&erased.inquiry_id).await;
+    let version = system.settled_version(&erased.inquiry_id).await;
     intake
         .withdraw_inquiry(pb::WithdrawInquiryRequest {
             inquiry_id: erased.inquiry_id.clone(),
@@ -144,22 +187,13 @@ async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_er
         })
         .await
         .expect("withdrawn");
-    settle(&original).await;
-    let before = (
-        inquiry(&original, &kept.inquiry_id).await,
-        original.assessment(&kept.inquiry_id).await,
-        original.assessment(&erased.inquiry_id).await,
-        original.deadline(&kept.inquiry_id).await,
-        original.deadline(&erased.inquiry_id).await,
-        summary(&original).await,
-    );
-    let events = original.event_counts().await.expect("the stream");
+    settle(&system).await;
+    let before = snapshot(&system, &kept.inquiry_id, &erased.inquiry_id).await;
+    let events = system.event_counts().await.expect("the stream");
 
-    // Act: a backup, then the person's erasure, then a ledger export; restore into a new system.
     let folder = tempfile::tempdir().expect("a folder");
     let backup = folder.path().join("backup");
-    let ledger = folder.path().join("erasures.csv");
-    run("backup.sh", &[&backup], &original.database, &original.nats).await;
+    run("backup.sh", &[&backup], &[], &system.database, &system.nats).await;
     let erased_now = intake
         .erase_person_data(pb::ErasePersonDataRequest {
             cpr: ERASED_CPR.into(),
@@ -171,38 +205,28 @@ async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_er
         .into_inner()
         .erased;
     assert_eq!(erased_now.len(), 1);
-    settle(&original).await;
-    run(
-        "export-ledger.sh",
-        &[&ledger],
-        &original.database,
-        &original.nats,
-    )
-    .await;
-    let keys = original.keys.clone();
-    original.stop().await.expect("stopped");
+    settle(&system).await;
+    let record = BackedUp {
+        kept: kept.inquiry_id,
+        erased,
+        before,
+        events,
+        folder,
+    };
+    (system, record)
+}
 
-    let database = TestDatabase::create().await.expect("a database");
-    let nats = NatsServer::start_secured().await.expect("a NATS");
-    run("restore.sh", &[&backup, &ledger], &database, &nats).await;
-    let restored = TestSystem::start_with(database, nats, keys)
-        .await
-        .expect("the restored system starts");
-
-    // Assert: the erased inquiry is erased again, downstream too, and the rest is as it was.
+/// What every restore must show: the erased inquiry erased again (once, downstream too, nothing
+/// of it in a dump), everything else as the backup held it, every event back on the stream.
+async fn assert_restored(restored: &TestSystem, original: &BackedUp) {
+    let erased = &original.erased;
     eventually("the erasure is done again", SETTLE, || async {
-        (!holds_personal_data(&restored, &erased.inquiry_id).await).then_some(())
+        (!holds_personal_data(restored, &erased.inquiry_id).await).then_some(())
     })
     .await;
-    settle(&restored).await;
-    let after = (
-        inquiry(&restored, &kept.inquiry_id).await,
-        restored.assessment(&kept.inquiry_id).await,
-        restored.assessment(&erased.inquiry_id).await,
-        restored.deadline(&kept.inquiry_id).await,
-        restored.deadline(&erased.inquiry_id).await,
-        summary(&restored).await,
-    );
+    settle(restored).await;
+    let before = &original.before;
+    let after = snapshot(restored, &original.kept, &erased.inquiry_id).await;
     assert_eq!(after.0, before.0, "the kept inquiry");
     assert_eq!(
         after.0.requester.clone().unwrap_or_default().name,
@@ -217,7 +241,7 @@ async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_er
     assert_eq!(after.4.state, before.4.state, "the erased one's deadline");
     assert_eq!(after.5, before.5, "the figures");
 
-    let gone = inquiry(&restored, &erased.inquiry_id).await;
+    let gone = inquiry(restored, &erased.inquiry_id).await;
     assert_eq!(gone.reference, erased.reference);
     assert_eq!(gone.requester.unwrap_or_default().name, "");
     assert_eq!(gone.description, "");
@@ -238,14 +262,15 @@ async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_er
         );
     }
     let restored_events = restored.event_counts().await.expect("the stream");
-    for (subject, count) in &events {
+    for (subject, count) in &original.events {
         assert!(
             restored_events.get(subject).copied().unwrap_or_default() >= *count,
             "{subject}: {count} before, {restored_events:?} after"
         );
     }
-    let manifest = std::fs::read_to_string(backup.join("manifest.txt")).expect("the manifest");
-    let total: usize = events.values().sum();
+    let manifest =
+        std::fs::read_to_string(original.backup().join("manifest.txt")).expect("the manifest");
+    let total: usize = original.events.values().sum();
     assert!(
         manifest.contains(&format!("stream messages: {total}\n")),
         "{manifest}"
@@ -254,5 +279,70 @@ async fn a_restore_brings_back_what_the_backup_held_and_erases_again_what_was_er
         manifest.contains("rows intake.inquiries: 2\n"),
         "{manifest}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_into_a_fresh_system_brings_back_the_backup_and_the_exported_ledgers_erasures() {
+    let (system, original) = backed_up_then_erased().await;
+    let ledger = original.folder.path().join("erasures.csv");
+    run(
+        "export-ledger.sh",
+        &[&ledger],
+        &[],
+        &system.database,
+        &system.nats,
+    )
+    .await;
+    let keys = system.keys.clone();
+    system.stop().await.expect("stopped");
+
+    let database = TestDatabase::create().await.expect("a database");
+    let nats = NatsServer::start_secured().await.expect("a NATS");
+    run(
+        "restore.sh",
+        &[&original.backup(), &ledger],
+        &[],
+        &database,
+        &nats,
+    )
+    .await;
+    let restored = TestSystem::start_with(database, nats, keys)
+        .await
+        .expect("the restored system starts");
+
+    assert_restored(&restored, &original).await;
+    restored.stop().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_over_the_running_database_keeps_its_ledger_and_erases_again() {
+    let (system, original) = backed_up_then_erased().await;
+    let keys = system.keys.clone();
+    let (database, nats) = system.stop_keeping_state().await.expect("stopped");
+
+    run(
+        "restore.sh",
+        &[&original.backup()],
+        &[("REPLACE_STREAM", "true")],
+        &database,
+        &nats,
+    )
+    .await;
+    let restored = TestSystem::start_with(database, nats, keys)
+        .await
+        .expect("the restored system starts");
+
+    assert_restored(&restored, &original).await;
+    let kept_ledgers = std::fs::read_dir(original.backup())
+        .expect("the backup folder")
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("erasures-before-restore-")
+        })
+        .count();
+    assert_eq!(kept_ledgers, 1, "the overwritten database's ledger is kept");
     restored.stop().await.expect("stopped");
 }
