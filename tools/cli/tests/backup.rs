@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use borgerraad_e2e::{SETTLE, TestSystem, valid_submission};
 use borgerraad_proto::v1 as pb;
-use borgerraad_test_harness::{NatsServer, OBSERVER, TestDatabase, eventually};
+use borgerraad_test_harness::{BACKUP, NatsServer, OBSERVER, TestDatabase, eventually};
 
 const KEPT_NAME: &str = "Bevarine Backupsen";
 const KEPT_CPR: &str = "0101500123";
@@ -30,8 +30,9 @@ fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
 }
 
-/// Runs `scripts/<script> args` against `database` and `nats` as an operator would, logged in to
-/// NATS as the harness's observer (a user that may read and publish the stream).
+/// Runs `scripts/<script> args` against `database` and `nats` as an operator would: the backup
+/// logged in to NATS as the deployment's backup user (who may only read the stream), the
+/// restore as the harness's observer (who may also declare, delete and publish).
 async fn run(
     script: &str,
     args: &[&Path],
@@ -39,7 +40,12 @@ async fn run(
     database: &TestDatabase,
     nats: &NatsServer,
 ) {
-    let observer = nats.identity(OBSERVER).expect("a secured server");
+    let user = if script == "restore.sh" {
+        OBSERVER
+    } else {
+        BACKUP
+    };
+    let identity = nats.identity(user).expect("a secured server");
     let mut command = tokio::process::Command::new(scripts().join(script));
     for variable in [
         "NATS_PASSWORD_FILE",
@@ -55,8 +61,8 @@ async fn run(
         .args(args)
         .env("DATABASE_URL", database.url())
         .env("NATS_URL", nats.url())
-        .env("NATS_USER", &observer.user)
-        .env("NATS_PASSWORD", observer.password())
+        .env("NATS_USER", &identity.user)
+        .env("NATS_PASSWORD", identity.password())
         .env("BORGERRAAD_CLI", env!("CARGO_BIN_EXE_borgerraad"))
         .envs(env.iter().copied())
         .output()
