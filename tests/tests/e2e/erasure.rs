@@ -1,6 +1,7 @@
 //! Erasure of personal data: the retention job and `ErasePersonData` leave no name, CPR number or
 //! free text behind, in intake or downstream, while every figure stays the same; open inquiries
-//! are never touched, and a reopened one counts from its latest close.
+//! are never touched, and a reopened one counts from its latest close; the replay of the erasure
+//! ledger (for restored backups) finds nothing to repeat where nothing was restored.
 
 use std::time::Duration;
 
@@ -628,4 +629,53 @@ async fn replicas_purging_at_once_erase_each_due_inquiry_exactly_once() {
         "nothing is left to erase after both replicas finished"
     );
     system.stop().await.expect("system stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_replay_leaves_alone_what_an_inquiry_reopened_after_its_erasure_holds_since() {
+    // Arrange: an inquiry erased at the person's request, then reopened with a new reason.
+    let system = TestSystem::start().await.expect("the system starts");
+    let submitted = system
+        .intake
+        .clone()
+        .submit_inquiry(submission_of(41))
+        .await
+        .expect("submitted")
+        .into_inner();
+    settle(&system, Duration::from_secs(20)).await;
+    withdraw(&system, &submitted.inquiry_id, "Trukket tilbage").await;
+    system
+        .intake
+        .clone()
+        .erase_person_data(pb::ErasePersonDataRequest {
+            cpr: cpr_of(41),
+            reason: "Anmodning om sletning".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("erased");
+    reopen(&system, &submitted.inquiry_id).await;
+
+    // Act: a round of the replay, as intake runs it.
+    let pool = system.database.pool("intake").await.expect("a pool");
+    let batch = intake::erasure::replay_ledger_batch(
+        &pool,
+        &borgerraad_messaging::Outbox::new(),
+        borgerraad_platform::clock::Clock::now(system.clock.as_ref()),
+        intake::erasure::BATCH_SIZE,
+    )
+    .await
+    .expect("a round of the replay");
+
+    // Assert: nothing to repeat; the reopening's reason is still there.
+    assert_eq!(batch, intake::erasure::Batch::default());
+    let reopened = inquiry(&system, &submitted.inquiry_id).await;
+    let last = reopened.journal.last().expect("the reopening");
+    assert_eq!(last.step, "reopen");
+    assert!(
+        last.details.contains("Borgeren vendte tilbage"),
+        "{:?}",
+        last.details
+    );
+    system.stop().await.expect("stopped");
 }
