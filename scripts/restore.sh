@@ -34,6 +34,14 @@ cli="$(borgerraad_cli)"
 log "checking $dir"
 (cd "$dir" && sha256sum --quiet -c SHA256SUMS) || { log "$dir does not match its SHA256SUMS"; exit 1; }
 
+# A new server has no database yet: create it, as the services would at their first start.
+if ! psql "$DATABASE_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+    name="${DATABASE_URL##*/}"; name="${name%%\?*}"
+    query=""; case "$DATABASE_URL" in *\?*) query="?${DATABASE_URL#*\?}" ;; esac
+    log "creating the database $name"
+    psql "${DATABASE_URL%/*}/postgres$query" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$name\"" >/dev/null
+fi
+
 if [ "$(psql "$DATABASE_URL" -qAtc "SELECT to_regclass('intake.erasures') IS NOT NULL")" = t ]; then
     kept="$dir/erasures-before-restore-$(date -u +%Y%m%dT%H%M%SZ).csv"
     export_ledger "$DATABASE_URL" "$kept"
