@@ -1,6 +1,8 @@
 //! `scripts/backup.sh` and `scripts/restore.sh` (with the real `borgerraad stream-backup` and
 //! `stream-restore`) between two systems on real PostgreSQL and NATS: what the backup held comes
-//! back in a fresh system, and an erasure done after the backup is done again after the restore.
+//! back in a fresh system, and an erasure done after the backup is done again after the restore;
+//! the stream's messages come back with their headers, over a stream that holds messages only
+//! when asked.
 
 use std::path::{Path, PathBuf};
 
@@ -351,4 +353,65 @@ async fn a_restore_over_the_running_database_keeps_its_ledger_and_erases_again()
         .count();
     assert_eq!(kept_ledgers, 1, "the overwritten database's ledger is kept");
     restored.stop().await.expect("stopped");
+}
+
+/// `borgerraad ARGS` logged in to `nats` as `user`.
+async fn borgerraad_on(nats: &NatsServer, user: &str, args: &[&str]) -> std::process::Output {
+    let identity = nats.identity(user).expect("a secured server");
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_borgerraad"))
+        .args(args)
+        .env_remove("NATS_PASSWORD_FILE")
+        .env_remove("NATS_NKEY_SEED")
+        .env_remove("NATS_NKEY_SEED_FILE")
+        .env("NATS_URL", nats.url())
+        .env("NATS_USER", &identity.user)
+        .env("NATS_PASSWORD", identity.password())
+        .output()
+        .await
+        .expect("borgerraad runs")
+}
+
+#[tokio::test]
+async fn the_stream_comes_back_with_its_headers_and_a_stream_holding_messages_is_replaced_only_when_asked()
+ {
+    // Arrange: one event on the stream, with its id in Nats-Msg-Id.
+    let nats = NatsServer::start_secured().await.expect("a NATS");
+    let observer = async_nats::jetstream::new(nats.client().await.expect("the observer"));
+    borgerraad_messaging::stream::ensure_stream(&observer)
+        .await
+        .expect("the stream");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "event-1");
+    observer
+        .publish_with_headers("borgerraad.inquiry.received", headers, "payload".into())
+        .await
+        .expect("published")
+        .await
+        .expect("stored");
+    let folder = tempfile::tempdir().expect("a folder");
+    let dir = folder.path().to_str().expect("a UTF-8 path");
+    let saved = borgerraad_on(&nats, BACKUP, &["stream-backup", dir]).await;
+    assert!(saved.status.success(), "{saved:?}");
+    assert!(String::from_utf8_lossy(&saved.stdout).contains("messages: 1\n"));
+
+    // Act and assert: refused over the stream that holds it, done when told to replace it.
+    let refused = borgerraad_on(&nats, OBSERVER, &["stream-restore", dir]).await;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("already holds 1 messages"),
+        "{refused:?}"
+    );
+    let replaced = borgerraad_on(&nats, OBSERVER, &["stream-restore", "--replace", dir]).await;
+    assert!(replaced.status.success(), "{replaced:?}");
+    let stream = observer
+        .get_stream(borgerraad_messaging::stream::STREAM_NAME)
+        .await
+        .expect("the stream");
+    let message = stream.get_raw_message(1).await.expect("the message again");
+    assert_eq!(message.subject.as_str(), "borgerraad.inquiry.received");
+    assert_eq!(message.payload.as_ref(), b"payload");
+    assert_eq!(
+        message.headers.get("Nats-Msg-Id").map(|v| v.as_str()),
+        Some("event-1")
+    );
 }
