@@ -440,3 +440,28 @@ stop_services() {
     wait "${SERVICE_PIDS[@]}" 2>/dev/null || true
     SERVICE_PIDS=()
 }
+
+# The services' schemas in the one database, as crates/platform names them (service name, '-'
+# as '_'), in the order backup.sh dumps and restore.sh restores them.
+SCHEMAS=(intake eligibility deadline_monitoring reporting)
+
+# A URL without its password, for a manifest or a log.
+redacted_url() { printf '%s' "$1" | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#'; }
+
+# The `borgerraad` binary: BORGERRAAD_CLI, or this checkout's release build (built when missing).
+borgerraad_cli() {
+    if [ -n "${BORGERRAAD_CLI:-}" ]; then echo "$BORGERRAAD_CLI"; return; fi
+    local bin; bin="$(release_bin)/borgerraad"
+    if [ ! -x "$bin" ]; then
+        ensure_cargo
+        log "building the borgerraad command"
+        (cd "$ROOT" && cargo build --release --locked -p borgerraad-cli --bin borgerraad >&2)
+    fi
+    echo "$bin"
+}
+
+# export_ledger URL FILE: intake's erasure ledger as CSV with a header, oldest first.
+export_ledger() {
+    psql "$1" -qX -v ON_ERROR_STOP=1 -c \
+        "\\copy (SELECT inquiry_id, erased_at, reason FROM intake.erasures ORDER BY erasure_id) TO '${2//\'/\'\'}' WITH (FORMAT csv, HEADER true)"
+}

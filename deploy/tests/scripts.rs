@@ -80,7 +80,10 @@ fn every_script_parses() {
             checked += 1;
         }
     }
-    assert!(checked >= 4, "run-local.sh, test.sh, bench.sh and lib.sh");
+    assert!(
+        checked >= 7,
+        "run-local.sh, test.sh, bench.sh, backup.sh, restore.sh, export-ledger.sh and lib.sh"
+    );
 }
 
 /// The files that build or run the services: nothing but the benchmark may build the baseline
@@ -501,4 +504,20 @@ fn each_checkout_generates_its_own_personal_data_key_once_and_keeps_it_private()
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn a_backup_manifest_names_the_database_and_nats_without_their_passwords() {
+    let output = with_lib(
+        &repo_root(),
+        "for url in postgres://app:s3cret@db:5432/borgerraad nats://backup:pw@nats:4222 \
+         postgres://postgres@127.0.0.1:5432/borgerraad; do redacted_url \"$url\"; echo; done",
+        &[],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "postgres://app:***@db:5432/borgerraad\nnats://backup:***@nats:4222\n\
+         postgres://postgres@127.0.0.1:5432/borgerraad\n"
+    );
 }

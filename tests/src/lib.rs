@@ -51,6 +51,8 @@ pub struct TestSystem {
     pub reconciler: deadline_monitoring::reconcile::Reconciler,
     /// The CA the services' certificate comes from, and its files (`pki.ca_file`).
     pub pki: TestPki,
+    /// The key intake seals personal data with.
+    pub keys: Arc<personal_data::Keyring>,
     shutdown: CancellationToken,
     services: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
     /// One client for the test's own looks at the stream; it reconnects across NATS restarts.
@@ -130,10 +132,29 @@ impl TestSystem {
         Self::start_on(Some(base), NatsServer::start_secured().await?).await
     }
 
+    /// The four services on a database and a NATS prepared beforehand (a restored backup, say),
+    /// sealing personal data with `keys` (those of the system the backup came from).
+    pub async fn start_with(
+        database: TestDatabase,
+        nats: NatsServer,
+        keys: Arc<personal_data::Keyring>,
+    ) -> anyhow::Result<Self> {
+        Self::start_prepared(None, nats, database, keys).await
+    }
+
     async fn start_on(port_base: Option<u16>, nats: NatsServer) -> anyhow::Result<Self> {
+        let database = TestDatabase::create().await?;
+        Self::start_prepared(port_base, nats, database, Arc::new(test_keyring())).await
+    }
+
+    async fn start_prepared(
+        port_base: Option<u16>,
+        nats: NatsServer,
+        database: TestDatabase,
+        keys: Arc<personal_data::Keyring>,
+    ) -> anyhow::Result<Self> {
         let port = |offset: u16| port_base.map_or(0, |base| base + offset);
         let idp = TestIdp::shared().await?;
-        let database = TestDatabase::create().await?;
         let pki = TestPki::new("borgerraad")?;
         let clients = ClientTls::trusting(pki.ca_pem.clone());
         let clock = ManualClock::new(
@@ -147,7 +168,13 @@ impl TestSystem {
             intake::Settings {
                 common: settings("intake", &database, &nats, idp, &pki, port(1))?,
                 departments: borgerraad_platform::departments::Departments::odense(),
-                personal_data_keys: Arc::new(test_keyring()),
+                personal_data_keys: keys.clone(),
+                // Due personal data goes within a fifth of a second of the test moving the clock
+                // past the retention time.
+                retention: intake::erasure::RetentionSettings {
+                    interval: Duration::from_millis(200),
+                    ..Default::default()
+                },
             },
             clock.clone(),
         )
@@ -233,6 +260,7 @@ impl TestSystem {
             ),
             idp,
             pki,
+            keys,
             nats,
             database,
             clock,
@@ -245,6 +273,13 @@ impl TestSystem {
 
     /// Stops every service as SIGTERM would and checks each one stopped cleanly and in time.
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_keeping_state().await.map(drop)
+    }
+
+    /// [`TestSystem::stop`], handing back the database and the NATS (still running) for a test
+    /// that works on them with the services stopped and starts them again
+    /// ([`TestSystem::start_with`]).
+    pub async fn stop_keeping_state(self) -> anyhow::Result<(TestDatabase, NatsServer)> {
         self.shutdown.cancel();
         for (name, service) in self.services {
             tokio::time::timeout(Duration::from_secs(15), service)
@@ -254,7 +289,7 @@ impl TestSystem {
                 .with_context(|| format!("{name} stopped with an error"))?;
         }
         self.tables.close().await;
-        Ok(())
+        Ok((self.database, self.nats))
     }
 
     /// The settings of one more replica of service `name` on this system's NATS and database, on
@@ -317,6 +352,12 @@ impl TestSystem {
     /// JetStream on this test's NATS.
     pub async fn jetstream(&self) -> anyhow::Result<async_nats::jetstream::Context> {
         Ok(self.events.clone())
+    }
+
+    /// The test's own pool on the services' database, for looks at their tables
+    /// (schema-qualified).
+    pub fn tables(&self) -> &sqlx::PgPool {
+        &self.tables
     }
 }
 

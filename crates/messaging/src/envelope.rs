@@ -33,6 +33,8 @@ pub enum EventType {
     InquiryReopened,
     InquiryNoteAdded,
     InquiryImprovementSuggested,
+    /// The inquiry's personal data was erased (`InquiryPersonalDataErased`).
+    InquiryPersonalDataErased,
 }
 
 impl EventType {
@@ -63,6 +65,7 @@ impl EventType {
             Self::InquiryReopened => "borgerraad.inquiry.reopened",
             Self::InquiryNoteAdded => "borgerraad.inquiry.note_added",
             Self::InquiryImprovementSuggested => "borgerraad.inquiry.improvement_suggested",
+            Self::InquiryPersonalDataErased => "borgerraad.inquiry.personal_data_erased",
         }
     }
 
@@ -91,7 +94,8 @@ impl EventType {
             | Self::InquiryWithdrawn
             | Self::InquiryReopened
             | Self::InquiryNoteAdded
-            | Self::InquiryImprovementSuggested => Producer::Intake,
+            | Self::InquiryImprovementSuggested
+            | Self::InquiryPersonalDataErased => Producer::Intake,
         }
     }
 
@@ -103,6 +107,7 @@ impl EventType {
             Data::EligibilityAssessed(_) => Some(Self::EligibilityAssessed),
             Data::InquiryAmended(_) => Some(Self::InquiryAmended),
             Data::DeadlineStopped(_) => Some(Self::DeadlineStopped),
+            Data::InquiryPersonalDataErased(_) => Some(Self::InquiryPersonalDataErased),
             Data::DeadlineScheduled(_) | Data::DeadlineNotice(_) | Data::InquiryStepTaken(_) => {
                 None
             }

@@ -48,9 +48,10 @@ impl Producer {
     /// The producer whose kind of payload `data` is.
     pub const fn of_payload(data: &Data) -> Self {
         match data {
-            Data::InquiryReceived(_) | Data::InquiryAmended(_) | Data::InquiryStepTaken(_) => {
-                Self::Intake
-            }
+            Data::InquiryReceived(_)
+            | Data::InquiryAmended(_)
+            | Data::InquiryStepTaken(_)
+            | Data::InquiryPersonalDataErased(_) => Self::Intake,
             Data::EligibilityAssessed(_) => Self::Eligibility,
             Data::DeadlineScheduled(_) | Data::DeadlineNotice(_) | Data::DeadlineStopped(_) => {
                 Self::DeadlineMonitoring
@@ -169,6 +170,10 @@ mod tests {
                 EventType::DeadlineStopped,
                 Data::DeadlineStopped(Default::default()),
             ),
+            (
+                EventType::InquiryPersonalDataErased,
+                Data::InquiryPersonalDataErased(Default::default()),
+            ),
         ];
         for (event_type, data) in samples {
             assert_eq!(
@@ -205,6 +210,7 @@ mod tests {
             InquiryReopened,
             InquiryNoteAdded,
             InquiryImprovementSuggested,
+            InquiryPersonalDataErased,
         ] {
             assert_eq!(
                 Producer::of_subject(event_type.as_str()),

@@ -383,3 +383,39 @@ async fn no_service_can_administer_the_stream_or_another_services_consumer() {
         .await;
     assert!(purged.is_err(), "purge the stream");
 }
+
+#[tokio::test]
+async fn the_backup_user_reads_the_streams_messages_and_can_change_nothing() {
+    let nats = NatsServer::start_secured().await.expect("nats");
+    let observer = jetstream_of(nats.client().await.expect("observer"));
+    ensure_stream(&observer).await.expect("stream");
+    let event = event_of(EventType::InquiryReceived);
+    publish(&observer, "borgerraad.inquiry.received", &event)
+        .await
+        .expect("published");
+    let backup = jetstream_of(connect_as(&nats, borgerraad_test_harness::BACKUP).await);
+
+    let stream = backup
+        .get_stream(STREAM_NAME)
+        .await
+        .expect("the backup user looks the stream up");
+    let message = stream
+        .get_raw_message(1)
+        .await
+        .expect("and reads its messages");
+    assert_eq!(message.payload, event.encode_to_vec());
+
+    let forged = event_of(EventType::InquiryReceived);
+    assert!(
+        publish(&backup, "borgerraad.inquiry.received", &forged)
+            .await
+            .is_err(),
+        "publish an event"
+    );
+    assert!(
+        backup.delete_stream(STREAM_NAME).await.is_err(),
+        "delete the stream"
+    );
+    assert!(stream.purge().await.is_err(), "purge the stream");
+    assert_eq!(messages_on(&observer, "borgerraad.>").await, 1);
+}

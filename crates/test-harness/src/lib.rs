@@ -29,7 +29,7 @@ use sqlx::{Connection, Executor};
 
 pub mod nats_auth;
 
-pub use nats_auth::{NatsIdentity, OBSERVER};
+pub use nats_auth::{BACKUP, NatsIdentity, OBSERVER};
 pub use tls::TestPki;
 
 /// A nats-server child process owned by one test.

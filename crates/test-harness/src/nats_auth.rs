@@ -1,6 +1,7 @@
 //! A secured private nats-server: the services' users with the permissions of
 //! `deploy/nats-permissions.conf` (the very file the deployment includes), random passwords,
-//! and an [`OBSERVER`] that may publish and read everything, for a test's own looks and forgeries.
+//! an [`OBSERVER`] that may publish and read everything, for a test's own looks and forgeries,
+//! and the backups' user [`BACKUP`] with `deploy/nats-backup-permissions.conf`.
 //!
 //! The passwords reach the server as environment variables of its process, referred to from the
 //! configuration as `deploy/nats.conf` refers to them, so the file written holds no secret.
@@ -14,6 +15,9 @@ use crate::NatsServer;
 
 /// The permissions the deployment gives each service, compiled in so tests check the real file.
 const PERMISSIONS: &str = include_str!("../../../deploy/nats-permissions.conf");
+
+/// The permissions of the backups' user, from the file an operator includes beside them.
+const BACKUP_PERMISSIONS: &str = include_str!("../../../deploy/nats-backup-permissions.conf");
 
 /// Each service's NATS user, the variable its password comes from and the permissions it gets,
 /// as in `deploy/nats.conf`.
@@ -39,6 +43,10 @@ pub const SERVICE_USERS: [(&str, &str, &str); 4] = [
 /// The test's own user on a secured server: every subject, both ways.
 pub const OBSERVER: &str = "observer";
 const OBSERVER_PASSWORD_VAR: &str = "NATS_OBSERVER_PASSWORD";
+
+/// The user of `scripts/backup.sh`, with the deployment's `BACKUP_PERMISSIONS`.
+pub const BACKUP: &str = "backup";
+const BACKUP_PASSWORD_VAR: &str = "NATS_BACKUP_PASSWORD";
 
 /// A user of a secured server and its password.
 #[derive(Clone)]
@@ -99,13 +107,18 @@ impl Secured {
                 )
             })
             .collect();
-        identities.push((
-            NatsIdentity {
-                user: OBSERVER.to_owned(),
-                password: password(),
-            },
-            OBSERVER_PASSWORD_VAR,
-        ));
+        for (user, variable) in [
+            (OBSERVER, OBSERVER_PASSWORD_VAR),
+            (BACKUP, BACKUP_PASSWORD_VAR),
+        ] {
+            identities.push((
+                NatsIdentity {
+                    user: user.to_owned(),
+                    password: password(),
+                },
+                variable,
+            ));
+        }
         let mut users = String::new();
         for (user, variable, permissions) in SERVICE_USERS {
             users.push_str(&format!(
@@ -115,7 +128,12 @@ impl Secured {
         users.push_str(&format!(
             "    {{ user: \"{OBSERVER}\", password: ${OBSERVER_PASSWORD_VAR} }}\n"
         ));
-        let config = format!("{PERMISSIONS}\nauthorization {{\n  users = [\n{users}  ]\n}}\n");
+        users.push_str(&format!(
+            "    {{ user: \"{BACKUP}\", password: ${BACKUP_PASSWORD_VAR}, permissions: $BACKUP_PERMISSIONS }}\n"
+        ));
+        let config = format!(
+            "{PERMISSIONS}\n{BACKUP_PERMISSIONS}\nauthorization {{\n  users = [\n{users}  ]\n}}\n"
+        );
         let dir = tempfile::tempdir().context("cannot create a folder for nats.conf")?;
         std::fs::write(dir.path().join("nats.conf"), config).context("cannot write nats.conf")?;
         Ok(Self { dir, identities })

@@ -547,3 +547,27 @@ pub async fn at_risk(
     .context("cannot list deadlines at risk")?;
     rows.into_iter().map(StoredDeadline::try_from).collect()
 }
+
+/// Drops the notices' addresses and texts of an erased inquiry; a delivery still pending is set
+/// aside as a dead letter rather than sent without its text. The deadline and its result stay.
+pub async fn erase_personal_data(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH notices AS (\
+           UPDATE deliveries d SET address = '', subject = '', body = '', \
+             last_error = CASE WHEN d.status = 'pending' \
+               THEN 'personal data erased before delivery' END, \
+             dead_lettered_at = CASE WHEN d.status = 'pending' THEN $2 ELSE d.dead_lettered_at END, \
+             status = CASE WHEN d.status = 'pending' THEN 'dead_letter' ELSE d.status END \
+           FROM timers t WHERE t.timer_id = d.timer_id AND t.inquiry_id = $1) \
+         UPDATE deadlines SET personal_data_erased_at = $2 WHERE inquiry_id = $1",
+    )
+    .bind(inquiry_id)
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}

@@ -9,6 +9,7 @@ use borgerraad_messaging::{EventHandler, HandlerError, Outbox};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::convert::from_timestamp;
 use borgerraad_proto::v1::{self as pb, event::Data};
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -122,12 +123,29 @@ pub fn rounds(changes: Vec<Change>) -> Vec<Vec<Change>> {
     rounds
 }
 
+/// The inquiry and time of an `inquiry.personal_data_erased`, if `event` is one.
+fn erasure_of(event: &pb::Event) -> Result<Option<(Uuid, DateTime<Utc>)>, HandlerError> {
+    let Some(Data::InquiryPersonalDataErased(erased)) = &event.data else {
+        return Ok(None);
+    };
+    let at = erased
+        .erased_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .ok_or_else(|| HandlerError::Poison("erased_at is missing or out of range".into()))?;
+    Ok(Some((inquiry_id(&erased.inquiry_id)?, at)))
+}
+
 impl EventHandler for TrackInquiries {
     async fn handle(
         &self,
         event: &pb::Event,
         transaction: &mut PgConnection,
     ) -> Result<(), HandlerError> {
+        if let Some((inquiry_id, at)) = erasure_of(event)? {
+            crate::db::erase_personal_data(transaction, inquiry_id, at).await?;
+            return Ok(());
+        }
         if let Some(change) = Self::change_of(event, tracing::Span::current())? {
             apply(
                 transaction,
@@ -148,12 +166,18 @@ impl EventHandler for TrackInquiries {
         transaction: &mut PgConnection,
     ) -> Result<(), HandlerError> {
         let mut changes = Vec::with_capacity(events.len());
+        let mut erasures = Vec::new();
         for (event, span) in events {
+            erasures.extend(erasure_of(event)?);
             changes.extend(Self::change_of(event, span.clone())?);
         }
         let now = self.clock.now();
         for round in rounds(changes) {
             apply_all(transaction, &self.rules, &self.outbox, round, now).await?;
+        }
+        // After the chunk's steps: an erasure follows the close it is due to.
+        for (inquiry_id, at) in erasures {
+            crate::db::erase_personal_data(transaction, inquiry_id, at).await?;
         }
         Ok(())
     }

@@ -2182,6 +2182,7 @@ async fn start_intake(
             personal_data_keys: Arc::new(personal_data::Keyring::new(
                 personal_data::DataKey::generate("test").expect("key"),
             )),
+            retention: Default::default(),
         },
         clock,
     )
@@ -2407,4 +2408,128 @@ async fn one_inquiry_that_cannot_be_reconciled_does_not_stop_the_others() {
     replica.stop().await;
     intake_stop.cancel();
     let _ = intake_task.await;
+}
+
+#[tokio::test]
+async fn an_erased_inquiry_s_notices_lose_their_addresses_and_texts_and_a_pending_one_is_set_aside()
+{
+    let (nats, database) = (
+        NatsServer::start().await.expect("nats"),
+        TestDatabase::create().await.expect("db"),
+    );
+    let ca = TestCa::new("erasure").expect("ca");
+    let (webhook, webhook_port) = WebhookSink::start(200, &ca.server).await;
+    let received_at = cph(2026, 11, 25, 10);
+    let clock = ManualClock::new(received_at);
+    let replica = Replica::start(&database, &nats, clock.clone(), |s| {
+        s.delivery.webhook = Some(webhook_settings(&ca));
+        s.channels.webhook_url = Some(format!("https://127.0.0.1:{webhook_port}/frister"));
+    })
+    .await;
+    let pool = database.pool("deadline_monitoring").await.expect("pool");
+    let id = assigned_inquiry(&nats, &replica, received_at).await;
+    // warning-5 is delivered; warning-2 meets a failing receiver and waits for its retry.
+    clock.set(cph(2026, 12, 9, 9));
+    replica.tick();
+    eventually("the first notice delivered", SETTLE, || async {
+        (webhook.posts().len() == 1).then_some(())
+    })
+    .await;
+    webhook.status.store(503, Ordering::SeqCst);
+    clock.set(cph(2026, 12, 14, 9));
+    replica.tick();
+    let attempts = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i32>(
+            "SELECT d.attempts FROM deliveries d JOIN timers t USING (timer_id) \
+             WHERE t.step = 'warning-2' AND d.status = 'pending'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .ok()
+        .flatten()
+    };
+    eventually(
+        "the second notice pending after a failure",
+        SETTLE,
+        || async { attempts(pool.clone()).await.filter(|a| *a >= 1) },
+    )
+    .await;
+
+    let js = jetstream(&nats).await;
+    let at = cph(2026, 12, 14, 10);
+    publish(
+        &js,
+        &step(
+            EventType::InquiryWithdrawn,
+            id,
+            4,
+            pb::InquiryStatus::Assigned,
+            pb::InquiryStatus::Withdrawn,
+            at,
+        ),
+    )
+    .await;
+    let erased = new_event(
+        "/borgerraad/intake",
+        EventType::InquiryPersonalDataErased,
+        id,
+        at,
+        Data::InquiryPersonalDataErased(pb::InquiryPersonalDataErased {
+            inquiry_id: id.to_string(),
+            department: "by-og-kultur".into(),
+            version: 5,
+            erased_at: Some(timestamp(at)),
+            reason: pb::ErasureReason::Request.into(),
+        }),
+    );
+    publish(&js, &erased).await;
+    eventually("the erasure applied", SETTLE, || async {
+        sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+            "SELECT personal_data_erased_at FROM deadlines WHERE inquiry_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .ok()
+        .flatten()
+    })
+    .await;
+
+    let deliveries: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT t.step, d.status, d.address, d.subject || d.body FROM deliveries d \
+         JOIN timers t USING (timer_id) WHERE t.inquiry_id = $1 ORDER BY t.step DESC",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .expect("deliveries");
+    assert_eq!(
+        deliveries,
+        [
+            (
+                "warning-5".into(),
+                "delivered".into(),
+                String::new(),
+                String::new()
+            ),
+            (
+                "warning-2".into(),
+                "dead_letter".into(),
+                String::new(),
+                String::new()
+            ),
+        ]
+    );
+    // The deadline and its result stay.
+    let deadline = replica
+        .client()
+        .await
+        .get_deadline(pb::GetDeadlineRequest {
+            inquiry_id: id.to_string(),
+        })
+        .await
+        .expect("the deadline stays")
+        .into_inner();
+    assert_eq!(deadline.reference, "BR-2026-000042");
+    replica.stop().await;
 }

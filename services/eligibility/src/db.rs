@@ -251,3 +251,28 @@ pub async fn list_assessments(
     .context("cannot list assessments")?;
     rows.into_iter().map(AssessmentRow::into_stored).collect()
 }
+
+/// Drops what the assessment holds of an erased inquiry's personal data: override reasons (in
+/// force and in the history) and the words that matched in its description, keeping each
+/// signal's topic. Nothing happens to an inquiry never assessed.
+pub async fn erase_personal_data(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "WITH history AS (\
+           UPDATE assessment_history SET reason = NULL \
+           WHERE inquiry_id = $1 AND reason IS NOT NULL) \
+         UPDATE assessments SET override_reason = NULL, personal_data_erased_at = $2, \
+           review_signals = (SELECT coalesce(jsonb_agg(jsonb_set(s, '{signal}', '\"\"')), '[]') \
+             FROM jsonb_array_elements(review_signals) s) \
+         WHERE inquiry_id = $1",
+    )
+    .bind(inquiry_id)
+    .bind(at)
+    .execute(connection)
+    .await
+    .context("cannot erase the assessment's personal data")?;
+    Ok(())
+}

@@ -156,6 +156,20 @@ impl EventHandler for AssessInquiry {
             Some(Data::InquiryAmended(_)) => {
                 return Err(HandlerError::Poison("amendment without answers".into()));
             }
+            Some(Data::InquiryPersonalDataErased(erased)) => {
+                let inquiry_id = Uuid::parse_str(&erased.inquiry_id)
+                    .map_err(|_| HandlerError::Poison("inquiry_id is not a UUID".into()))?;
+                let at = erased
+                    .erased_at
+                    .as_ref()
+                    .and_then(borgerraad_platform::convert::from_timestamp)
+                    .ok_or_else(|| HandlerError::Poison("erased_at is missing".into()))?;
+                // A description read for an assessment in hand is not kept past it.
+                drop(self.take_prepared(inquiry_id));
+                return db::erase_personal_data(transaction, inquiry_id, at)
+                    .await
+                    .map_err(HandlerError::Retry);
+            }
             _ => return Ok(()),
         };
         let inquiry_id = Uuid::parse_str(&answers.inquiry_id)

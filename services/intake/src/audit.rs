@@ -40,16 +40,19 @@ pub enum DataKind {
     Notes,
     /// The access log of a person, looked up by their CPR or CVR number.
     AccessLog,
+    /// A person's inquiries, looked up by their CPR or CVR number to erase their personal data.
+    Erasure,
 }
 
 impl DataKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Requester,
         Self::CprMasked,
         Self::CprRevealed,
         Self::Description,
         Self::Notes,
         Self::AccessLog,
+        Self::Erasure,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -60,6 +63,7 @@ impl DataKind {
             Self::Description => "description",
             Self::Notes => "notes",
             Self::AccessLog => "access_log",
+            Self::Erasure => "erasure",
         }
     }
 

@@ -402,14 +402,15 @@ pub async fn record_step(
     Ok(())
 }
 
-/// Up to `limit` inquiries still holding personal data in plain text, locked; rows another
-/// transaction holds are skipped, so replicas sealing at the same time share the work.
+/// Up to `limit` inquiries still holding personal data in plain text (an erased one holds none),
+/// locked; rows another transaction holds are skipped, so replicas sealing at the same time share the work.
 pub async fn claim_plain_inquiries(
     connection: &mut PgConnection,
     limit: i64,
 ) -> sqlx::Result<Vec<InquiryRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT_INQUIRY} WHERE i.personal IS NULL ORDER BY i.number LIMIT $1 \
+        "{SELECT_INQUIRY} WHERE i.personal IS NULL AND i.personal_data_erased_at IS NULL \
+         ORDER BY i.number LIMIT $1 \
          FOR UPDATE OF i SKIP LOCKED"
     )))
     .bind(limit)
@@ -469,13 +470,14 @@ pub struct PlainEntry {
     pub details: Option<String>,
 }
 
-/// Up to `limit` journal entries still in plain text, locked, skipping those others hold.
+/// Up to `limit` journal entries still in plain text (an erased one has no details at all),
+/// locked, skipping those others hold.
 pub async fn claim_plain_entries(
     connection: &mut PgConnection,
     limit: i64,
 ) -> sqlx::Result<Vec<PlainEntry>> {
     sqlx::query_as(
-        "SELECT inquiry_id, version, details FROM journal WHERE details_sealed IS NULL \
+        "SELECT inquiry_id, version, details FROM journal WHERE details_sealed IS NULL AND details IS NOT NULL \
          ORDER BY inquiry_id, version LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(limit)
@@ -538,6 +540,132 @@ pub struct AssessmentInForce {
     pub referral_target: Option<String>,
     pub fired_rule_ids: Vec<String>,
     pub revision: i64,
+}
+
+/// An inquiry whose retention time may have run out, locked for erasure.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RetentionCandidate {
+    pub inquiry_id: Uuid,
+    pub status: String,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub personal_data_erased_at: Option<DateTime<Utc>>,
+}
+
+/// Up to `limit` inquiries that ended at or before `cutoff` and were not erased since, oldest
+/// first, locked; rows another transaction holds are skipped, so replicas share the work.
+pub async fn claim_due_for_erasure(
+    connection: &mut PgConnection,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<RetentionCandidate>> {
+    sqlx::query_as(
+        "SELECT i.inquiry_id, i.status, e.ended_at, i.personal_data_erased_at \
+         FROM inquiries i CROSS JOIN LATERAL (\
+           SELECT max(j.at) AS ended_at FROM journal j \
+           WHERE j.inquiry_id = i.inquiry_id AND j.step IN ('close', 'withdraw')) e \
+         WHERE i.status IN ('closed', 'withdrawn') AND e.ended_at <= $1 \
+           AND (i.personal_data_erased_at IS NULL OR i.personal_data_erased_at < e.ended_at) \
+         ORDER BY i.number LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
+/// An inquiry the erasure ledger names whose data was not erased since its latest entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LedgerCandidate {
+    pub inquiry_id: Uuid,
+    pub erased_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// Claims inquiries whose latest ledger entry is newer than their `personal_data_erased_at`
+/// (or which show no erasure at all), oldest first, skipping rows another replica holds.
+pub async fn claim_unerased_in_ledger(
+    connection: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<LedgerCandidate>> {
+    sqlx::query_as(
+        "SELECT i.inquiry_id, l.erased_at, l.reason \
+         FROM (SELECT DISTINCT ON (inquiry_id) inquiry_id, erased_at, reason FROM erasures \
+               ORDER BY inquiry_id, erased_at DESC) l \
+         JOIN inquiries i ON i.inquiry_id = l.inquiry_id \
+         WHERE i.personal_data_erased_at IS NULL OR i.personal_data_erased_at < l.erased_at \
+         ORDER BY i.number LIMIT $1 FOR UPDATE OF i SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(connection)
+    .await
+}
+
+/// What erasure needs of an inquiry, locked until the transaction ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ErasureTarget {
+    pub inquiry_id: Uuid,
+    pub reference: String,
+    pub department: String,
+    pub status: String,
+    pub version: i64,
+    pub form: Json<Form>,
+}
+
+pub async fn lock_for_erasure(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+) -> sqlx::Result<Option<ErasureTarget>> {
+    sqlx::query_as(
+        "SELECT inquiry_id, reference, department, status, version, form FROM inquiries \
+         WHERE inquiry_id = $1 FOR UPDATE",
+    )
+    .bind(inquiry_id)
+    .fetch_optional(connection)
+    .await
+}
+
+/// Erases an inquiry's personal data in one statement: the sealed record and any plain columns,
+/// the CPR fingerprint, the CVR number, the request fingerprint and key, the form's free text,
+/// the representative, the consent and every journal entry's details; then writes the erasure's
+/// own journal entry (no details) at `version` and its ledger row.
+#[allow(clippy::too_many_arguments)]
+pub async fn erase_personal_data(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    version: i64,
+    status: &str,
+    form: &Form,
+    actor: &str,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH representative AS (DELETE FROM representatives WHERE inquiry_id = $1), \
+         consent AS (DELETE FROM consents WHERE inquiry_id = $1), \
+         details AS (\
+           UPDATE journal SET details = NULL, details_sealed = NULL \
+           WHERE inquiry_id = $1 AND (details IS NOT NULL OR details_sealed IS NOT NULL)), \
+         inquiry AS (\
+           UPDATE inquiries SET personal = NULL, description = NULL, requester_name = NULL, \
+             requester_cpr = NULL, requester_cvr = NULL, requester_cpr_fingerprint = NULL, \
+             client_request_id = NULL, client_request_fingerprint = NULL, form = $4, \
+             version = $2, personal_data_erased_at = $6 \
+           WHERE inquiry_id = $1 RETURNING inquiry_id), \
+         entry AS (\
+           INSERT INTO journal (inquiry_id, version, step, actor, at, status_after) \
+           SELECT inquiry_id, $2, 'erase_personal_data', $5, $6, $3 FROM inquiry) \
+         INSERT INTO erasures (inquiry_id, erased_at, reason) SELECT inquiry_id, $6, $7 FROM inquiry",
+    )
+    .bind(inquiry_id)
+    .bind(version)
+    .bind(status)
+    .bind(Json(form))
+    .bind(actor)
+    .bind(at)
+    .bind(reason)
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 /// The id of the key that sealed a `bytea` value in the storage layout of

@@ -255,3 +255,31 @@ impl EventHandler for RecordAssessment {
         }
     }
 }
+
+/// `inquiry.personal_data_erased`: ids and the reason only.
+pub fn personal_data_erased(
+    inquiry_id: Uuid,
+    department: &str,
+    version: i64,
+    at: DateTime<Utc>,
+    reason: crate::domain::retention::ErasureReason,
+) -> pb::Event {
+    use crate::domain::retention::ErasureReason;
+    let reason = match reason {
+        ErasureReason::Retention => pb::ErasureReason::Retention,
+        ErasureReason::Request => pb::ErasureReason::Request,
+    };
+    new_event(
+        SOURCE,
+        EventType::InquiryPersonalDataErased,
+        inquiry_id,
+        at,
+        Data::InquiryPersonalDataErased(pb::InquiryPersonalDataErased {
+            inquiry_id: inquiry_id.to_string(),
+            department: department.to_owned(),
+            version,
+            erased_at: Some(timestamp(at)),
+            reason: reason.into(),
+        }),
+    )
+}

@@ -1728,4 +1728,145 @@ impl IntakeService for IntakeApi {
             }
         }))
     }
+    #[tracing::instrument(skip_all, fields(count = tracing::field::Empty), err(level = "info", Display))]
+    async fn erase_person_data(
+        &self,
+        request: Request<pb::ErasePersonDataRequest>,
+    ) -> Result<Response<pb::ErasePersonDataResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let r = request.into_inner();
+        let mut f = Fields::default();
+        let given = [&r.cpr, &r.cvr]
+            .iter()
+            .filter(|value| !value.trim().is_empty())
+            .count();
+        if given != 1 {
+            for field in ["cpr", "cvr"] {
+                f.0.push(FieldViolation::new(
+                    field,
+                    "give exactly one of cpr and cvr",
+                ));
+            }
+        }
+        let actor = caller.actor(&r.actor).unwrap_or_else(|violation| {
+            f.0.push(violation);
+            String::new()
+        });
+        let reason = f.text(
+            "reason",
+            &r.reason,
+            MAX_SHORT_TEXT_CHARS,
+            TextKind::OneLine,
+            true,
+        );
+        // The reason is kept in the access log, which never holds a CPR number.
+        if reason.as_deref().is_some_and(find_cpr_like) {
+            f.0.push(FieldViolation::new(
+                "reason",
+                "must not contain a CPR number",
+            ));
+        }
+        let today = working_days::copenhagen_date(self.clock.now());
+        let cpr = (!r.cpr.trim().is_empty())
+            .then(|| personal_data::Cpr::parse(&r.cpr, today))
+            .transpose()
+            .unwrap_or_else(|error| {
+                f.0.push(FieldViolation::new(
+                    "cpr",
+                    format!("is not a valid CPR number: {error}"),
+                ));
+                None
+            });
+        let cvr = (!r.cvr.trim().is_empty())
+            .then(|| personal_data::Cvr::parse(&r.cvr))
+            .transpose()
+            .unwrap_or_else(|error| {
+                f.0.push(FieldViolation::new(
+                    "cvr",
+                    format!("is not a valid CVR number: {error}"),
+                ));
+                None
+            });
+        if !f.0.is_empty() {
+            return Err(invalid_argument(&f.0));
+        }
+        let fingerprints: Vec<Vec<u8>> = cpr
+            .as_ref()
+            .map(|cpr| {
+                self.keyring
+                    .fingerprints(&crate::audit::person_key(cpr.digits()))
+                    .iter()
+                    .map(personal_data::Fingerprint::to_bytes)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cvr_digits = cvr.as_ref().map(|cvr| cvr.digits().to_owned());
+        let found = crate::audit::store::inquiries_of_person(
+            &self.pool,
+            &fingerprints,
+            cvr_digits.as_deref(),
+        )
+        .await
+        .map_err(IntakeError::from)?;
+        tracing::Span::current().record("count", found.len());
+        let at = self.clock.now();
+        let mut transaction = self.pool.begin().await.map_err(IntakeError::from)?;
+        let mut erased = Vec::with_capacity(found.len());
+        let mut open = Vec::new();
+        for &inquiry_id in &found {
+            match crate::erasure::erase_inquiry(
+                &mut transaction,
+                &self.outbox,
+                inquiry_id,
+                crate::domain::retention::ErasureReason::Request,
+                &actor,
+                at,
+            )
+            .await
+            {
+                Ok(done) => erased.push(done),
+                Err(crate::erasure::EraseError::Open { reference }) => open.push(reference),
+                // Gone since the lookup: nothing of it is left to erase.
+                Err(crate::erasure::EraseError::NotFound) => {}
+                Err(crate::erasure::EraseError::Unexpected(error)) => {
+                    return Err(unexpected(&error));
+                }
+            }
+        }
+        if !open.is_empty() {
+            // Dropping the transaction rolls back what was erased so far: all or nothing.
+            return Err(Status::failed_precondition(format!(
+                "the person's inquiries {} are still open; close or withdraw them first",
+                open.join(", ")
+            )));
+        }
+        // Erasing is a use of the person's data: recorded with the reason, in the same
+        // transaction as the erasure.
+        let accesses = erased
+            .iter()
+            .map(|done| {
+                Access::new(
+                    at,
+                    caller.accessor(),
+                    done.inquiry_id,
+                    [DataKind::Erasure],
+                    reason.clone(),
+                    caller.trace_id.clone(),
+                )
+            })
+            .collect();
+        crate::audit::store::append_in(&mut transaction, accesses)
+            .await
+            .map_err(IntakeError::from)?;
+        transaction.commit().await.map_err(IntakeError::from)?;
+        Ok(Response::new(pb::ErasePersonDataResponse {
+            erased: erased
+                .into_iter()
+                .map(|done| pb::ErasedInquiry {
+                    inquiry_id: done.inquiry_id.to_string(),
+                    reference: done.reference,
+                })
+                .collect(),
+        }))
+    }
 }

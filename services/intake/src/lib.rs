@@ -7,6 +7,8 @@
 //!   in one transaction (outbox).
 //! - [`cases`]: taking a lifecycle step (version check, transition, journal, event) in one
 //!   transaction, for the gRPC calls and the consumer of assessments alike.
+//! - [`erasure`]: erasing an inquiry's personal data, by the retention rule (a periodic job) or
+//!   at the person's request, keeping what the statistics need.
 //! - [`events`]: the events intake publishes and its consumer of `eligibility.assessed`.
 //! - [`grpc`]: the `IntakeService` adapter, proto ⇄ domain.
 //! - [`upgrade`]: the job at start that seals rows written before personal data was sealed.
@@ -22,6 +24,7 @@ pub mod audit;
 pub mod cases;
 pub mod db;
 pub mod domain;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod grpc;

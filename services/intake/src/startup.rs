@@ -7,12 +7,14 @@ use borgerraad_messaging::service::ServiceCore;
 use borgerraad_messaging::{Consumer, ConsumerSpec, EventType, Outbox};
 use borgerraad_platform::clock::SharedClock;
 use borgerraad_platform::departments::Departments;
-use borgerraad_platform::settings::{CommonSettings, secret_var};
+use borgerraad_platform::settings::{CommonSettings, parsed_var, secret_var};
 use borgerraad_proto::v1::intake_service_server::IntakeServiceServer;
 use futures::FutureExt as _;
 use personal_data::{DataKey, Keyring};
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::retention::RetentionPeriod;
+use crate::erasure::RetentionSettings;
 use crate::events::RecordAssessment;
 use crate::grpc::IntakeApi;
 
@@ -28,6 +30,9 @@ pub struct Settings {
     /// `PERSONAL_DATA_KEYS_FILE` names: `id:base64,…`, the first one current, older ones kept to
     /// open what they sealed). Required: there is no default key. `Debug` shows key ids only.
     pub personal_data_keys: Arc<Keyring>,
+    /// When personal data is erased (`RETENTION_MONTHS`) and how often the job looks
+    /// (`RETENTION_INTERVAL_SECS`).
+    pub retention: RetentionSettings,
 }
 
 /// Parses `id:base64,id:base64,…`; the first key seals, all of them open.
@@ -57,8 +62,19 @@ impl Settings {
              personal data at rest (id:base64 of 32 random bytes, e.g. \
              k1:$(head -c32 /dev/urandom | base64)); there is no default key",
         )?;
+        let months = parsed_var("RETENTION_MONTHS", RetentionPeriod::DEFAULT_MONTHS)?;
+        let period = RetentionPeriod::months(months).context(
+            "RETENTION_MONTHS must be a whole number of months above 0 (the municipality's \
+             retention time after an inquiry closed, e.g. 60)",
+        )?;
+        let interval_secs: u64 = parsed_var("RETENTION_INTERVAL_SECS", 3600)?;
+        anyhow::ensure!(interval_secs > 0, "RETENTION_INTERVAL_SECS must be above 0");
         Ok(Self {
             common: CommonSettings::from_env(SERVICE_NAME, DEFAULT_PORT)?,
+            retention: RetentionSettings {
+                period,
+                interval: std::time::Duration::from_secs(interval_secs),
+            },
             departments,
             personal_data_keys: Arc::new(
                 parse_keyring(&keys).context("PERSONAL_DATA_KEYS is invalid")?,
@@ -70,6 +86,7 @@ impl Settings {
 pub struct Application {
     core: ServiceCore,
     api: IntakeApi,
+    retention: RetentionSettings,
 }
 
 impl Application {
@@ -83,7 +100,11 @@ impl Application {
             departments: settings.departments,
             keyring: settings.personal_data_keys,
         };
-        Ok(Self { core, api })
+        Ok(Self {
+            core,
+            api,
+            retention: settings.retention,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -93,7 +114,8 @@ impl Application {
     /// Serves until `shutdown`; then drains calls, finishes the assessments in hand and lets the
     /// outbox relay finish its batch. Rows written before personal data was sealed are sealed
     /// meanwhile (see [`crate::upgrade`]), then values sealed with older keys re-sealed with the
-    /// current one ([`crate::reseal`]).
+    /// current one ([`crate::reseal`]); personal data past its retention time is erased
+    /// periodically (see [`crate::erasure`]).
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let relay = self
             .api
@@ -133,12 +155,20 @@ impl Application {
             }
             .boxed()
         };
+        let retention = crate::erasure::run_retention(
+            self.core.pool.clone(),
+            self.api.outbox.clone(),
+            self.api.clock.clone(),
+            self.retention,
+            shutdown.clone(),
+        )
+        .boxed();
         let routes = tonic::service::Routes::new(IntakeServiceServer::new(self.api));
         self.core
             .run(
                 routes,
                 "borgerraad.v1.IntakeService",
-                vec![relay, assessments, sealing],
+                vec![relay, assessments, sealing, retention],
                 shutdown,
             )
             .await

@@ -48,6 +48,7 @@ impl Intake {
             personal_data_keys: Arc::new(Keyring::new(
                 DataKey::generate("test").expect("random key"),
             )),
+            retention: Default::default(),
         };
         let application = intake::Application::build(settings, Arc::new(SystemClock))
             .await

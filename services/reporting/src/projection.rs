@@ -180,6 +180,8 @@ pub fn fact_from(event: &pb::Event) -> Result<Option<(Uuid, Fact)>, HandlerError
                     .ok_or_else(|| poison("due_date is missing"))?,
             },
         ),
+        // Erasure removes personal data, which the figures never held: every count stays.
+        Some(Data::InquiryPersonalDataErased(_)) => return Ok(None),
         Some(Data::DeadlineNotice(notice)) => {
             if notice.kind() != pb::DeadlineNoticeKind::Breached
                 && !event.r#type.ends_with(".breached")

@@ -138,6 +138,7 @@ async fn intake_checking_with(
             common,
             departments: borgerraad_platform::departments::Departments::odense(),
             personal_data_keys: Arc::new(test_keyring()),
+            retention: Default::default(),
         },
         system.clock.clone(),
     )

@@ -5,6 +5,7 @@ mod api;
 mod bus;
 mod deadlines;
 mod eligibility;
+mod erasure;
 mod flow;
 mod lifecycle;
 mod personal_data;

@@ -6,7 +6,9 @@
 //! - [`InquiryKey`]: what people type for an inquiry, its id or its reference.
 //! - [`report_format`]: the annual report's format, from `--format` or the file name.
 //! - [`token`]: access tokens for the role a command acts as.
+//! - [`stream_backup`]: the event stream saved to a file of its messages and published back.
 
+pub mod stream_backup;
 pub mod token;
 
 use std::path::Path;

@@ -6,8 +6,11 @@
 //! handled it, `annual-report` writes the year's report, `rebuild-reporting` rebuilds the
 //! figures from the stream, `access-log` prints who looked at an inquiry's or a person's data
 //! and why, `verify-audit-log` checks that the access log was not changed, `export-person-data`
-//! answers a person's access request with a JSON export or a Danish letter, and `reseal-status`
-//! shows how many values each sealing key still seals.
+//! answers a person's access request with a JSON export or a Danish letter, `reseal-status`
+//! shows how many values each sealing key still seals, and `erase-person-data` erases a
+//! person's personal data before its retention time; `stream-backup` and `stream-restore`
+//! save and restore the event stream (see [`borgerraad_cli::stream_backup`] and
+//! `scripts/backup.sh`).
 //!
 //! Every call carries an access token for the role the command needs (`submit`: web-form,
 //! `show`, `export-person-data`: caseworker, `summary` and `annual-report`: report-reader,
@@ -172,6 +175,30 @@ enum Command {
     /// Shows how many sealed values each key of PERSONAL_DATA_KEYS still seals (operator): an
     /// older key may be removed once it seals nothing.
     ResealStatus,
+    /// Erases the personal data of a person's inquiries, by CPR or CVR number, before the
+    /// retention time (caseworker); refused while any of them is open.
+    ErasePersonData {
+        #[arg(long, conflicts_with = "cvr", required_unless_present = "cvr")]
+        cpr: Option<String>,
+        #[arg(long)]
+        cvr: Option<String>,
+        /// Why the data goes before its time (e.g. Anmodning om sletning); recorded in the access
+        /// log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Writes every message of the event stream, with its headers, to DIR/stream.jsonl (NATS_URL
+    /// and the NATS_* credentials as the services take them); prints the count.
+    StreamBackup { dir: std::path::PathBuf },
+    /// Republishes DIR/stream.jsonl in order into the event stream, which must be empty (or
+    /// missing: it is declared as the services declare it); prints the count.
+    StreamRestore {
+        dir: std::path::PathBuf,
+        /// Delete the stream first, with its messages and consumers (the services stopped; they
+        /// create their consumers again at start).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Prints an access token for the role `--as` names, for scripts and grpcurl:
     /// `grpcurl -H "authorization: Bearer $(borgerraad token --as caseworker)" …`
     Token {
@@ -322,6 +349,43 @@ async fn main() -> anyhow::Result<()> {
             export_person_data(access, &services, request, out.as_deref()).await
         }
         Command::ResealStatus => reseal_status(access, &services).await,
+        Command::ErasePersonData { cpr, cvr, reason } => {
+            let request = pb::ErasePersonDataRequest {
+                cpr: cpr.clone().unwrap_or_default(),
+                cvr: cvr.clone().unwrap_or_default(),
+                reason: reason.clone(),
+                ..Default::default()
+            };
+            erase_person_data(access, &services, request).await
+        }
+        Command::StreamBackup { dir } => {
+            let context = event_stream().await?;
+            let count = borgerraad_cli::stream_backup::backup(
+                &context,
+                borgerraad_messaging::stream::STREAM_NAME,
+                dir,
+            )
+            .await?;
+            print_count(&count);
+            Ok(())
+        }
+        Command::StreamRestore { dir, replace } => {
+            let context = event_stream().await?;
+            if *replace {
+                let stream = borgerraad_messaging::stream::STREAM_NAME;
+                // Missing already is as good as deleted.
+                if context.get_stream(stream).await.is_ok() {
+                    context
+                        .delete_stream(stream)
+                        .await
+                        .with_context(|| format!("cannot delete the stream {stream}"))?;
+                }
+            }
+            let mut stream = borgerraad_messaging::stream::ensure_stream(&context).await?;
+            let count = borgerraad_cli::stream_backup::restore(&context, &mut stream, dir).await?;
+            print_count(&count);
+            Ok(())
+        }
         Command::Summary => summary(access, &services).await,
         Command::Example => {
             let submitted = submit(
@@ -343,6 +407,23 @@ async fn main() -> anyhow::Result<()> {
             summary(access, &services).await
         }
     }
+}
+
+/// JetStream on the NATS at `NATS_URL`, logged in as the `NATS_*` variables say.
+async fn event_stream() -> anyhow::Result<async_nats::jetstream::Context> {
+    let url = borgerraad_platform::settings::var("NATS_URL")
+        .unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+    let settings = borgerraad_platform::settings::NatsSettings::from_env()?;
+    let client = borgerraad_messaging::stream::connect(&url, "borgerraad-cli", &settings).await?;
+    Ok(borgerraad_messaging::stream::jetstream(client))
+}
+
+/// The count as `backup.sh` copies it into the manifest.
+fn print_count(count: &borgerraad_cli::stream_backup::Count) {
+    println!(
+        "messages: {}\nfirst_sequence: {}\nlast_sequence: {}",
+        count.messages, count.first_sequence, count.last_sequence
+    );
 }
 
 async fn annual_report(
@@ -529,6 +610,31 @@ async fn inquiry_id_of(
         .map_err(|status| anyhow::anyhow!("cannot find {reference}: {}", status.message()))?
         .into_inner()
         .inquiry_id)
+}
+
+async fn erase_person_data(
+    access: &Access,
+    services: &Addresses,
+    request: pb::ErasePersonDataRequest,
+) -> anyhow::Result<()> {
+    let mut intake = pb::intake_service_client::IntakeServiceClient::new(
+        access
+            .channel("intake", &services.intake, "caseworker")
+            .await?,
+    );
+    let erased = intake
+        .erase_person_data(request)
+        .await
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+        .into_inner()
+        .erased;
+    if erased.is_empty() {
+        println!("no inquiry of that person holds personal data");
+    }
+    for inquiry in erased {
+        println!("erased	{}	{}", inquiry.reference, inquiry.inquiry_id);
+    }
+    Ok(())
 }
 
 async fn access_log(

@@ -509,3 +509,56 @@ async fn the_cli_trusts_only_the_ca_it_is_given_and_says_how_to_give_one() {
     assert!(health.status.success(), "{}", stderr(&health));
     system.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn erase_person_data_is_refused_while_an_inquiry_is_open_and_then_names_what_it_erased() {
+    use borgerraad_proto::v1 as pb;
+    let system = TestSystem::start().await.expect("system starts");
+    let env = explicit_addresses(&system);
+    let mut intake = system.intake.clone();
+    let submitted = intake
+        .submit_inquiry(pb::SubmitInquiryRequest {
+            requester: Some(pb::Requester {
+                name: "Karen Jensen".into(),
+                cpr: "0101901234".into(),
+                ..Default::default()
+            }),
+            ..valid_submission()
+        })
+        .await
+        .expect("accepted")
+        .into_inner();
+    let erase = [
+        "erase-person-data",
+        "--cpr",
+        "010190-1234",
+        "--reason",
+        "Anmodning om sletning",
+    ];
+
+    let refused = borgerraad(&erase, &env).await;
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains(&submitted.reference),
+        "{}",
+        stderr(&refused)
+    );
+
+    let version = system.settled_version(&submitted.inquiry_id).await;
+    intake
+        .withdraw_inquiry(pb::WithdrawInquiryRequest {
+            inquiry_id: submitted.inquiry_id.clone(),
+            expected_version: version,
+            actor: String::new(),
+            reason: "Trukket tilbage".into(),
+        })
+        .await
+        .expect("withdrawn");
+    let erased = borgerraad(&erase, &env).await;
+    assert!(erased.status.success(), "{}", stderr(&erased));
+    assert_eq!(
+        stdout(&erased).trim(),
+        format!("erased\t{}\t{}", submitted.reference, submitted.inquiry_id)
+    );
+    system.stop().await.expect("clean shutdown");
+}

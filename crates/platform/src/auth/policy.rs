@@ -64,6 +64,7 @@ pub const GRANTS: &[Grant] = grants![
     INTAKE / "VerifyAuditLog" => [Operator],
     INTAKE / "ExportPersonData" => [Caseworker],
     INTAKE / "GetResealStatus" => [Operator],
+    INTAKE / "ErasePersonData" => [Caseworker],
     ELIGIBILITY / "Evaluate" => [WebForm, Caseworker],
     ELIGIBILITY / "GetAssessment" => [Caseworker],
     ELIGIBILITY / "ListAssessments" => [Caseworker],

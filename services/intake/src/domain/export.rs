@@ -239,6 +239,7 @@ fn data_da(code: &str) -> &str {
         "description" => "din beskrivelse",
         "notes" => "sagens notater",
         "access_log" => "adgangsloggen",
+        "erasure" => "sletning af dine oplysninger",
         other => other,
     }
 }

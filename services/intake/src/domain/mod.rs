@@ -1,12 +1,13 @@
 //! The inquiry as the office registers it. The form's vocabulary and the rules a submission
 //! must meet live in the `inquiry-form` crate, shared with eligibility's pre-check, and are
 //! re-exported here; [`lifecycle`] holds the case flow that follows, [`personal`] how the
-//! personal data is sealed at rest and shown, and [`export`] a person's access request as a
-//! document.
+//! personal data is sealed at rest and shown, [`export`] a person's access request as a
+//! document, and [`retention`] when personal data is erased.
 
 pub mod export;
 pub mod lifecycle;
 pub mod personal;
+pub mod retention;
 
 pub use inquiry_form::*;
 use uuid::Uuid;

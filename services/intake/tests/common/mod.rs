@@ -60,6 +60,7 @@ impl Replica {
             },
             departments: Departments::odense(),
             personal_data_keys: keyring,
+            retention: Default::default(),
         };
         let clock = ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
