@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db;
+use crate::domain::amendment;
 use crate::domain::lifecycle::{self, CaseState, Command, Refused, Status};
 use crate::domain::personal::{self, SealError};
 use crate::domain::{ClosingOutcome, HandlingMethod};
@@ -72,12 +73,34 @@ pub async fn take_step(
         });
     }
     let after = lifecycle::apply(&before, command)?;
-    let details = personal::seal_details(
-        keyring,
-        inquiry_id,
-        after.version,
-        &command.journal_details(),
-    )?;
+    // An amendment's entry names what it changed, so the inquiry as it was is read first.
+    let current = match command {
+        Command::Amend(_) => {
+            let row = db::get_inquiry(&mut *connection, inquiry_id)
+                .await?
+                .ok_or(StepError::NotFound)?;
+            let record = row.personal(keyring)?;
+            Some((row, record))
+        }
+        _ => None,
+    };
+    let journal_details = match (command, &current) {
+        (Command::Amend(facts), Some((row, record))) => {
+            let current = amendment::CurrentFacts {
+                department: &row.department,
+                request_type: &row.request_type,
+                prior_dialogue: inquiry_form::PriorDialogue {
+                    held: row.prior_dialogue_held,
+                    date: row.prior_dialogue_date,
+                },
+                form: &row.form.0,
+                record,
+            };
+            amendment::journal_details(&amendment::amended_fields(&current, facts))
+        }
+        _ => command.journal_details(),
+    };
+    let details = personal::seal_details(keyring, inquiry_id, after.version, &journal_details)?;
     db::record_step(
         connection,
         inquiry_id,
@@ -95,12 +118,8 @@ pub async fn take_step(
         after,
         at,
     };
-    let event = match command {
-        Command::Amend(facts) => {
-            let row = db::get_inquiry(&mut *connection, inquiry_id)
-                .await?
-                .ok_or(StepError::NotFound)?;
-            let mut record = row.personal(keyring)?;
+    let event = match (command, current) {
+        (Command::Amend(facts), Some((row, mut record))) => {
             record.amend(facts);
             let sealed = personal::seal_record(keyring, inquiry_id, &record)?;
             let form = personal::amended_form(&row.form.0, facts);

@@ -521,7 +521,8 @@ async fn a_plain_row_reads_as_before_and_an_amendment_seals_it() {
         [
             "received",
             note.as_str(),
-            "case facts amended: beskaeftigelse-og-social, advice"
+            // What the amendment changed, without the words it replaced.
+            "case facts amended: description, prior_dialogue.with_whom, prior_dialogue.outcome, unit"
         ]
     );
     replica.stop().await;

@@ -344,6 +344,17 @@ async fn an_amended_inquiry_is_assessed_again_and_an_override_holds_until_cleare
         (amendment.step.as_str(), amendment.actor.as_str()),
         ("amend", STAFF)
     );
+    // The entry names what changed, not the words before or after.
+    for field in ["description", "prior_dialogue", "scope", "complaint_themes"] {
+        assert!(amendment.details.contains(field), "{}", amendment.details);
+    }
+    let before = valid_submission().description;
+    assert!(
+        !amendment.details.contains(before.as_str())
+            && !amendment.details.contains("vintervedligeholdelsen"),
+        "{}",
+        amendment.details
+    );
 
     let reassessed = assessment_at(&system, &inquiry_id, 3).await;
     assert_eq!(reassessed.rules_outcome(), O::OutOfScope);

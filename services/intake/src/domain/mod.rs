@@ -4,6 +4,7 @@
 //! personal data is sealed at rest and shown, [`export`] a person's access request as a
 //! document, and [`retention`] when personal data is erased.
 
+pub mod amendment;
 pub mod export;
 pub mod lifecycle;
 pub mod personal;
