@@ -323,3 +323,116 @@ fn parse_key_set(set: &serde_json::Value) -> anyhow::Result<(Keys, Option<Key>)>
     }
     Ok((keys, anonymous))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::TimeZone as _;
+
+    use super::*;
+    use crate::auth::Role;
+    use crate::clock::ManualClock;
+
+    fn verifier(clock: Arc<ManualClock>) -> Arc<Verifier> {
+        // No provider answers there: these tests never reach it.
+        Verifier::new(AuthSettings {
+            clock,
+            ..AuthSettings::new("http://127.0.0.1:9")
+        })
+        .expect("verifier")
+    }
+
+    fn start() -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 12, 8, 9, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn web_form() -> Principal {
+        Principal {
+            subject: "web-form".into(),
+            client: Some("web-form".into()),
+            roles: BTreeSet::from([Role::WebForm]),
+            departments: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn expiry_and_not_before_allow_a_minute_of_skew_and_no_more() {
+        let clock = ManualClock::new(start());
+        let verifier = verifier(clock.clone());
+        let now = start().timestamp();
+        assert_eq!(verifier.check_times(now - 59, None), Ok(()));
+        assert_eq!(
+            verifier.check_times(now - 61, None),
+            Err(Rejection::Expired)
+        );
+        assert_eq!(verifier.check_times(now + 600, Some(now + 59)), Ok(()));
+        assert_eq!(
+            verifier.check_times(now + 600, Some(now + 61)),
+            Err(Rejection::NotYetValid)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_checked_before_is_refused_once_it_expires() {
+        let clock = ManualClock::new(start());
+        let verifier = verifier(clock.clone());
+        let token = "header.claims.signature";
+        verifier.remember(
+            token,
+            Verified {
+                principal: web_form(),
+                expires: start().timestamp() + 300,
+                not_before: None,
+                at: Instant::now(),
+            },
+        );
+        assert_eq!(verifier.verify(token).await, Ok(web_form()));
+        clock.advance(chrono::Duration::minutes(10));
+        assert_eq!(verifier.verify(token).await, Err(Rejection::Expired));
+    }
+
+    #[tokio::test]
+    async fn a_token_not_valid_yet_is_refused_though_its_signature_was_checked() {
+        let clock = ManualClock::new(start());
+        let verifier = verifier(clock.clone());
+        let token = "header.claims.signature";
+        verifier.remember(
+            token,
+            Verified {
+                principal: web_form(),
+                expires: start().timestamp() + 3600,
+                not_before: Some(start().timestamp() + 600),
+                at: Instant::now(),
+            },
+        );
+        assert_eq!(verifier.verify(token).await, Err(Rejection::NotYetValid));
+        clock.advance(chrono::Duration::minutes(10));
+        assert_eq!(verifier.verify(token).await, Ok(web_form()));
+    }
+
+    #[test]
+    fn the_cache_of_checked_tokens_stays_bounded() {
+        let verifier = verifier(ManualClock::new(start()));
+        for n in 0..VERIFIED_CAPACITY + 10 {
+            verifier.remember(
+                &format!("token-{n}"),
+                Verified {
+                    principal: web_form(),
+                    expires: start().timestamp() + 300,
+                    not_before: None,
+                    at: Instant::now(),
+                },
+            );
+        }
+        let held = verifier
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        assert!(held <= VERIFIED_CAPACITY, "{held}");
+    }
+}
