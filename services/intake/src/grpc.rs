@@ -407,20 +407,8 @@ impl IntakeApi {
     ) -> Result<Exported, IntakeError> {
         /// Access-log entries read per round trip.
         const PAGE: i64 = 1_000;
-        let (fingerprints, cvr): (Vec<Vec<u8>>, Option<&str>) = match person {
-            Person::Cpr(cpr) => (
-                self.keyring
-                    .fingerprints(&crate::audit::person_key(cpr.digits()))
-                    .iter()
-                    .map(personal_data::Fingerprint::to_bytes)
-                    .collect(),
-                None,
-            ),
-            Person::Cvr(cvr) => (Vec::new(), Some(cvr.digits())),
-        };
         let mut transaction = self.pool.begin().await?;
-        let ids =
-            crate::audit::store::inquiries_of_person(&mut *transaction, &fingerprints, cvr).await?;
+        let ids = person.inquiries(&mut *transaction, &self.keyring).await?;
         let mut inquiries = Vec::with_capacity(ids.len());
         let mut accesses = Vec::with_capacity(ids.len());
         for id in &ids {
@@ -665,6 +653,27 @@ enum Person {
 }
 
 impl Person {
+    /// Every inquiry of the person, oldest first: by the CPR number's fingerprint under each key
+    /// of the ring (fingerprints made before a rotation still match), or by the CVR number.
+    async fn inquiries<'e>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+        keyring: &Keyring,
+    ) -> anyhow::Result<Vec<Uuid>> {
+        let (fingerprints, cvr): (Vec<Vec<u8>>, Option<&str>) = match self {
+            Self::Cpr(cpr) => (
+                keyring
+                    .fingerprints(&crate::audit::person_key(cpr.digits()))
+                    .iter()
+                    .map(personal_data::Fingerprint::to_bytes)
+                    .collect(),
+                None,
+            ),
+            Self::Cvr(cvr) => (Vec::new(), Some(cvr.digits())),
+        };
+        crate::audit::store::inquiries_of_person(executor, &fingerprints, cvr).await
+    }
+
     /// As the person knows it, for their own letter: the CPR number in full.
     fn shown(&self) -> String {
         match self {
@@ -1736,18 +1745,8 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         let r = request.into_inner();
         let mut f = Fields::default();
-        let given = [&r.cpr, &r.cvr]
-            .iter()
-            .filter(|value| !value.trim().is_empty())
-            .count();
-        if given != 1 {
-            for field in ["cpr", "cvr"] {
-                f.0.push(FieldViolation::new(
-                    field,
-                    "give exactly one of cpr and cvr",
-                ));
-            }
-        }
+        let today = working_days::copenhagen_date(self.clock.now());
+        let person = person_of(&r.cpr, &r.cvr, today, &mut f.0);
         let actor = caller.actor(&r.actor).unwrap_or_else(|violation| {
             f.0.push(violation);
             String::new()
@@ -1766,48 +1765,13 @@ impl IntakeService for IntakeApi {
                 "must not contain a CPR number",
             ));
         }
-        let today = working_days::copenhagen_date(self.clock.now());
-        let cpr = (!r.cpr.trim().is_empty())
-            .then(|| personal_data::Cpr::parse(&r.cpr, today))
-            .transpose()
-            .unwrap_or_else(|error| {
-                f.0.push(FieldViolation::new(
-                    "cpr",
-                    format!("is not a valid CPR number: {error}"),
-                ));
-                None
-            });
-        let cvr = (!r.cvr.trim().is_empty())
-            .then(|| personal_data::Cvr::parse(&r.cvr))
-            .transpose()
-            .unwrap_or_else(|error| {
-                f.0.push(FieldViolation::new(
-                    "cvr",
-                    format!("is not a valid CVR number: {error}"),
-                ));
-                None
-            });
-        if !f.0.is_empty() {
+        let (Some(person), true) = (person, f.0.is_empty()) else {
             return Err(invalid_argument(&f.0));
-        }
-        let fingerprints: Vec<Vec<u8>> = cpr
-            .as_ref()
-            .map(|cpr| {
-                self.keyring
-                    .fingerprints(&crate::audit::person_key(cpr.digits()))
-                    .iter()
-                    .map(personal_data::Fingerprint::to_bytes)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let cvr_digits = cvr.as_ref().map(|cvr| cvr.digits().to_owned());
-        let found = crate::audit::store::inquiries_of_person(
-            &self.pool,
-            &fingerprints,
-            cvr_digits.as_deref(),
-        )
-        .await
-        .map_err(IntakeError::from)?;
+        };
+        let found = person
+            .inquiries(&self.pool, &self.keyring)
+            .await
+            .map_err(IntakeError::from)?;
         tracing::Span::current().record("count", found.len());
         let at = self.clock.now();
         let mut transaction = self.pool.begin().await.map_err(IntakeError::from)?;
