@@ -426,6 +426,7 @@ impl TestSystem {
         let published_before = stream.cached_info().state.last_sequence;
         for consumer in [
             "intake",
+            "intake-deadlines",
             "eligibility-inquiries",
             "deadline-monitoring-inquiries",
             "reporting",

@@ -50,6 +50,7 @@ proto_enum!(
     pb::HandlingMethod => "HANDLING_METHOD_",
     pb::RepresentativeRole => "REPRESENTATIVE_ROLE_",
     pb::EligibilityOutcome => "ELIGIBILITY_OUTCOME_",
+    pb::DeadlineInForceState => "DEADLINE_IN_FORCE_STATE_",
 );
 
 /// A proto enum value as a domain value: `Ok(None)` for UNSPECIFIED, `Err` for a number the

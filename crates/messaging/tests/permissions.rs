@@ -25,8 +25,9 @@ use uuid::Uuid;
 const SETTLE: Duration = Duration::from_secs(15);
 
 /// The services' consumers as their `startup.rs` declare them: (user, durable, filter).
-const CONSUMERS: [(&str, &str, &str); 4] = [
+const CONSUMERS: [(&str, &str, &str); 5] = [
     ("intake", "intake", "borgerraad.eligibility.assessed"),
+    ("intake", "intake-deadlines", "borgerraad.deadline.>"),
     (
         "eligibility",
         "eligibility-inquiries",
@@ -168,7 +169,7 @@ async fn each_service_declares_the_stream_publishes_its_events_and_consumes_with
         let context = jetstream_of(client);
         ensure_stream(&context).await.expect("declares the stream");
         let (sender, receiver) = mpsc::unbounded_channel();
-        let schema = format!("consumer_{}", user.replace('-', "_"));
+        let schema = format!("consumer_{}", durable.replace('-', "_"));
         let consumer = Consumer::new(
             ConsumerSpec {
                 durable_name: durable,
@@ -182,7 +183,7 @@ async fn each_service_declares_the_stream_publishes_its_events_and_consumes_with
             None,
         );
         tokio::spawn(consumer.run(shutdown.clone()));
-        inboxes.push((user, receiver));
+        inboxes.push((durable, receiver));
     }
 
     // Each producer publishes one event of its own, acknowledged by JetStream.
@@ -201,8 +202,11 @@ async fn each_service_declares_the_stream_publishes_its_events_and_consumes_with
     }
 
     // Each consumer receives what its filter takes, through its own user's inbox.
-    for (user, receiver) in &mut inboxes {
-        let (_, _, filter) = CONSUMERS.iter().find(|(u, _, _)| u == user).expect("known");
+    for (durable, receiver) in &mut inboxes {
+        let (_, _, filter) = CONSUMERS
+            .iter()
+            .find(|(_, d, _)| d == durable)
+            .expect("known");
         let wanted = published
             .iter()
             .filter(|e| match filter.strip_suffix('>') {
@@ -210,12 +214,12 @@ async fn each_service_declares_the_stream_publishes_its_events_and_consumes_with
                 None => e.r#type == *filter,
             })
             .count();
-        assert!(wanted > 0, "{user} consumes something");
+        assert!(wanted > 0, "{durable} consumes something");
         let mut got = 0;
         while got < wanted {
             tokio::time::timeout(SETTLE, receiver.recv())
                 .await
-                .unwrap_or_else(|_| panic!("{user} received {got} of {wanted} events"))
+                .unwrap_or_else(|_| panic!("{durable} received {got} of {wanted} events"))
                 .expect("the consumer runs");
             got += 1;
         }

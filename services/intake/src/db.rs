@@ -162,6 +162,12 @@ pub struct InquiryRow {
     pub referral_target: Option<String>,
     pub fired_rule_ids: Vec<String>,
     pub assessment_revision: i64,
+    pub deadline_due_date: Option<NaiveDate>,
+    pub deadline_working_days: Option<i32>,
+    pub deadline_paused_working_days: i32,
+    pub deadline_state: Option<String>,
+    pub deadline_working_days_over: i32,
+    pub deadline_revision: i64,
     /// The sealed record of the inquiry's personal data.
     pub personal: Option<Vec<u8>>,
 }
@@ -199,7 +205,9 @@ const SELECT_INQUIRY: &str = "SELECT i.inquiry_id, i.number, i.reference, i.requ
      c.contact_department AS consent_to_contact_department, r.name AS representative_name, \
      r.role AS representative_role, r.power_of_attorney_scope AS representative_scope, \
      r.power_of_attorney_valid_until AS representative_valid_until, i.eligibility_outcome, \
-     i.referral_target, i.fired_rule_ids, i.assessment_revision, i.personal \
+     i.referral_target, i.fired_rule_ids, i.assessment_revision, i.deadline_due_date, \
+     i.deadline_working_days, i.deadline_paused_working_days, i.deadline_state, \
+     i.deadline_working_days_over, i.deadline_revision, i.personal \
      FROM inquiries i LEFT JOIN consents c USING (inquiry_id) \
      LEFT JOIN representatives r USING (inquiry_id)";
 
@@ -528,6 +536,96 @@ pub async fn record_assessment(
     .bind(&assessment.referral_target)
     .bind(&assessment.fired_rule_ids)
     .bind(assessment.revision)
+    .execute(connection)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// A deadline scheduled or moved by deadline-monitoring, as `deadline.scheduled` or
+/// `deadline.rescheduled` carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineScheduled {
+    pub due_date: NaiveDate,
+    pub working_days: i32,
+    pub paused_working_days: i32,
+    pub revision: i64,
+}
+
+/// Records a (re)scheduled deadline as the one in force if its revision is newer than the one
+/// recorded; false if the inquiry is unknown or already holds that revision or a newer one (a
+/// stop of the same revision included, which came first).
+pub async fn record_deadline_scheduled(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    deadline: &DeadlineScheduled,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE inquiries SET deadline_due_date = $2, deadline_working_days = $3, \
+         deadline_paused_working_days = $4, deadline_state = 'running', \
+         deadline_working_days_over = 0, deadline_revision = $5 \
+         WHERE inquiry_id = $1 AND deadline_revision < $5",
+    )
+    .bind(inquiry_id)
+    .bind(deadline.due_date)
+    .bind(deadline.working_days)
+    .bind(deadline.paused_working_days)
+    .bind(deadline.revision)
+    .execute(connection)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// A stopped deadline, as `deadline.stopped` carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineStopped {
+    pub due_date: Option<NaiveDate>,
+    /// `met`, `breached` or `stopped` (no promise to judge).
+    pub state: &'static str,
+    pub paused_working_days: i32,
+    pub working_days_over: i32,
+    pub revision: i64,
+}
+
+/// Records a stop as the deadline in force: it closes the revision it names, so it wins over a
+/// schedule of that revision and is only replaced by a newer revision. False if the inquiry is
+/// unknown or nothing changed.
+pub async fn record_deadline_stopped(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    stop: &DeadlineStopped,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE inquiries SET deadline_due_date = COALESCE($2, deadline_due_date), \
+         deadline_state = $3, deadline_paused_working_days = $4, \
+         deadline_working_days_over = $5, deadline_revision = $6 \
+         WHERE inquiry_id = $1 AND (deadline_revision < $6 \
+           OR (deadline_revision = $6 AND deadline_state IN ('running', 'overdue')))",
+    )
+    .bind(inquiry_id)
+    .bind(stop.due_date)
+    .bind(stop.state)
+    .bind(stop.paused_working_days)
+    .bind(stop.working_days_over)
+    .bind(stop.revision)
+    .execute(connection)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Marks the running deadline overdue when deadline-monitoring announces its breach. The notice
+/// names no revision, so it counts only for the due date in force: a notice for a due date
+/// since moved, or one arriving after the stop, changes nothing.
+pub async fn record_deadline_overdue(
+    connection: &mut PgConnection,
+    inquiry_id: Uuid,
+    due_date: NaiveDate,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE inquiries SET deadline_state = 'overdue' \
+         WHERE inquiry_id = $1 AND deadline_state = 'running' AND deadline_due_date = $2",
+    )
+    .bind(inquiry_id)
+    .bind(due_date)
     .execute(connection)
     .await?;
     Ok(updated.rows_affected() == 1)

@@ -1,10 +1,11 @@
-//! Intake's events (ids and categories only, never names, numbers or free text), and its
-//! consumer of `eligibility.assessed`, which records the assessment as a lifecycle step.
+//! Intake's events (ids and categories only, never names, numbers or free text), its consumer
+//! of `eligibility.assessed`, which records the assessment as a lifecycle step, and its consumer
+//! of deadline-monitoring's events, which records the answer deadline in force on the case.
 
 use std::sync::Arc;
 
 use borgerraad_messaging::{EventHandler, EventType, HandlerError, Outbox, new_event};
-use borgerraad_platform::convert::{date, from_timestamp, timestamp};
+use borgerraad_platform::convert::{date, from_date, from_timestamp, timestamp};
 use borgerraad_proto::v1::{self as pb, event::Data};
 use chrono::{DateTime, Utc};
 use personal_data::Keyring;
@@ -254,6 +255,84 @@ impl EventHandler for RecordAssessment {
             Err(StepError::Unexpected(error)) => Err(HandlerError::Retry(error)),
         }
     }
+}
+
+/// Records the answer deadline in force from deadline-monitoring's events (`deadline.scheduled`,
+/// `deadline.rescheduled`, `deadline.stopped`, and `deadline.breached` for an overdue one); the
+/// other notices carry nothing the record keeps and are acknowledged unchanged. The latest
+/// revision wins, so late or repeated events change nothing. No journal entry: the deadline is
+/// deadline-monitoring's fact, not a step of the case.
+pub struct RecordDeadline;
+
+impl EventHandler for RecordDeadline {
+    async fn handle(
+        &self,
+        event: &pb::Event,
+        transaction: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let (inquiry_id, recorded) = match &event.data {
+            Some(Data::DeadlineScheduled(scheduled)) => {
+                let inquiry_id = inquiry_id_of(&scheduled.inquiry_id)?;
+                let deadline = db::DeadlineScheduled {
+                    due_date: scheduled
+                        .due_date
+                        .as_ref()
+                        .and_then(from_date)
+                        .ok_or_else(|| HandlerError::Poison("due_date is missing".into()))?,
+                    working_days: scheduled.working_days,
+                    paused_working_days: scheduled.paused_working_days,
+                    revision: scheduled.revision,
+                };
+                let recorded =
+                    db::record_deadline_scheduled(transaction, inquiry_id, &deadline).await?;
+                (inquiry_id, recorded)
+            }
+            Some(Data::DeadlineStopped(stopped)) => {
+                let inquiry_id = inquiry_id_of(&stopped.inquiry_id)?;
+                let state = match pb::SlaResult::try_from(stopped.result) {
+                    Ok(pb::SlaResult::Met) => "met",
+                    Ok(pb::SlaResult::Breached) => "breached",
+                    // No promise to judge (the inquiry was unknown to deadline-monitoring).
+                    Ok(pb::SlaResult::Unspecified) => "stopped",
+                    Err(_) => return Err(HandlerError::Poison("the result is unknown".into())),
+                };
+                let stop = db::DeadlineStopped {
+                    due_date: stopped.due_date.as_ref().and_then(from_date),
+                    state,
+                    paused_working_days: stopped.paused_working_days,
+                    working_days_over: stopped.working_days_over,
+                    revision: stopped.revision,
+                };
+                let recorded = db::record_deadline_stopped(transaction, inquiry_id, &stop).await?;
+                (inquiry_id, recorded)
+            }
+            Some(Data::DeadlineNotice(notice))
+                if notice.kind == i32::from(pb::DeadlineNoticeKind::Breached) =>
+            {
+                let inquiry_id = inquiry_id_of(&notice.inquiry_id)?;
+                let due_date = notice
+                    .due_date
+                    .as_ref()
+                    .and_then(from_date)
+                    .ok_or_else(|| HandlerError::Poison("due_date is missing".into()))?;
+                let recorded =
+                    db::record_deadline_overdue(transaction, inquiry_id, due_date).await?;
+                (inquiry_id, recorded)
+            }
+            _ => return Ok(()),
+        };
+        if recorded || db::lock_case(transaction, inquiry_id).await?.is_some() {
+            Ok(())
+        } else {
+            Err(HandlerError::Poison(
+                "deadline of an unknown inquiry".into(),
+            ))
+        }
+    }
+}
+
+fn inquiry_id_of(text: &str) -> Result<Uuid, HandlerError> {
+    Uuid::parse_str(text).map_err(|_| HandlerError::Poison("inquiry_id is not a UUID".into()))
 }
 
 /// `inquiry.personal_data_erased`: ids and the reason only.

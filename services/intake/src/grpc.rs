@@ -312,6 +312,17 @@ impl IntakeApi {
             referral_target: row.referral_target.unwrap_or_default(),
             fired_rule_ids: row.fired_rule_ids,
             assessment_revision: row.assessment_revision,
+            deadline: row.deadline_due_date.map(|due_date| pb::DeadlineInForce {
+                due_date: Some(date(due_date)),
+                working_days: row.deadline_working_days.unwrap_or_default(),
+                paused_working_days: row.deadline_paused_working_days,
+                state: row
+                    .deadline_state
+                    .as_deref()
+                    .map_or(0, encode::<pb::DeadlineInForceState>),
+                working_days_over: row.deadline_working_days_over,
+                revision: row.deadline_revision,
+            }),
         };
         let shown = Shown {
             requester_cpr: record.requester_cpr.is_some(),
@@ -817,6 +828,18 @@ fn exported_inquiry(
         referral_target: non_empty(&inquiry.referral_target),
         caseworker_id: non_empty(&inquiry.caseworker_id),
         closing_outcome: code::<pb::ClosingOutcome>(inquiry.closing_outcome),
+        deadline: inquiry.deadline.as_ref().and_then(|deadline| {
+            Some(crate::domain::export::DeadlineExport {
+                due_date: deadline
+                    .due_date
+                    .as_ref()
+                    .and_then(borgerraad_platform::convert::from_date)?,
+                working_days: deadline.working_days,
+                paused_working_days: deadline.paused_working_days,
+                state: code::<pb::DeadlineInForceState>(deadline.state).unwrap_or_default(),
+                working_days_over: deadline.working_days_over,
+            })
+        }),
         journal: inquiry
             .journal
             .iter()

@@ -9,7 +9,8 @@
 //!   transaction, for the gRPC calls and the consumer of assessments alike.
 //! - [`erasure`]: erasing an inquiry's personal data, by the retention rule (a periodic job) or
 //!   at the person's request, keeping what the statistics need.
-//! - [`events`]: the events intake publishes and its consumer of `eligibility.assessed`.
+//! - [`events`]: the events intake publishes, its consumer of `eligibility.assessed` and its
+//!   consumer of deadline-monitoring's events, which records the deadline in force.
 //! - [`grpc`]: the `IntakeService` adapter, proto ⇄ domain.
 //! - [`upgrade`]: the job at start that seals rows written before personal data was sealed.
 //! - [`reseal`]: the job after it that moves values sealed with older keys to the current one,

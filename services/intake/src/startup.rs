@@ -15,10 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::retention::RetentionPeriod;
 use crate::erasure::RetentionSettings;
-use crate::events::RecordAssessment;
+use crate::events::{RecordAssessment, RecordDeadline};
 use crate::grpc::IntakeApi;
 
 pub const SERVICE_NAME: &str = "intake";
+/// The durable consumer of deadline-monitoring's events (the assessments' is `SERVICE_NAME`).
+pub const DEADLINE_CONSUMER: &str = "intake-deadlines";
 pub const DEFAULT_PORT: u16 = 50051;
 
 #[derive(Debug, Clone)]
@@ -111,7 +113,8 @@ impl Application {
         self.core.port()
     }
 
-    /// Serves until `shutdown`; then drains calls, finishes the assessments in hand and lets the
+    /// Serves until `shutdown`; then drains calls, finishes the assessments and deadlines in hand
+    /// and lets the
     /// outbox relay finish its batch. Rows written before personal data was sealed are sealed
     /// meanwhile (see [`crate::upgrade`]), then values sealed with older keys re-sealed with the
     /// current one ([`crate::reseal`]); personal data past its retention time is erased
@@ -137,6 +140,23 @@ impl Application {
                 keyring: self.api.keyring.clone(),
             },
             Some(self.api.outbox.clone()),
+        )
+        .run(shutdown.clone())
+        .boxed();
+        // A consumer of its own, so deadline-monitoring's events neither wait behind
+        // assessments nor hold them up; it takes every deadline subject and ignores the notices
+        // the record has no use for.
+        let deadlines = Consumer::new(
+            ConsumerSpec {
+                durable_name: DEADLINE_CONSUMER,
+                filter_subject: "borgerraad.deadline.>",
+                concurrency: 1,
+                batch_size: 64,
+            },
+            self.core.pool.clone(),
+            self.core.jetstream(),
+            RecordDeadline,
+            None,
         )
         .run(shutdown.clone())
         .boxed();
@@ -168,7 +188,7 @@ impl Application {
             .run(
                 routes,
                 "borgerraad.v1.IntakeService",
-                vec![relay, assessments, sealing, retention],
+                vec![relay, assessments, deadlines, sealing, retention],
                 shutdown,
             )
             .await

@@ -1,6 +1,7 @@
 //! The answer deadline follows the case as intake's steps reach deadline-monitoring: a wait for
 //! the requester's information moves the due date, warnings fire as the clock moves, and the
-//! answer stops the clock with the promise kept.
+//! answer stops the clock with the promise kept; intake's case record, and so a person's export,
+//! shows the deadline in force as deadline-monitoring publishes it.
 
 use borgerraad_e2e::{SETTLE, TestSystem, date, valid_submission};
 use borgerraad_proto::v1 as pb;
@@ -24,6 +25,33 @@ async fn deadline_when(
         };
         async move {
             let deadline = client.get_deadline(request).await.ok()?.into_inner();
+            ready(&deadline).then_some(deadline)
+        }
+    })
+    .await
+}
+
+/// The deadline in force on intake's case record once `ready` holds for it.
+async fn recorded_deadline_when(
+    system: &TestSystem,
+    inquiry_id: &str,
+    what: &str,
+    ready: impl Fn(&pb::DeadlineInForce) -> bool,
+) -> pb::DeadlineInForce {
+    let ready = &ready;
+    eventually(what, SETTLE, || {
+        let mut client = system.intake.clone();
+        let request = pb::GetInquiryRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            ..Default::default()
+        };
+        async move {
+            let deadline = client
+                .get_inquiry(request)
+                .await
+                .ok()?
+                .into_inner()
+                .deadline?;
             ready(&deadline).then_some(deadline)
         }
     })
@@ -107,6 +135,13 @@ async fn a_wait_for_the_requester_moves_the_deadline_and_an_answer_in_time_keeps
     assert_eq!(moved.paused_working_days, 3);
     assert_eq!(moved.pauses.len(), 1);
     assert_eq!(moved.pauses[0].working_days, 3);
+    // Intake's record follows the move: the latest revision is the one in force.
+    let recorded = recorded_deadline_when(&system, &inquiry_id, "intake records the move", |d| {
+        d.revision == moved.revision
+    })
+    .await;
+    assert_eq!(recorded.due_date, date(2026, 12, 21));
+    assert_eq!(recorded.paused_working_days, 3);
 
     // Monday 14 December, five working days before the due date: the caseworker is warned.
     system.clock.set(
@@ -267,6 +302,12 @@ async fn an_unanswered_inquiry_is_breached_at_the_end_of_its_due_date_and_escala
             s.overdue_now == 1 && s.figures.as_ref().is_some_and(|f| f.overdue == 1)
         })
         .await;
+    // Intake's record follows the breach notice: overdue, still the same due date.
+    let overdue = recorded_deadline_when(&system, &inquiry_id, "intake records it overdue", |d| {
+        d.state() == pb::DeadlineInForceState::Overdue
+    })
+    .await;
+    assert_eq!(overdue.due_date, date(2026, 12, 16));
 
     // Five working days after the breach the department's director is told, once.
     system.clock.set(
@@ -336,4 +377,109 @@ async fn an_inquiry_received_on_a_saturday_is_due_with_one_received_on_the_frida
         assert_eq!(deadline.working_days_left, 15);
     }
     system.stop().await.expect("system stops");
+}
+
+#[tokio::test]
+async fn the_case_record_and_the_persons_export_show_the_deadline_deadline_monitoring_scheduled() {
+    let system = TestSystem::start().await.expect("system starts");
+    let mut intake = system.intake.clone();
+    let mut submission = valid_submission();
+    submission.requester = Some(pb::Requester {
+        name: "Karen Jensen".into(),
+        cpr: "010190-1234".into(),
+        ..Default::default()
+    });
+    // Wednesday 25 November 2026: due 15 working days later, on Wednesday 16 December.
+    let inquiry_id = intake
+        .submit_inquiry(submission)
+        .await
+        .expect("submitted")
+        .into_inner()
+        .inquiry_id;
+
+    let recorded =
+        recorded_deadline_when(&system, &inquiry_id, "intake records the deadline", |_| {
+            true
+        })
+        .await;
+    assert_eq!(recorded.due_date, date(2026, 12, 16));
+    assert_eq!(recorded.working_days, 15);
+    assert_eq!(recorded.state(), pb::DeadlineInForceState::Running);
+    let scheduled = deadline_when(&system, &inquiry_id, "scheduled", |d| d.revision >= 1).await;
+    assert_eq!(recorded.revision, scheduled.revision);
+
+    let export = |format: pb::ExportFormat| {
+        let mut client = system.intake.clone();
+        async move {
+            client
+                .export_person_data(pb::ExportPersonDataRequest {
+                    cpr: "010190-1234".into(),
+                    purpose: "Indsigtsanmodning".into(),
+                    format: format.into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("exported")
+                .into_inner()
+        }
+    };
+    let json = export(pb::ExportFormat::Json).await;
+    assert_eq!(json.inquiries.len(), 1);
+    assert_eq!(json.inquiries[0].deadline.as_ref(), Some(&recorded));
+    let document: serde_json::Value = serde_json::from_str(&json.document).expect("JSON");
+    assert_eq!(
+        document["inquiries"][0]["deadline"]["due_date"],
+        "2026-12-16"
+    );
+    assert_eq!(document["inquiries"][0]["deadline"]["state"], "running");
+    let letter = export(pb::ExportFormat::Html).await;
+    assert!(
+        letter
+            .document
+            .contains("<th scope=\"row\">Svarfrist</th><td>16. december 2026</td>"),
+        "{}",
+        letter.document
+    );
+
+    // The answer in time stops the clock: the record says the promise was kept.
+    let version = system.settled_version(&inquiry_id).await;
+    let assigned = intake
+        .assign_caseworker(pb::AssignCaseworkerRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: version,
+            actor: ACTOR.into(),
+            caseworker_id: ACTOR.into(),
+        })
+        .await
+        .expect("assigned")
+        .into_inner();
+    let started = intake
+        .start_work(pb::StartWorkRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: assigned.version,
+            actor: ACTOR.into(),
+        })
+        .await
+        .expect("started")
+        .into_inner();
+    intake
+        .record_answer(pb::RecordAnswerRequest {
+            inquiry_id: inquiry_id.clone(),
+            expected_version: started.version,
+            actor: ACTOR.into(),
+            channel: pb::ContactChannel::DigitalPost.into(),
+            summary: String::new(),
+        })
+        .await
+        .expect("answered");
+    let met = recorded_deadline_when(
+        &system,
+        &inquiry_id,
+        "intake records the promise kept",
+        |d| d.state() == pb::DeadlineInForceState::Met,
+    )
+    .await;
+    assert_eq!(met.due_date, date(2026, 12, 16));
+    assert_eq!(met.working_days_over, 0);
+    system.stop().await.expect("clean shutdown");
 }

@@ -48,7 +48,20 @@ pub struct InquiryExport {
     pub referral_target: Option<String>,
     pub caseworker_id: Option<String>,
     pub closing_outcome: Option<String>,
+    /// The answer deadline in force, once deadline-monitoring has scheduled it.
+    pub deadline: Option<DeadlineExport>,
     pub journal: Vec<JournalExport>,
+}
+
+/// The answer deadline as intake recorded it from deadline-monitoring.
+#[derive(Clone, Serialize)]
+pub struct DeadlineExport {
+    pub due_date: NaiveDate,
+    pub working_days: i32,
+    pub paused_working_days: i32,
+    /// `running`, `overdue`, `met`, `breached` or `stopped`.
+    pub state: String,
+    pub working_days_over: i32,
 }
 
 #[derive(Clone, Serialize)]
@@ -396,6 +409,10 @@ fn inquiry_html(html: &mut String, inquiry: &InquiryExport) {
         inquiry.eligibility_outcome.as_deref().map(eligibility_da),
     );
     row(html, "Henvist til", inquiry.referral_target.as_deref());
+    if let Some(deadline) = &inquiry.deadline {
+        row(html, "Svarfrist", Some(&danish_date(deadline.due_date)));
+        row(html, "Svarfristens status", Some(&deadline_da(deadline)));
+    }
     html.push_str("</table>\n<h3>Din beskrivelse</h3>\n<p class=\"text\">");
     html.push_str(&escape_html(&inquiry.description));
     html.push_str("</p>\n");
@@ -429,6 +446,20 @@ fn inquiry_html(html: &mut String, inquiry: &InquiryExport) {
         ));
     }
     html.push_str("</tbody>\n</table>\n");
+}
+
+/// The deadline's state in the letter, with the days over a breached one.
+fn deadline_da(deadline: &DeadlineExport) -> String {
+    match deadline.state.as_str() {
+        "running" => "Løber".to_owned(),
+        "overdue" => "Overskredet, endnu ikke besvaret".to_owned(),
+        "met" => "Overholdt".to_owned(),
+        "breached" => match deadline.working_days_over {
+            1 => "Overskredet med 1 arbejdsdag".to_owned(),
+            days => format!("Overskredet med {days} arbejdsdage"),
+        },
+        _ => "Stoppet".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -470,6 +501,7 @@ mod tests {
             referral_target: None,
             caseworker_id: Some("cw-1".into()),
             closing_outcome: None,
+            deadline: None,
             journal: vec![JournalExport {
                 version: 2,
                 at: at(11, 21, 12, 0),
@@ -565,5 +597,52 @@ mod tests {
         assert_eq!(first["requester_cpr"], "010190-1234");
         assert_eq!(first["journal"][0]["step"], "add_note");
         assert_eq!(json["access_log"][0]["purpose"], "Behandling af klagen");
+    }
+
+    fn with_deadline(state: &str, working_days_over: i32) -> InquiryExport {
+        InquiryExport {
+            deadline: Some(DeadlineExport {
+                due_date: NaiveDate::from_ymd_opt(2026, 12, 23).expect("valid"),
+                working_days: 15,
+                paused_working_days: 2,
+                state: state.into(),
+                working_days_over,
+            }),
+            ..inquiry("Min byggesag")
+        }
+    }
+
+    #[test]
+    fn the_letter_names_the_answer_deadline_and_where_it_stands() {
+        let html = render_html(&export(vec![with_deadline("running", 0)]));
+        assert!(
+            html.contains("<th scope=\"row\">Svarfrist</th><td>23. december 2026</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>Løber</td>"), "{html}");
+
+        let breached = render_html(&export(vec![with_deadline("breached", 3)]));
+        assert!(
+            breached.contains("Overskredet med 3 arbejdsdage"),
+            "{breached}"
+        );
+    }
+
+    #[test]
+    fn a_letter_without_a_deadline_yet_has_no_deadline_row() {
+        let html = render_html(&export(vec![inquiry("Min byggesag")]));
+        assert!(!html.contains("Svarfrist"));
+    }
+
+    #[test]
+    fn the_json_carries_the_deadline_as_a_date_and_codes() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render_json(&export(vec![with_deadline("met", 0)])))
+                .expect("valid JSON");
+        let deadline = &json["inquiries"][0]["deadline"];
+        assert_eq!(deadline["due_date"], "2026-12-23");
+        assert_eq!(deadline["working_days"], 15);
+        assert_eq!(deadline["paused_working_days"], 2);
+        assert_eq!(deadline["state"], "met");
     }
 }
