@@ -2,26 +2,23 @@
 //! every such row and clears its plain columns, two replicas sharing the work; until then a
 //! plain row reads as before, and an amendment seals it on the way.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use borgerraad_platform::auth::AuthorizedChannel;
-use borgerraad_platform::clock::ManualClock;
 use borgerraad_platform::departments::Departments;
-use borgerraad_platform::settings::{CommonSettings, LogFormat, Secret};
 use borgerraad_proto::v1::{self as pb, intake_service_client::IntakeServiceClient};
-use borgerraad_test_harness::TestIdp;
-use borgerraad_test_harness::idp::STAFF;
 use borgerraad_test_harness::{NatsServer, TestDatabase, eventually};
 use chrono::{TimeZone, Utc};
 use intake::domain::{Attachment, Form, PriorDialogueDetails};
 use personal_data::{DataKey, Keyring};
 use sqlx::PgPool;
 use sqlx::types::Json;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use uuid::Uuid;
+
+use common::Replica;
 
 const NAME: &str = "Karen Gammeldags-Hansen";
 const CPR: &str = "0101901234";
@@ -165,64 +162,6 @@ async fn insert_plain(pool: &PgPool, keyring: &Keyring, n: usize) -> Uuid {
     .expect("consent");
     transaction.commit().await.expect("committed");
     id
-}
-
-/// One intake replica, serving until the returned token is cancelled.
-struct Replica {
-    client: IntakeServiceClient<AuthorizedChannel>,
-    shutdown: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Replica {
-    async fn start(database: &TestDatabase, nats: &NatsServer, keyring: Arc<Keyring>) -> Self {
-        let idp = TestIdp::shared()
-            .await
-            .expect("the identity provider starts");
-        let settings = intake::Settings {
-            common: CommonSettings {
-                service_name: "intake".into(),
-                grpc_addr: ([127, 0, 0, 1], 0).into(),
-                transport: borgerraad_platform::tls::ServerTransport::Plaintext,
-                database_url: Secret::new(database.url()),
-                nats_url: nats.url(),
-                nats: Default::default(),
-                otlp_endpoint: None,
-                log_format: LogFormat::Pretty,
-                auth: idp.auth_settings(),
-            },
-            departments: Departments::odense(),
-            personal_data_keys: keyring,
-            retention: Default::default(),
-        };
-        let clock = ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
-                .single()
-                .expect("valid time"),
-        );
-        let application = intake::Application::build(settings, clock)
-            .await
-            .expect("intake starts");
-        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", application.port()))
-            .expect("url")
-            .connect_lazy();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(application.run_until(shutdown.clone()));
-        Self {
-            client: IntakeServiceClient::new(idp.channel(channel, STAFF)),
-            shutdown,
-            task,
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(15), self.task)
-            .await
-            .expect("stopped in time")
-            .expect("no panic")
-            .expect("clean stop");
-    }
 }
 
 async fn plain_rows(pool: &PgPool) -> (i64, i64, i64) {

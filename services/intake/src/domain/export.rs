@@ -122,29 +122,9 @@ pub fn escape_html(text: &str) -> String {
     escaped
 }
 
-const MONTHS: [&str; 12] = [
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 /// `8. december 2026`.
 pub fn danish_date(date: NaiveDate) -> String {
-    use chrono::Datelike as _;
-    let month = MONTHS
-        .get(date.month0() as usize)
-        .copied()
-        .unwrap_or_default();
-    format!("{}. {month} {}", date.day(), date.year())
+    working_days::date_da(date)
 }
 
 /// `8. december 2026 kl. 09.05`, in Danish time.
