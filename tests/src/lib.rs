@@ -519,6 +519,27 @@ impl TestSystem {
         .await
     }
 
+    /// The inquiry as intake shows it to the staff now.
+    pub async fn inquiry(&self, inquiry_id: &str) -> borgerraad_proto::v1::Inquiry {
+        self.intake
+            .clone()
+            .get_inquiry(borgerraad_proto::v1::GetInquiryRequest {
+                inquiry_id: inquiry_id.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect("the inquiry")
+            .into_inner()
+    }
+
+    /// Waits until every consumer has caught up and the outboxes are empty ([`Self::settled`]).
+    pub async fn settle_within(&self, within: std::time::Duration) {
+        borgerraad_test_harness::eventually("the system settles", within, || async {
+            self.settled().await.ok()?.then_some(())
+        })
+        .await;
+    }
+
     /// The reporting summary, once it satisfies `ready`.
     pub async fn summary_when(
         &self,

@@ -1603,25 +1603,7 @@ impl IntakeService for IntakeApi {
         .await
         .map_err(IntakeError::from)?;
         let next_page_token = page.finish(&mut listed, |l| l.entry.position);
-        let entries = listed
-            .into_iter()
-            .map(|l| {
-                let access = l.entry.access;
-                pb::AccessLogEntry {
-                    position: l.entry.position,
-                    at: Some(timestamp(access.at)),
-                    inquiry_id: access.inquiry_id.to_string(),
-                    reference: l.reference,
-                    subject: access.accessor.subject,
-                    client_id: access.accessor.client_id.unwrap_or_default(),
-                    role: access.accessor.role,
-                    department: access.accessor.department.unwrap_or_default(),
-                    data: access.data.iter().map(|d| d.as_str().to_owned()).collect(),
-                    purpose: access.purpose.unwrap_or_default(),
-                    trace_id: access.trace_id.unwrap_or_default(),
-                }
-            })
-            .collect();
+        let entries = listed.into_iter().map(access_log_entry).collect();
         Ok(Response::new(pb::ListAccessLogResponse {
             entries,
             next_page_token,

@@ -73,26 +73,7 @@ async fn a_wait_for_the_requester_moves_the_deadline_and_an_answer_in_time_keeps
     assert_eq!(scheduled.due_date, date(2026, 12, 16));
     assert_eq!(scheduled.state(), pb::DeadlineState::Running);
 
-    let version = system.settled_version(&inquiry_id).await;
-    let assigned = intake
-        .assign_caseworker(pb::AssignCaseworkerRequest {
-            inquiry_id: inquiry_id.clone(),
-            expected_version: version,
-            actor: ACTOR.into(),
-            caseworker_id: ACTOR.into(),
-        })
-        .await
-        .expect("assigned")
-        .into_inner();
-    let started = intake
-        .start_work(pb::StartWorkRequest {
-            inquiry_id: inquiry_id.clone(),
-            expected_version: assigned.version,
-            actor: ACTOR.into(),
-        })
-        .await
-        .expect("started")
-        .into_inner();
+    let started = assign_and_start(&system, &inquiry_id).await;
     let waiting = intake
         .request_information(pb::RequestInformationRequest {
             inquiry_id: inquiry_id.clone(),
@@ -442,26 +423,7 @@ async fn the_case_record_and_the_persons_export_show_the_deadline_deadline_monit
     );
 
     // The answer in time stops the clock: the record says the promise was kept.
-    let version = system.settled_version(&inquiry_id).await;
-    let assigned = intake
-        .assign_caseworker(pb::AssignCaseworkerRequest {
-            inquiry_id: inquiry_id.clone(),
-            expected_version: version,
-            actor: ACTOR.into(),
-            caseworker_id: ACTOR.into(),
-        })
-        .await
-        .expect("assigned")
-        .into_inner();
-    let started = intake
-        .start_work(pb::StartWorkRequest {
-            inquiry_id: inquiry_id.clone(),
-            expected_version: assigned.version,
-            actor: ACTOR.into(),
-        })
-        .await
-        .expect("started")
-        .into_inner();
+    let started = assign_and_start(&system, &inquiry_id).await;
     intake
         .record_answer(pb::RecordAnswerRequest {
             inquiry_id: inquiry_id.clone(),
@@ -482,4 +444,29 @@ async fn the_case_record_and_the_persons_export_show_the_deadline_deadline_monit
     assert_eq!(met.due_date, date(2026, 12, 16));
     assert_eq!(met.working_days_over, 0);
     system.stop().await.expect("clean shutdown");
+}
+
+/// The inquiry assigned to the caseworker and work started on it, once its assessment settled.
+async fn assign_and_start(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
+    let mut intake = system.intake.clone();
+    let version = system.settled_version(inquiry_id).await;
+    let assigned = intake
+        .assign_caseworker(pb::AssignCaseworkerRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            expected_version: version,
+            actor: ACTOR.into(),
+            caseworker_id: ACTOR.into(),
+        })
+        .await
+        .expect("assigned")
+        .into_inner();
+    intake
+        .start_work(pb::StartWorkRequest {
+            inquiry_id: inquiry_id.to_owned(),
+            expected_version: assigned.version,
+            actor: ACTOR.into(),
+        })
+        .await
+        .expect("started")
+        .into_inner()
 }

@@ -50,28 +50,8 @@ fn submission_of(i: usize) -> pb::SubmitInquiryRequest {
     }
 }
 
-async fn settle(system: &TestSystem, within: Duration) {
-    eventually("the system settles", within, || async {
-        system.settled().await.ok()?.then_some(())
-    })
-    .await;
-}
-
-async fn inquiry(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
-    system
-        .intake
-        .clone()
-        .get_inquiry(pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("the inquiry")
-        .into_inner()
-}
-
 async fn withdraw(system: &TestSystem, inquiry_id: &str, reason: &str) {
-    let version = inquiry(system, inquiry_id).await.version;
+    let version = system.inquiry(inquiry_id).await.version;
     system
         .intake
         .clone()
@@ -86,7 +66,7 @@ async fn withdraw(system: &TestSystem, inquiry_id: &str, reason: &str) {
 }
 
 async fn reopen(system: &TestSystem, inquiry_id: &str) {
-    let version = inquiry(system, inquiry_id).await.version;
+    let version = system.inquiry(inquiry_id).await.version;
     system
         .intake
         .clone()
@@ -196,14 +176,14 @@ async fn a_purge_of_thousands_keeps_every_figure_and_leaves_no_name_number_or_te
         .buffer_unordered(16)
         .collect()
         .await;
-    settle(&system, LONG).await;
+    system.settle_within(LONG).await;
     futures::stream::iter(submitted.iter().enumerate())
         .for_each_concurrent(16, |(i, id)| {
             let system = &system;
             async move { withdraw(system, id, &format!("Begrundelsesmærke {i:04}")).await }
         })
         .await;
-    settle(&system, LONG).await;
+    system.settle_within(LONG).await;
     let figures_before = summary(&system).await;
     let report_before = annual_report(&system).await;
 
@@ -213,7 +193,7 @@ async fn a_purge_of_thousands_keeps_every_figure_and_leaves_no_name_number_or_te
         (erasures(&system, "retention").await == PURGED as i64).then_some(())
     })
     .await;
-    settle(&system, LONG).await;
+    system.settle_within(LONG).await;
 
     assert_eq!(summary(&system).await, figures_before);
     assert_eq!(annual_report(&system).await, report_before);
@@ -313,14 +293,14 @@ async fn open_inquiries_are_never_erased_and_a_reopened_one_counts_from_its_late
             .inquiry_id
     };
     let (open, ended, reopened) = (submit(1).await, submit(2).await, submit(3).await);
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     withdraw(&system, &ended, "Trukket tilbage").await;
     withdraw(&system, &reopened, "Trukket tilbage").await;
     // Three years on the third is reopened and withdrawn again: its count starts then.
     system.clock.advance(chrono::Duration::days(3 * 365));
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     reopen(&system, &reopened).await;
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     withdraw(&system, &reopened, "Trukket tilbage igen").await;
 
     // Five years after the first withdrawal.
@@ -336,14 +316,14 @@ async fn open_inquiries_are_never_erased_and_a_reopened_one_counts_from_its_late
     // The batch that erased it saw the others too and left them alone.
     assert_eq!(erased_at(&system, &open).await, None);
     assert_eq!(erased_at(&system, &reopened).await, None);
-    let kept = inquiry(&system, &open).await;
+    let kept = system.inquiry(&open).await;
     assert_eq!(kept.requester.expect("requester").name, name_of(1));
     assert_eq!(kept.description, description_of(1));
     assert_eq!(
-        inquiry(&system, &reopened).await.description,
+        system.inquiry(&reopened).await.description,
         description_of(3)
     );
-    let gone = inquiry(&system, &ended).await;
+    let gone = system.inquiry(&ended).await;
     assert_eq!(gone.requester.clone().unwrap_or_default().name, "");
     assert_eq!(gone.requester.clone().unwrap_or_default().cpr, "");
     assert_eq!(gone.description, "");
@@ -364,7 +344,7 @@ async fn open_inquiries_are_never_erased_and_a_reopened_one_counts_from_its_late
     )
     .await;
     assert_eq!(erased_at(&system, &open).await, None);
-    assert_eq!(inquiry(&system, &open).await.description, description_of(1));
+    assert_eq!(system.inquiry(&open).await.description, description_of(1));
     system.stop().await.expect("system stops");
 }
 
@@ -406,7 +386,7 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
         .await
         .expect("accepted")
         .into_inner();
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     assert_eq!(
         review_signals(&system, &first.inquiry_id).await,
         [("employment".to_owned(), "min chef".to_owned())]
@@ -423,10 +403,10 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
         })
         .await
         .expect("overridden");
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     withdraw(&system, &first.inquiry_id, "Trukket tilbage").await;
     withdraw(&system, &other.inquiry_id, "Trukket tilbage").await;
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     let request = |cpr: &str, reason: &str| pb::ErasePersonDataRequest {
         cpr: cpr.into(),
         reason: reason.into(),
@@ -477,7 +457,7 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
         [first.reference.clone(), second.reference.clone()]
     );
     for id in [&first.inquiry_id, &second.inquiry_id] {
-        let gone = inquiry(&system, id).await;
+        let gone = system.inquiry(id).await;
         assert_eq!(gone.requester.unwrap_or_default().name, "");
         assert_eq!(gone.description, "");
         let entry = gone.journal.last().expect("the erasure's entry");
@@ -486,7 +466,7 @@ async fn a_person_s_data_is_erased_on_request_only_once_every_inquiry_of_theirs_
     }
     // Another person's inquiry is left alone.
     assert_eq!(
-        inquiry(&system, &other.inquiry_id).await.description,
+        system.inquiry(&other.inquiry_id).await.description,
         description_of(8)
     );
     assert_eq!(erasures(&system, "request").await, 2);
@@ -590,11 +570,11 @@ async fn replicas_purging_at_once_erase_each_due_inquiry_exactly_once() {
         .buffer_unordered(8)
         .collect()
         .await;
-    settle(&system, Duration::from_secs(30)).await;
+    system.settle_within(Duration::from_secs(30)).await;
     for id in &submitted {
         withdraw(&system, id, "Trukket tilbage").await;
     }
-    settle(&system, Duration::from_secs(30)).await;
+    system.settle_within(Duration::from_secs(30)).await;
 
     // Two replicas' jobs, each with its own pool, in small batches, at a time past retention
     // (the service's own job still sees the clock before it, so it takes none).
@@ -642,7 +622,7 @@ async fn the_ledger_replay_leaves_alone_what_an_inquiry_reopened_after_its_erasu
         .await
         .expect("submitted")
         .into_inner();
-    settle(&system, Duration::from_secs(20)).await;
+    system.settle_within(Duration::from_secs(20)).await;
     withdraw(&system, &submitted.inquiry_id, "Trukket tilbage").await;
     system
         .intake
@@ -669,7 +649,7 @@ async fn the_ledger_replay_leaves_alone_what_an_inquiry_reopened_after_its_erasu
 
     // Assert: nothing to repeat; the reopening's reason is still there.
     assert_eq!(batch, intake::erasure::Batch::default());
-    let reopened = inquiry(&system, &submitted.inquiry_id).await;
+    let reopened = system.inquiry(&submitted.inquiry_id).await;
     let last = reopened.journal.last().expect("the reopening");
     assert_eq!(last.step, "reopen");
     assert!(

@@ -262,7 +262,7 @@ async fn step(
 
 /// Checks every one of `steps` is refused with FAILED_PRECONDITION and changes nothing.
 async fn assert_refused(system: &TestSystem, inquiry: &pb::Inquiry, steps: &[Step]) {
-    let before = get(system, &inquiry.inquiry_id).await;
+    let before = system.inquiry(&inquiry.inquiry_id).await;
     assert_eq!(
         before.version, inquiry.version,
         "the test's view is current"
@@ -283,7 +283,7 @@ async fn assert_refused(system: &TestSystem, inquiry: &pb::Inquiry, steps: &[Ste
 
 /// Checks the stored inquiry still has the status, version, journal and caseworker of `before`.
 async fn assert_unchanged(system: &TestSystem, before: &pb::Inquiry, what: &str) {
-    let after = get(system, &before.inquiry_id).await;
+    let after = system.inquiry(&before.inquiry_id).await;
     assert_eq!(
         (
             after.status(),
@@ -376,19 +376,6 @@ async fn refused_fields(
         .expect_err("submission refused");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     (violated_fields(&status), status)
-}
-
-async fn get(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
-    system
-        .intake
-        .clone()
-        .get_inquiry(pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("inquiry stored")
-        .into_inner()
 }
 
 /// The inquiry once intake has recorded the eligibility assessment.
@@ -593,7 +580,7 @@ async fn an_inquiry_runs_its_whole_lifecycle_and_every_step_is_journaled_and_pub
         events.push((next.event_type(), inquiry.version, before, status));
     }
 
-    let stored = get(&system, &id).await;
+    let stored = system.inquiry(&id).await;
     assert_eq!((stored.status(), stored.version), (Withdrawn, 12));
     let stored_journal: Vec<_> = stored
         .journal
@@ -674,7 +661,7 @@ async fn a_case_is_handed_to_another_caseworker_without_moving_it() {
     let inquiry = step(&system, &inquiry, Step::Assign("cw-42"), AwaitingRequester).await;
     assert_eq!(inquiry.caseworker_id, "cw-42");
 
-    let stored = get(&system, &inquiry.inquiry_id).await;
+    let stored = system.inquiry(&inquiry.inquiry_id).await;
     assert_eq!(
         (
             stored.status(),
@@ -780,7 +767,7 @@ async fn notes_and_improvement_suggestions_are_recorded_without_moving_the_case(
 
     let noted = step(&system, &inquiry, NOTE, Assessed).await;
     let suggested = step(&system, &noted, SUGGESTION, Assessed).await;
-    let stored = get(&system, &inquiry.inquiry_id).await;
+    let stored = system.inquiry(&inquiry.inquiry_id).await;
     let note = &stored.journal[2];
     assert_eq!(
         (note.step.as_str(), note.actor.as_str()),
@@ -940,7 +927,7 @@ async fn a_step_against_a_stale_version_is_aborted_and_changes_nothing() {
     take_as(&system, id, seen.version, ACTOR, Step::Assign("cw-17"))
         .await
         .expect("the first one wins");
-    let current = get(&system, id).await;
+    let current = system.inquiry(id).await;
     for (version, step) in [(seen.version, Step::Assign("cw-42")), (99, NOTE)] {
         let error = take_as(&system, id, version, OTHER_CASEWORKER, step)
             .await
@@ -1028,7 +1015,7 @@ async fn lifecycle_requests_with_missing_or_refused_fields_get_field_violations_
     assert_unchanged(&system, &inquiry, "an invalid step").await;
 
     step(&system, &inquiry, ANSWER, Answered).await;
-    let answered = get(&system, id).await;
+    let answered = system.inquiry(id).await;
     use pb::{ClosingOutcome, HandlingMethod};
     let no_outcome = Step::Close(ClosingOutcome::Unspecified, HandlingMethod::Guidance);
     assert_eq!(invalid(3, ACTOR, no_outcome).await, ["outcome"]);
@@ -1117,7 +1104,7 @@ async fn a_cpr_number_is_masked_unless_revealed_and_an_invalid_one_is_refused() 
     });
 
     let submitted = submit(&system, request.clone()).await;
-    let masked = get(&system, &submitted.inquiry_id).await;
+    let masked = system.inquiry(&submitted.inquiry_id).await;
     let requester = masked.requester.expect("requester");
     assert_eq!(
         (requester.name.as_str(), requester.cpr.as_str()),
@@ -1180,7 +1167,7 @@ async fn a_business_needs_a_valid_cvr_number() {
     let (fields, _) = refused_fields(&system, business("12345678")).await;
     assert_eq!(fields, ["requester.cvr"]);
     let submitted = submit(&system, business("24256790")).await;
-    let stored = get(&system, &submitted.inquiry_id).await;
+    let stored = system.inquiry(&submitted.inquiry_id).await;
     assert_eq!(stored.requester_kind(), pb::RequesterKind::Business);
     assert_eq!(stored.requester.expect("requester").cvr, "24256790");
     assert_eq!(
@@ -1220,7 +1207,7 @@ async fn a_requester_gives_a_name_unless_asking_anonymously_for_advice() {
         "anonymous complaints are refused"
     );
     let submitted = submit(&system, anonymous(pb::RequestType::Advice)).await;
-    let stored = get(&system, &submitted.inquiry_id).await;
+    let stored = system.inquiry(&submitted.inquiry_id).await;
     let requester = stored.requester.unwrap_or_default();
     assert!(
         requester.anonymous && requester.name.is_empty(),
@@ -1259,7 +1246,7 @@ async fn the_answer_channel_is_never_sms_and_only_digital_post_for_sensitive_dat
         (pb::ContactChannel::Email, false),
     ] {
         let submitted = submit(&system, with(channel, sensitive)).await;
-        let inquiry = get(&system, &submitted.inquiry_id).await;
+        let inquiry = system.inquiry(&submitted.inquiry_id).await;
         stored.push((inquiry.contact_channel(), inquiry.contains_sensitive_data));
     }
     assert_eq!(
@@ -1295,7 +1282,7 @@ async fn a_complaint_names_its_themes_and_a_late_registered_letter_keeps_its_arr
     ];
     let submitted = submit(&system, letter).await;
     assert_eq!(submitted.received_at, Some(november(20, 9)));
-    let stored = get(&system, &submitted.inquiry_id).await;
+    let stored = system.inquiry(&submitted.inquiry_id).await;
     assert_eq!(stored.received_at, Some(november(20, 9)));
     assert_eq!(
         stored.complaint_themes,

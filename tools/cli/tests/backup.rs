@@ -78,26 +78,6 @@ async fn run(
     );
 }
 
-async fn settle(system: &TestSystem) {
-    eventually("the system settles", SETTLE, || async {
-        system.settled().await.ok()?.then_some(())
-    })
-    .await;
-}
-
-async fn inquiry(system: &TestSystem, inquiry_id: &str) -> pb::Inquiry {
-    system
-        .intake
-        .clone()
-        .get_inquiry(pb::GetInquiryRequest {
-            inquiry_id: inquiry_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect("the inquiry")
-        .into_inner()
-}
-
 async fn summary(system: &TestSystem) -> pb::Summary {
     pb::Summary {
         as_of: None,
@@ -139,7 +119,7 @@ type Snapshot = (
 
 async fn snapshot(system: &TestSystem, kept: &str, erased: &str) -> Snapshot {
     (
-        inquiry(system, kept).await,
+        system.inquiry(kept).await,
         system.assessment(kept).await,
         system.assessment(erased).await,
         system.deadline(kept).await,
@@ -195,7 +175,7 @@ async fn backed_up_then_erased() -> (TestSystem, BackedUp) {
         })
         .await
         .expect("withdrawn");
-    settle(&system).await;
+    system.settle_within(SETTLE).await;
     let before = snapshot(&system, &kept.inquiry_id, &erased.inquiry_id).await;
     let events = system.event_counts().await.expect("the stream");
 
@@ -213,7 +193,7 @@ async fn backed_up_then_erased() -> (TestSystem, BackedUp) {
         .into_inner()
         .erased;
     assert_eq!(erased_now.len(), 1);
-    settle(&system).await;
+    system.settle_within(SETTLE).await;
     let record = BackedUp {
         kept: kept.inquiry_id,
         erased,
@@ -232,7 +212,7 @@ async fn assert_restored(restored: &TestSystem, original: &BackedUp) {
         (!holds_personal_data(restored, &erased.inquiry_id).await).then_some(())
     })
     .await;
-    settle(restored).await;
+    restored.settle_within(SETTLE).await;
     let before = &original.before;
     let after = snapshot(restored, &original.kept, &erased.inquiry_id).await;
     assert_eq!(after.0, before.0, "the kept inquiry");
@@ -249,7 +229,7 @@ async fn assert_restored(restored: &TestSystem, original: &BackedUp) {
     assert_eq!(after.4.state, before.4.state, "the erased one's deadline");
     assert_eq!(after.5, before.5, "the figures");
 
-    let gone = inquiry(restored, &erased.inquiry_id).await;
+    let gone = restored.inquiry(&erased.inquiry_id).await;
     assert_eq!(gone.reference, erased.reference);
     assert_eq!(gone.requester.unwrap_or_default().name, "");
     assert_eq!(gone.description, "");

@@ -359,6 +359,16 @@ mod tests {
         }
     }
 
+    /// A web form's token checked just now, valid from `not_before` until `expires`.
+    fn checked(expires: i64, not_before: Option<i64>) -> Verified {
+        Verified {
+            principal: web_form(),
+            expires,
+            not_before,
+            at: Instant::now(),
+        }
+    }
+
     #[test]
     fn expiry_and_not_before_allow_a_minute_of_skew_and_no_more() {
         let clock = ManualClock::new(start());
@@ -381,15 +391,7 @@ mod tests {
         let clock = ManualClock::new(start());
         let verifier = verifier(clock.clone());
         let token = "header.claims.signature";
-        verifier.remember(
-            token,
-            Verified {
-                principal: web_form(),
-                expires: start().timestamp() + 300,
-                not_before: None,
-                at: Instant::now(),
-            },
-        );
+        verifier.remember(token, checked(start().timestamp() + 300, None));
         assert_eq!(verifier.verify(token).await, Ok(web_form()));
         clock.advance(chrono::Duration::minutes(10));
         assert_eq!(verifier.verify(token).await, Err(Rejection::Expired));
@@ -402,12 +404,7 @@ mod tests {
         let token = "header.claims.signature";
         verifier.remember(
             token,
-            Verified {
-                principal: web_form(),
-                expires: start().timestamp() + 3600,
-                not_before: Some(start().timestamp() + 600),
-                at: Instant::now(),
-            },
+            checked(start().timestamp() + 3600, Some(start().timestamp() + 600)),
         );
         assert_eq!(verifier.verify(token).await, Err(Rejection::NotYetValid));
         clock.advance(chrono::Duration::minutes(10));
@@ -420,12 +417,7 @@ mod tests {
         for n in 0..VERIFIED_CAPACITY + 10 {
             verifier.remember(
                 &format!("token-{n}"),
-                Verified {
-                    principal: web_form(),
-                    expires: start().timestamp() + 300,
-                    not_before: None,
-                    at: Instant::now(),
-                },
+                checked(start().timestamp() + 300, None),
             );
         }
         let held = verifier

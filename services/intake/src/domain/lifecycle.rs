@@ -275,11 +275,9 @@ impl Command {
             } => {
                 format!("improvement suggestion to {department}: {suggestion}")
             }
-            Self::Amend(facts) => format!(
-                "case facts amended: {}, {}",
-                facts.department,
-                facts.request_type.as_str()
-            ),
+            // The entry names the fields changed, which takes the inquiry as it was: see
+            // `domain::amendment`, which the step uses instead.
+            Self::Amend(_) => "case facts amended".into(),
         }
     }
 }
